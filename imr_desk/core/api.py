@@ -1,0 +1,33 @@
+"""The parser's public entry points: bytes or a path in, a contract record out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from imr_desk.core.parser import PARSER_VERSION, parse_letter
+from imr_desk.core.reading import LetterText, read_letter, sha256_of
+
+__all__ = ["PARSER_VERSION", "parse_bytes", "parse_file", "parse_letter"]
+
+
+def parse_bytes(data: bytes, name: str, *, include_text: bool = False) -> dict[str, Any]:
+    """Parse one letter's bytes into a record (`contract/record.schema.json`). Never raises on bad input."""
+    letter = read_letter(data, name)
+    return parse_letter(letter, include_text=include_text)
+
+
+def parse_file(path: str | Path, *, include_text: bool = False) -> dict[str, Any]:
+    """Parse one letter file. A file that cannot be opened gives a record with `error`."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        return error_record(p.name, f"could not open the file: {exc.strerror or exc}")
+    return parse_bytes(data, p.name, include_text=include_text)
+
+
+def error_record(name: str, message: str, data: bytes = b"") -> dict[str, Any]:
+    """The record of a file that could not be read at all."""
+    letter = LetterText(name=name, sha256=sha256_of(data), media_type="text/plain", error=message)
+    return parse_letter(letter)

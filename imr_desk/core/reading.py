@@ -1,0 +1,316 @@
+"""Reading a letter file into normalised text, keeping the way back to the source.
+
+A letter arrives as PDF bytes or as plain text in one of several encodings. The parser works on
+one normalised string (`LetterText.text`); every character of it remembers which character of the
+source it came from, so a span the parser reports can be drawn on the very glyphs of a PDF page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+PDF = "application/pdf"
+TEXT = "text/plain"
+
+# Characters of mojibake: UTF-8 read as Windows-1252 leaves these in front of the real character.
+_MOJIBAKE = re.compile(r"[ÂÃâ][\x80-\xbf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]{1,2}")
+
+
+@dataclass
+class ReadProblem:
+    """Something that went wrong while reading; becomes a warning or, when nothing was read, the error."""
+
+    code: str
+    message: str
+    severity: str = "warning"
+
+
+@dataclass
+class LetterText:
+    """The text of one letter, normalised for parsing, with its way back to the source."""
+
+    name: str
+    sha256: str
+    media_type: str
+    text: str = ""
+    page_starts: list[int] = field(default_factory=lambda: [0])
+    """Offset in `text` at which each page begins (one entry for a text file)."""
+    source_index: array = field(default_factory=lambda: array("l"))
+    """For each character of `text`, the index of the source character it came from (see `raw_page_starts`)."""
+    raw_page_starts: list[int] = field(default_factory=lambda: [0])
+    """For a PDF: where each page's PDFium characters start in the concatenated source."""
+    problems: list[ReadProblem] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def pages(self) -> int | None:
+        return len(self.page_starts) if self.media_type == PDF else None
+
+    def page_of(self, offset: int) -> int:
+        """1-based page number of a text offset."""
+        lo, hi = 0, len(self.page_starts) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.page_starts[mid] <= offset:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo + 1
+
+    def pdf_char_spans(self, start: int, end: int) -> list[tuple[int, int, int]]:
+        """The PDFium characters behind text[start:end] as (page index, first char, last char + 1) runs."""
+        if self.media_type != PDF or start >= end or not self.source_index:
+            return []
+        runs: list[tuple[int, int, int]] = []
+        end = min(end, len(self.source_index))
+        for pos in range(max(0, start), end):
+            raw = self.source_index[pos]
+            page = self._raw_page(raw)
+            idx = raw - self.raw_page_starts[page]
+            if runs and runs[-1][0] == page and runs[-1][2] >= idx:
+                runs[-1] = (page, runs[-1][1], max(runs[-1][2], idx + 1))
+            elif runs and runs[-1][0] == page and idx - runs[-1][2] <= 2:
+                runs[-1] = (page, runs[-1][1], idx + 1)
+            else:
+                runs.append((page, idx, idx + 1))
+        return runs
+
+    def _raw_page(self, raw: int) -> int:
+        lo, hi = 0, len(self.raw_page_starts) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.raw_page_starts[mid] <= raw:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+
+class _Builder:
+    """Accumulates normalised text together with the source index of each character."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.index = array("l")
+
+    def add(self, s: str, src_start: int, src_end: int | None = None) -> None:
+        if not s:
+            return
+        self.parts.append(s)
+        if src_end is None or src_end - src_start == len(s):
+            self.index.extend(range(src_start, src_start + len(s)))
+        else:
+            # Replacement of another length: spread the source range over the new characters.
+            width = max(1, src_end - src_start)
+            self.index.extend(src_start + (i * width) // len(s) for i in range(len(s)))
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def media_type_of(data: bytes, name: str = "") -> str:
+    """PDF by its magic bytes (or its name, for a damaged one), otherwise plain text."""
+    if data[:1024].lstrip().startswith(b"%PDF") or b"%PDF-" in data[:1024]:
+        return PDF
+    if name.lower().endswith(".pdf"):
+        return PDF
+    return TEXT
+
+
+def read_letter(data: bytes, name: str) -> LetterText:
+    """Read a letter's bytes (PDF or text) into a `LetterText`; never raises on bad input."""
+    media_type = media_type_of(data, name)
+    letter = LetterText(name=name, sha256=sha256_of(data), media_type=media_type)
+    try:
+        if media_type == PDF:
+            raw_pages = _pdf_pages(data, letter)
+        else:
+            raw_pages = _text_pages(data, letter)
+    except Exception as exc:  # a library failing on a hostile file must not stop the others
+        log.warning("could not read %s: %s", name, exc, exc_info=True)
+        letter.error = f"could not read the file: {exc}"
+        return letter
+    if raw_pages is None:
+        return letter
+    _normalise(letter, raw_pages)
+    if letter.error is None and not letter.text.strip():
+        if media_type == PDF:
+            letter.problems.append(
+                ReadProblem(
+                    "no-text-layer",
+                    "The PDF has no text layer (a scanned letter?): nothing could be read; review it by hand.",
+                    "error",
+                )
+            )
+        else:
+            letter.problems.append(ReadProblem("empty-file", "The file holds no text.", "error"))
+    return letter
+
+
+def _pdf_pages(data: bytes, letter: LetterText) -> list[str] | None:
+    import pypdfium2 as pdfium
+
+    try:
+        doc = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        msg = str(exc)
+        if "password" in msg.lower():
+            letter.error = "The PDF is encrypted with a password, so its text cannot be read."
+        else:
+            letter.error = f"The file is not a readable PDF ({msg}); it may be damaged or incomplete."
+        return None
+    try:
+        pages = []
+        for i in range(len(doc)):
+            page = doc[i]
+            try:
+                textpage = page.get_textpage()
+                try:
+                    n = textpage.count_chars()
+                    pages.append(textpage.get_text_range(0, n) if n > 0 else "")
+                finally:
+                    textpage.close()
+            except pdfium.PdfiumError as exc:
+                letter.problems.append(ReadProblem("page-unreadable", f"Page {i + 1} could not be read: {exc}"))
+                pages.append("")
+            finally:
+                page.close()
+        return pages
+    finally:
+        doc.close()
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:4096]
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    return controls > max(8, len(sample) // 20)
+
+
+def _text_pages(data: bytes, letter: LetterText) -> list[str] | None:
+    if _looks_binary(data) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        letter.error = "The file is binary, not a letter's text or a PDF."
+        return None
+    text, encoding = _decode(data)
+    if encoding not in ("utf-8", "utf-8-sig"):
+        letter.problems.append(ReadProblem("encoding", f"The text was read as {encoding}.", "info"))
+    # A form feed separates pages in text exported from PDFs.
+    return text.split("\f")
+
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def _normalise(letter: LetterText, raw_pages: list[str]) -> None:
+    """Join pages; unify line ends; undo double spacing; repair mojibake and PDFium's marker characters."""
+    raw_starts = []
+    pos = 0
+    for page in raw_pages:
+        raw_starts.append(pos)
+        pos += len(page) + 1
+    letter.raw_page_starts = raw_starts
+
+    # Pass 1: per page, line ends to \n and PDFium's soft-hyphen marker to a hyphen.
+    lines_per_page: list[list[tuple[str, int]]] = []
+    for page, base in zip(raw_pages, raw_starts, strict=True):
+        lines: list[tuple[str, int]] = []
+        start = 0
+        for m in _NEWLINE.finditer(page):
+            lines.append((page[start : m.start()], base + start))
+            start = m.end()
+        lines.append((page[start:], base + start))
+        lines_per_page.append(lines)
+
+    all_lines = [ln for page in lines_per_page for ln in page]
+    double_spaced = _is_double_spaced([t for t, _ in all_lines])
+
+    b = _Builder()
+    page_starts: list[int] = []
+    fix = _char_fixer()
+    for p, lines in enumerate(lines_per_page):
+        if p > 0:
+            # Page boundary: keep a line break, attributed to the page's first character.
+            if b.parts and not b.parts[-1].endswith("\n"):
+                b.add("\n", raw_starts[p])
+        page_starts.append(len(b.index))
+        blank_run = 0
+        for i, (line, src) in enumerate(lines):
+            is_last = i == len(lines) - 1
+            if double_spaced:
+                if not line.strip():
+                    blank_run += 1
+                    if blank_run == 2:  # two blank lines in a double-spaced file were one blank line
+                        b.add("\n", src)
+                    continue
+                blank_run = 0
+            fix(b, line, src)
+            if not is_last:
+                b.add("\n", src + len(line))
+    letter.text = b.text()
+    letter.source_index = b.index
+    letter.page_starts = page_starts or [0]
+
+
+def _is_double_spaced(lines: list[str]) -> bool:
+    """True when nearly every text line is followed by an empty line (text extracted with blank lines between lines)."""
+    content = 0
+    followed = 0
+    for i, line in enumerate(lines[:-1]):
+        if line.strip():
+            content += 1
+            if not lines[i + 1].strip():
+                followed += 1
+    return content >= 4 and followed / content > 0.8
+
+
+def _char_fixer() -> Callable[[_Builder, str, int], None]:
+    import ftfy
+
+    def fix(b: _Builder, line: str, src: int) -> None:
+        pos = 0
+        for m in _SPECIAL.finditer(line):
+            b.add(line[pos : m.start()], src + pos)
+            chunk = m.group()
+            if chunk == "\ufffe":
+                b.add("-", src + m.start())
+            elif chunk == "\ufeff" or chunk == "\x00":
+                pass
+            elif chunk == "\u00a0":
+                b.add(" ", src + m.start())
+            else:
+                fixed = ftfy.fix_text(chunk)
+                b.add(fixed, src + m.start(), src + m.end())
+            pos = m.end()
+        b.add(line[pos:], src + pos)
+
+    return fix
+
+
+_SPECIAL = re.compile(_MOJIBAKE.pattern + r"|[\ufffe\ufeff\x00\u00a0]")

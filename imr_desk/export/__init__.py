@@ -1,0 +1,1 @@
+"""Writers for reviewed sets (CSV, JSON Lines, Excel, SQLite). No Qt here."""

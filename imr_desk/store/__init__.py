@@ -1,0 +1,1 @@
+"""The SQLite review database (sqlite-utils). No Qt here."""

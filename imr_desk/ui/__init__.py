@@ -1,0 +1,1 @@
+"""The review window. Every PySide6 import lives below here."""

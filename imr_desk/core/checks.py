@@ -1,0 +1,100 @@
+"""Consistency checks on a record: facts of a letter that disagree with each other.
+
+`check_record` works on the record alone, so the review window can run it again on every edit.
+Warnings that come from reading the file (a scanned PDF, an odd encoding) are kept by `merge`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Codes computed from the record by check_record; any other code (from reading the file) is kept as is.
+RECORD_CODES = frozenset({
+    "no-items", "unknown-layout", "decision-not-stated", "decision-missing", "decision-contradicts-rationale",
+    "dates-out-of-order", "rationale-cut-off", "request-missing", "case-number-format", "reviewer-missing",
+    "age-out-of-range", "rationale-missing",
+})
+
+_DATE_ORDER = [
+    ("date_of_injury", "date of injury"),
+    ("ur_denial_date", "UR denial date"),
+    ("application_received", "application received"),
+    ("date_assigned", "date assigned"),
+    ("decision_date", "decision date"),
+]
+_CASE_NUMBER = re.compile(r"^CM\d{2}-\d{7}$")
+_ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*$|\)$|\]$")
+
+
+def _w(code: str, severity: str, message: str, path: str | None = None) -> dict[str, Any]:
+    return {"path": path, "code": code, "severity": severity, "message": message}
+
+
+def check_record(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The consistency warnings of a record (parsed or edited by a clerk)."""
+    from imr_desk.core.parser import rationale_verdict  # the verdict rules live with the parser
+
+    out: list[dict[str, Any]] = []
+    if rec.get("error"):
+        return out
+    if rec.get("layout") is None and rec.get("items") is not None:
+        out.append(_w("unknown-layout", "warning",
+                      "The letter's layout was not recognised; check every value against the letter."))
+    items = rec.get("items") or []
+    if not items:
+        out.append(_w("no-items", "error", "No disputed items were found in the letter.", "items"))
+    for i, item in enumerate(items):
+        path = f"items.{i}"
+        if not (item.get("request") or "").strip():
+            out.append(_w("request-missing", "error", f"Item {i + 1} has no request.", f"{path}.request"))
+        decision = item.get("decision")
+        if decision is None:
+            out.append(_w("decision-missing", "error", f"Item {i + 1} has no decision.", f"{path}.decision"))
+        elif not item.get("decision_stated", True):
+            out.append(_w("decision-not-stated", "warning",
+                          f"Item {i + 1}: the letter states no decision; '{decision}' is implied by the rationale.",
+                          f"{path}.decision"))
+        rationale = item.get("rationale")
+        if not rationale:
+            out.append(_w("rationale-missing", "warning", f"Item {i + 1} has no rationale.", f"{path}.rationale"))
+        else:
+            verdict = rationale_verdict(rationale)
+            if decision and verdict and verdict != decision:
+                said = "not medically necessary" if verdict == "upheld" else "medically necessary"
+                out.append(_w("decision-contradicts-rationale", "error",
+                              f"Item {i + 1} is '{decision}' but its rationale concludes the request is {said}.",
+                              f"{path}.decision"))
+            if not _ENDS_SENTENCE.search(rationale.strip()):
+                out.append(_w("rationale-cut-off", "warning",
+                              f"Item {i + 1}: the rationale ends mid-sentence ('...{rationale.strip()[-30:]}'); "
+                              "it may be cut off.", f"{path}.rationale"))
+    case = rec.get("case") or {}
+    number = case.get("case_number")
+    if number and not _CASE_NUMBER.match(number):
+        out.append(_w("case-number-format", "warning",
+                      f"The case number '{number}' is not of the form CM16-0123456.", "case.case_number"))
+    dated = [(k, label, str(case[k])) for k, label in _DATE_ORDER if case.get(k)]
+    for (_k1, l1, d1), (k2, l2, d2) in zip(dated, dated[1:], strict=False):
+        if d1 > d2:
+            out.append(_w("dates-out-of-order", "warning",
+                          f"The {l1} ({d1}) is after the {l2} ({d2}).", f"case.{k2}"))
+    reviewer = rec.get("reviewer") or {}
+    if rec.get("layout") and not reviewer.get("specialties"):
+        out.append(_w("reviewer-missing", "warning", "The reviewer's specialty was not found.",
+                      "reviewer.specialties"))
+    age = (rec.get("patient") or {}).get("age")
+    if age is not None and not (14 <= age <= 100):
+        out.append(_w("age-out-of-range", "warning", f"The worker's age {age} is unlikely.", "patient.age"))
+    return out
+
+
+def merge(existing: list[dict[str, Any]], checked: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Warnings from reading the file, then the record's checks (replacing any earlier ones)."""
+    kept = [w for w in existing if w.get("code") not in RECORD_CODES]
+    return kept + checked
+
+
+def recheck(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The warnings a record should show now: its reading warnings plus fresh consistency checks."""
+    return merge(rec.get("warnings") or [], check_record(rec))

@@ -471,10 +471,21 @@ def _parse_patient(r: _Reader, s: _Sections) -> None:
 
 # ---------------------------------------------------------------- items
 
-_LABEL_START = r"(?:(?<=\n)|(?<=^)|(?<=[.!?\"”)])|(?<=[.!?]\s)|(?<=[.!?]\s\s))[ \t]*"
-_CA_LABEL = re.compile(_LABEL_START + r"Claims\s+Administrator\s+guidelines?\s*:", _I)
-_MX_LABEL = re.compile(_LABEL_START + r"MAXIMUS\s+guidelines?\s*:", _I)
-_RA_LABEL = re.compile(_LABEL_START + r"Decision\s+rationales?\s*:", _I)
+_CA_LABEL = re.compile(r"Claims\s+Administrator\s+guidelines?\s*:", _I)
+_MX_LABEL = re.compile(r"MAXIMUS\s+guidelines?\s*:", _I)
+_RA_LABEL = re.compile(r"Decision\s+rationales?\s*:", _I)
+
+
+def _starts_label(text: str, pos: int) -> bool:
+    """A label begins a line, or follows the end of a sentence (text glued by extraction).
+
+    This tells "Decision rationale:" the label from "the Physician Reviewer's decision rationale:" quoted
+    inside a rationale.
+    """
+    i = pos - 1
+    while i >= 0 and text[i] in " \t":
+        i -= 1
+    return i < 0 or text[i] in "\n.!?\"”)"
 _DECISION_AT_END = re.compile(r"(?P<colon>:)?[ \t]*(?:\n\s*)?(?P<decision>Upheld|Overturned)[ \t]*\.?\s*$", _I)
 _COLON_AT_END = re.compile(r":[ \t]*\s*$")
 _ORIGINAL = re.compile(r"\s+(?:was|were)\s+the\s+original\s+requests?\s*\.?", _I)
@@ -492,30 +503,47 @@ _TERMINAL = re.compile(r"[.!?][\"'”’)\]]*\s*$|\)\s*$")
 _GLUE = re.compile(r"(?<=[a-z0-9%)\]\"”’])[.!?][\"”’]?(?=[A-Z(\"“])")
 _SENTENCE_BREAK = re.compile(r"[.!?][\"”’)]*\s+(?=[A-Z(\"“])")
 
-_NEGATIVE = re.compile(
-    r"(?:\bnot\b|n't|\bnon\b|\bnon-)\s*(?:medically\s+)?(?:necessary|reasonable|indicated|recommended|"
-    r"supported|warranted|appropriate|certified|established)"
-    r"|\bnecessity\s+(?:has|is|was)\s+not\s+(?:been\s+)?established"
-    r"|\bnot\s+(?:been\s+)?established\s+as\s+(?:medically\s+)?necessary", _I)
-_POSITIVE = re.compile(
-    r"\b(?:is|are|was|were|be|been|considered|deemed|found|as)\s+(?:medically\s+)?(?:necessary|reasonable|indicated|"
-    r"warranted|appropriate)\b"
-    r"|\bmedical\s+necessity\s+(?:has|is|was)\s+(?:been\s+)?established", _I)
+_NECESSARY = re.compile(
+    r"medically\s+(?:un)?necessary\b|(?<=\s)(?:is|are|was|were|be|been|deemed|considered|found)\s+(?:not\s+)?"
+    r"(?:un)?necessary\b|medical\s+necessity", _I)
+_NEGATION = re.compile(r"\b(?:not|non|no|never|neither|nor)\b|n't|\bnon-", _I)
+_CLAUSE_BREAK = re.compile(r"[.;:!?,]")
+_NECESSITY_AFTER = re.compile(
+    r"\s+(?:has|have|is|was|were)\s+(?P<neg>not\s+)?(?:been\s+)?(?:established|supported|demonstrated|met|shown)"
+    r"|\s+(?:is|was)\s+(?P<neg2>not\s+)?(?:\w+\s+)?(?:evident|documented)", _I)
 
 
 def rationale_verdict(rationale: str | None) -> str | None:
     """What a rationale concludes: 'upheld' (not medically necessary), 'overturned' (necessary), or None."""
-    if not rationale:
-        return None
-    tail = rationale[-600:]
-    neg = [m.end() for m in _NEGATIVE.finditer(tail)]
-    pos = [m.end() for m in _POSITIVE.finditer(tail)
-           if not re.search(r"(?:not|n't)\s*(?:\S+\s+){0,2}$", tail[max(0, m.start() - 30):m.start() + 1])]
-    last_neg = neg[-1] if neg else -1
-    last_pos = pos[-1] if pos else -1
-    if last_neg < 0 and last_pos < 0:
-        return None
-    return "upheld" if last_neg >= last_pos else "overturned"
+    found = _verdict(rationale or "", 0, len(rationale or ""))
+    return found[0] if found else None
+
+
+def _verdict(text: str, lo: int, hi: int) -> tuple[str, int, int] | None:
+    """The last verdict phrase in text[lo:hi] (looking at its end): ('upheld'|'overturned', start, end).
+
+    "not medically necessary" upholds the denial, "is medically necessary" overturns it, and
+    "medical necessity has (not) been established" says the same in other words.
+    """
+    lo = max(lo, hi - 800)
+    last: tuple[str, int, int] | None = None
+    for m in _NECESSARY.finditer(text, lo, hi):
+        phrase = m.group().lower()
+        end = m.end()
+        if "necessity" in phrase:
+            after = _NECESSITY_AFTER.match(text, m.end(), min(hi, m.end() + 60))
+            if after is None:
+                continue
+            negative = bool(after.group("neg") or after.group("neg2"))
+            end = after.end()
+        elif "unnecessary" in phrase:
+            negative = True
+        else:
+            before = text[max(lo, m.start() - 80):m.start()]
+            clause = _CLAUSE_BREAK.split(before)[-1].split()[-6:]
+            negative = bool(_NEGATION.search(" ".join(clause) + " " + phrase))
+        last = ("upheld" if negative else "overturned", m.start(), end)
+    return last
 
 
 @dataclass
@@ -529,7 +557,8 @@ def _labels(text: str, lo: int, hi: int) -> list[_Label]:
     found = []
     for kind, rx in enumerate((_CA_LABEL, _MX_LABEL, _RA_LABEL)):
         for m in rx.finditer(text, lo, hi):
-            found.append(_Label(kind, m.start(), m.end()))
+            if _starts_label(text, m.start()):
+                found.append(_Label(kind, m.start(), m.end()))
     found.sort(key=lambda lab: lab.start)
     return found
 
@@ -578,7 +607,7 @@ def _walk_back(text: str, anchor: int, lo: int, max_lines: int = 3) -> tuple[int
         prev = text[prev_start:prev_end]
         if not prev.strip() or _TERMINAL.search(prev):
             break
-        if _RA_LABEL.match(text, prev_start) or _MX_LABEL.match(text, prev_start) or _CA_LABEL.match(text, prev_start):
+        if any(rx.match(text, prev_start) for rx in (_RA_LABEL, _MX_LABEL, _CA_LABEL)):
             break
         start = prev_start
         took = True
@@ -714,14 +743,13 @@ def _parse_items(r: _Reader, s: _Sections) -> None:
     if prev_item is not None and prev_rationale_start is not None:
         _set_rationale(r, prev_item, len(items) - 1, prev_rationale_start, _rationale_end(text, s.issues.end))
     for i, item in enumerate(items):
-        if item["decision"] is None:
-            verdict = rationale_verdict(item["rationale"])
-            if verdict:
-                item["decision"] = verdict
+        f = r.fields.get(f"items.{i}.rationale")
+        if item["decision"] is None and f:
+            found = _verdict(text, f["start"], f["end"])
+            if found:
+                item["decision"] = found[0]
                 item["decision_stated"] = False
-                f = r.fields.get(f"items.{i}.rationale")
-                if f:
-                    r.note(f"items.{i}.decision", f["start"], f["end"], GUESS, "decision-from-rationale")
+                r.note(f"items.{i}.decision", found[1], found[2], GUESS, "decision-from-rationale")
 
 
 _TRAILER = re.compile(r"\n\s*(?:cc\s*:|Sincerely,|Page\s+\d+\s+of\s+\d+\s*$)", _I)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from array import array
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -42,12 +42,13 @@ class LetterText:
     text: str = ""
     page_starts: list[int] = field(default_factory=lambda: [0])
     """Offset in `text` at which each page begins (one entry for a text file)."""
-    source_index: array = field(default_factory=lambda: array("l"))
-    """For each character of `text`, the index of the source character it came from (see `raw_page_starts`)."""
+    segments: list[tuple[int, int, int, int]] = field(default_factory=list)
+    """The way back to the source: runs (text start, text length, source start, source length), in text order."""
     raw_page_starts: list[int] = field(default_factory=lambda: [0])
     """For a PDF: where each page's PDFium characters start in the concatenated source."""
     problems: list[ReadProblem] = field(default_factory=list)
     error: str | None = None
+    _starts: list[int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def pages(self) -> int | None:
@@ -64,14 +65,31 @@ class LetterText:
                 hi = mid - 1
         return lo + 1
 
+    def source_offset(self, pos: int) -> int:
+        """The index in the concatenated source of the character that became text[pos]."""
+        segs = self.segments
+        if not segs:
+            return pos
+        i = bisect_right(self._seg_starts(), pos) - 1
+        t0, tlen, s0, slen = segs[max(0, i)]
+        k = min(max(0, pos - t0), max(0, tlen - 1))
+        return s0 + (k if tlen == slen else (k * slen) // max(1, tlen))
+
+    def _seg_starts(self) -> list[int]:
+        if self._starts is None or len(self._starts) != len(self.segments):
+            self._starts = [seg[0] for seg in self.segments]
+        return self._starts
+
     def pdf_char_spans(self, start: int, end: int) -> list[tuple[int, int, int]]:
         """The PDFium characters behind text[start:end] as (page index, first char, last char + 1) runs."""
-        if self.media_type != PDF or start >= end or not self.source_index:
+        if self.media_type != PDF or start >= end or not self.segments:
             return []
         runs: list[tuple[int, int, int]] = []
-        end = min(end, len(self.source_index))
+        end = min(end, len(self.text))
         for pos in range(max(0, start), end):
-            raw = self.source_index[pos]
+            if self.text[pos] == "\n":
+                continue
+            raw = self.source_offset(pos)
             page = self._raw_page(raw)
             idx = raw - self.raw_page_starts[page]
             if runs and runs[-1][0] == page and runs[-1][2] >= idx:
@@ -98,18 +116,25 @@ class _Builder:
 
     def __init__(self) -> None:
         self.parts: list[str] = []
-        self.index = array("l")
+        self.length = 0
+        self.segments: list[tuple[int, int, int, int]] = []
 
     def add(self, s: str, src_start: int, src_end: int | None = None) -> None:
         if not s:
             return
+        n = len(s)
+        src_len = n if src_end is None else src_end - src_start
+        segs = self.segments
+        if segs and src_len == n:
+            t0, tlen, s0, slen = segs[-1]
+            if tlen == slen and t0 + tlen == self.length and s0 + slen == src_start:
+                segs[-1] = (t0, tlen + n, s0, slen + n)  # extends the previous run one to one
+                self.parts.append(s)
+                self.length += n
+                return
+        segs.append((self.length, n, src_start, src_len))
         self.parts.append(s)
-        if src_end is None or src_end - src_start == len(s):
-            self.index.extend(range(src_start, src_start + len(s)))
-        else:
-            # Replacement of another length: spread the source range over the new characters.
-            width = max(1, src_end - src_start)
-            self.index.extend(src_start + (i * width) // len(s) for i in range(len(s)))
+        self.length += n
 
     def text(self) -> str:
         return "".join(self.parts)
@@ -259,7 +284,7 @@ def _normalise(letter: LetterText, raw_pages: list[str]) -> None:
             # Page boundary: keep a line break, attributed to the page's first character.
             if b.parts and not b.parts[-1].endswith("\n"):
                 b.add("\n", raw_starts[p])
-        page_starts.append(len(b.index))
+        page_starts.append(b.length)
         blank_run = 0
         for i, (line, src) in enumerate(lines):
             is_last = i == len(lines) - 1
@@ -274,7 +299,7 @@ def _normalise(letter: LetterText, raw_pages: list[str]) -> None:
             if not is_last:
                 b.add("\n", src + len(line))
     letter.text = b.text()
-    letter.source_index = b.index
+    letter.segments = b.segments
     letter.page_starts = page_starts or [0]
 
 

@@ -59,14 +59,12 @@ def parse(include_text: bool, files: tuple[Path, ...]) -> None:
     from imr_desk.core import parse_file
 
     failed = False
-    out = sys.stdout
     for f in files:
         rec = parse_file(f, include_text=include_text)
         if rec.get("error"):
             failed = True
             click.echo(f"imr-desk: {f}: {rec['error']}", err=True)
-        out.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    out.flush()
+        click.echo(json.dumps(rec, ensure_ascii=False))
     sys.exit(1 if failed else 0)
 
 

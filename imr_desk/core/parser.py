@@ -539,9 +539,16 @@ def _verdict(text: str, lo: int, hi: int) -> tuple[str, int, int] | None:
         elif "unnecessary" in phrase:
             negative = True
         else:
-            before = text[max(lo, m.start() - 80):m.start()]
-            clause = _CLAUSE_BREAK.split(before)[-1].split()[-6:]
-            negative = bool(_NEGATION.search(" ".join(clause) + " " + phrase))
+            b0 = max(lo, m.start() - 80)
+            before = text[b0:m.start()]
+            clause_start = b0 + max((c.end() for c in _CLAUSE_BREAK.finditer(before)), default=0)
+            words = list(re.finditer(r"\S+", text[clause_start:m.start()]))[-6:]
+            near = clause_start + words[0].start() if words else m.start()
+            negation = _NEGATION.search(text, near, m.end())
+            negative = negation is not None
+            if negation is not None and negation.start() < m.start():
+                last = ("upheld", negation.start(), end)
+                continue
         last = ("upheld" if negative else "overturned", m.start(), end)
     return last
 

@@ -137,8 +137,9 @@ def outcome_of(items: list[dict[str, Any]]) -> str | None:
 # ---------------------------------------------------------------- sections
 
 _ANCHOR_HOW = re.compile(r"HOW\s+THE\s+IMR\s+FINAL\s+DETERMINATION\s+WAS\s+MADE", _I)
-_ANCHOR_SUMMARY = re.compile(r"CLINICAL\s+CASE\s+SUMMARY", _I)
-_ANCHOR_ISSUES = re.compile(r"IMR\s+ISSUES\s*,?\s+DECISIONS\s+AND\s+RATIONALES?", _I)
+_ANCHOR_SUMMARY = re.compile(r"CLINICAL\s+CASE\s+SUMMARY|(?:Expert|Physician)\s+Reviewer\s+Case\s+Summary\s*:?", _I)
+_ANCHOR_ISSUES = re.compile(
+    r"IMR\s+ISSUES?(?:\s*\(S\))?\s*,?\s+DECISIONS?(?:\s*\(S\))?\s+AND\s+RATIONALES?(?:\s*\(S\))?", _I)
 _SUMMARY_INTRO = re.compile(
     r"(?:The\s+)?(?:expert|physician)\s+reviewer\s+developed\s+the\s+following\s+clinical\s+case\s+summary"
     r"\s+based\s+on\s+a\s+review\s+of\s+the\s+case\s+file,?\s+including\s+all\s+medical\s+records\s*:?", _I)
@@ -471,9 +472,13 @@ def _parse_patient(r: _Reader, s: _Sections) -> None:
 
 # ---------------------------------------------------------------- items
 
-_CA_LABEL = re.compile(r"Claims\s+Administrator\s+guidelines?\s*:", _I)
-_MX_LABEL = re.compile(r"MAXIMUS\s+guidelines?\s*:", _I)
-_RA_LABEL = re.compile(r"Decision\s+rationales?\s*:", _I)
+# The labels of an item; the second form of each is the 2013 letters' sentence.
+_CA_LABEL = re.compile(r"Claims\s+Administrator\s+guidelines?\s*:|The\s+Claims\s+Administrator\s+based\s+its\s+"
+                       r"decision\s+on\s+(?:the\s+)?", _I)
+_MX_LABEL = re.compile(r"MAXIMUS\s+guidelines?\s*:|The\s+(?:Physician|Expert)\s+Reviewer\s+based\s+(?:his/her|his|her|"
+                       r"their)\s+decision\s+on\s+(?:the\s+)?", _I)
+_RA_LABEL = re.compile(r"Decision\s+rationales?\s*:|The\s+(?:Physician|Expert)\s+Reviewer'?s\s+decision\s+"
+                       r"rationale\s*:", _I)
 
 
 def _starts_label(text: str, pos: int) -> bool:
@@ -488,6 +493,10 @@ def _starts_label(text: str, pos: int) -> bool:
     return i < 0 or text[i] in "\n.!?\"”)"
 _DECISION_AT_END = re.compile(r"(?P<colon>:)?[ \t]*(?:\n\s*)?(?P<decision>Upheld|Overturned)[ \t]*\.?\s*$", _I)
 _COLON_AT_END = re.compile(r":[ \t]*\s*$")
+# 2013 letters: "1. Physical therapy for the lumbar spine is not medically necessary and appropriate."
+_NECESSITY_AT_END = re.compile(
+    r"\s+(?:is|are)\s+(?P<neg>not\s+)?medically\s+necessary(?:\s+and\s+appropriate)?\s*\.?\s*$", _I)
+_NUMBERING = re.compile(r"\d{1,2}[.)]\s+")
 _ORIGINAL = re.compile(r"\s+(?:was|were)\s+the\s+original\s+requests?\s*\.?", _I)
 # "Y was authorized by the Claims Administrator." (Y before) or "The Claims Administrator authorized Y, leaving ..."
 _AUTHORIZED = re.compile(
@@ -588,10 +597,19 @@ class _Header:
     start: int  # where the header (and so the previous rationale's end) begins
     request: tuple[int, int] | None
     decision: tuple[int, int] | None
+    decision_value: str | None
     original: tuple[int, int] | None
     authorized: tuple[int, int] | None
     confidence: float
     rule: str
+
+
+def r_trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 def _line_start(text: str, pos: int, lo: int) -> int:
@@ -643,10 +661,17 @@ def _find_header(text: str, lo: int, hi: int, first: bool) -> _Header:
     while seg_end > lo and text[seg_end - 1].isspace():
         seg_end -= 1
     decision = None
+    decision_value = None
     dm = _DECISION_AT_END.search(text, max(lo, seg_end - 40), seg_end + 1 if seg_end < len(text) else seg_end)
+    nm = None if dm else _NECESSITY_AT_END.search(text, max(lo, seg_end - 80), seg_end)
     if dm and dm.end() >= seg_end:
         decision = (dm.start("decision"), dm.end("decision"))
+        decision_value = dm.group("decision").lower()
         req_end = dm.start("colon") if dm.group("colon") else dm.start()
+    elif nm is not None:
+        decision = r_trim(text, nm.start(), seg_end)
+        decision_value = "upheld" if nm.group("neg") else "overturned"
+        req_end = nm.start()
     else:
         cm = _COLON_AT_END.search(text, max(lo, seg_end - 5), seg_end)
         req_end = cm.start() if cm else seg_end
@@ -677,18 +702,26 @@ def _find_header(text: str, lo: int, hi: int, first: bool) -> _Header:
         z_end = tail.start() if tail else req_end
         original = (cut, orig.start()) if orig is not None else None
         conf = STRUCTURED if (orig is not None and authorized is not None) else HEURISTIC
-        return _Header(cut, (rem.end(), z_end), decision, original, authorized, conf if not how else HEURISTIC,
-                       "modified-request" + (f"+{how}" if how else ""))
+        return _Header(cut, (rem.end(), z_end), decision, decision_value, original, authorized,
+                       conf if not how else HEURISTIC, "modified-request" + (f"+{how}" if how else ""))
     if first:
         hstart, took = lo, False
     else:
         hstart, took = _walk_back(text, req_end, lo)
     cut, how = _cut_glue(text, hstart, req_end, took)
+    req_start = cut
+    if nm is not None:
+        while req_start < req_end and text[req_start].isspace():
+            req_start += 1
+        numbered = _NUMBERING.match(text, req_start, req_end)
+        if numbered:
+            req_start = numbered.end()
     conf = STRUCTURED if decision else HEURISTIC
     if how:
         conf = HEURISTIC
-    return _Header(cut, (cut, req_end) if cut < req_end else None, decision, None, None, conf,
-                   "item-header" + (f"+{how}" if how else ""))
+    rule = "item-header-necessity" if nm is not None else "item-header"
+    return _Header(cut, (req_start, req_end) if req_start < req_end else None, decision, decision_value, None, None, conf,
+                   rule + (f"+{how}" if how else ""))
 
 
 def _parse_items(r: _Reader, s: _Sections) -> None:
@@ -729,7 +762,7 @@ def _parse_items(r: _Reader, s: _Sections) -> None:
             item["authorized"] = collapse(text[head.authorized[0]:head.authorized[1]])
             r.note(f"{path}.authorized", *head.authorized, head.confidence, head.rule)
         if head.decision:
-            item["decision"] = text[head.decision[0]:head.decision[1]].lower()
+            item["decision"] = head.decision_value
             item["decision_stated"] = True
             r.note(f"{path}.decision", *head.decision, LABELLED, "item-header-decision")
         # Guidelines: each runs to the next label.

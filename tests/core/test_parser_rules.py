@@ -325,3 +325,55 @@ def test_items_are_found_even_without_section_headings():
     rec = parse_text(ITEM_VIAGRA + ITEM_MODIFIED)
     assert len(rec["items"]) == 2
     assert rec["layout"] is None
+
+
+LETTER_2013 = """HOW THE IMR FINAL DETERMINATION WAS MADE
+MAXIMUS Federal Services sent the complete case file to a physician reviewer. He/she has no affiliation
+with the employer, employee, providers or the claims administrator. The physician reviewer is Board
+Certified in Physical Medicine and Rehabilitation, has a subspecialty in Pain Medicine and is licensed to
+practice in California.
+
+Expert Reviewer Case Summary:
+The expert reviewer developed the following clinical case summary based on a review of the case file,
+including all medical records:
+The patient is a 52-year-old male who reported an injury on 04/13/2011.
+
+IMR ISSUE(S), DECISION(S) AND RATIONALE(S)
+The Final Determination was based on decisions for the disputed items/services set forth below:
+
+1. Physical therapy 2x/week x 6 weeks for the lumbar spine is not medically necessary and appropriate.
+
+The Claims Administrator based its decision on the Chronic Pain Medical Treatment Guidelines, page 99.
+
+The Physician Reviewer based his/her decision on the MTUS Chronic Pain Medical Treatment Guidelines,
+Physical Medicine, pages 98-99.
+
+The Physician Reviewer's decision rationale:
+The patient has had 24 sessions of therapy. The request is not medically necessary.
+
+2. A topical compound cream is medically necessary and appropriate.
+
+The Claims Administrator based its decision on the Official Disability Guidelines.
+
+The Physician Reviewer based his/her decision on the MTUS Chronic Pain Medical Treatment Guidelines.
+
+The Physician Reviewer's decision rationale:
+The cream is recommended for this patient and is medically necessary.
+"""
+
+
+def test_2013_letters_item_sentences():
+    rec = parse_text(LETTER_2013)
+    assert rec["layout"] == "fdl"
+    assert [(it["request"], it["decision"], it["decision_stated"]) for it in rec["items"]] == [
+        ("Physical therapy 2x/week x 6 weeks for the lumbar spine", "upheld", True),
+        ("A topical compound cream", "overturned", True),
+    ]
+    first = rec["items"][0]
+    assert first["claims_administrator_guideline"] == "Chronic Pain Medical Treatment Guidelines, page 99."
+    assert first["maximus_guideline"].startswith("MTUS Chronic Pain Medical Treatment Guidelines")
+    assert first["rationale"] == "The patient has had 24 sessions of therapy. The request is not medically necessary."
+    assert rec["reviewer"]["specialties"] == ["Physical Medicine and Rehabilitation", "Pain Medicine"]
+    assert rec["patient"] == {"age": 52, "sex": "male"}
+    assert rec["summary"] == "The patient is a 52-year-old male who reported an injury on 04/13/2011."
+    assert not [w for w in rec["warnings"] if w["severity"] == "error"]

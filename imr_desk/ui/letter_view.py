@@ -1,0 +1,571 @@
+"""The letter as the clerk sees it: real PDF pages (rendered with PDFium) or the text of a text letter.
+
+Both views speak in offsets of the parser's text (`LetterText.text`), the same offsets the record's
+`fields` provenance uses, so the form and the letter can point at each other.
+"""
+
+from __future__ import annotations
+
+import logging
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import (
+    QGraphicsPixmapItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QPlainTextEdit,
+    QStackedWidget,
+    QTextEdit,
+    QWidget,
+)
+
+from imr_desk.core import LetterText
+
+log = logging.getLogger(__name__)
+
+SECTION_COLOURS = {
+    "case": QColor(52, 120, 230),
+    "reviewer": QColor(150, 60, 190),
+    "patient": QColor(40, 150, 70),
+    "summary": QColor(40, 150, 70),
+    "items": QColor(235, 120, 0),
+}
+FOCUS_COLOUR = QColor(230, 40, 40)
+ANNOTATION_COLOUR = QColor(255, 200, 0)
+SELECTION_COLOUR = QColor(40, 110, 255)
+PAGE_GAP = 12.0
+
+
+def section_colour(path: str) -> QColor:
+    return QColor(SECTION_COLOURS.get(path.split(".", 1)[0], QColor(120, 120, 120)))
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of the letter's text, by offsets, with what it belongs to."""
+
+    start: int
+    end: int
+    key: str  # a field path, or "annotation:<id>"
+
+
+class SourceIndex:
+    """From PDFium character indices back to text offsets (the inverse of `LetterText.source_offset`)."""
+
+    def __init__(self, letter: LetterText) -> None:
+        self.letter = letter
+        segs = sorted(letter.segments, key=lambda s: s[2])
+        self._segs = segs
+        self._src_starts = [s[2] for s in segs]
+
+    def text_offset(self, page: int, char_index: int) -> int:
+        letter = self.letter
+        if not self._segs:
+            return 0
+        raw = letter.raw_page_starts[page] + char_index if page < len(letter.raw_page_starts) else char_index
+        i = max(0, bisect_right(self._src_starts, raw) - 1)
+        t0, tlen, s0, slen = self._segs[i]
+        if raw >= s0 + slen:  # a dropped character: use the next kept one
+            if i + 1 < len(self._segs):
+                return self._segs[i + 1][0]
+            return t0 + tlen
+        k = raw - s0
+        return t0 + (k if tlen == slen else (k * tlen) // max(1, slen))
+
+
+class _PageItem(QGraphicsPixmapItem):
+    def __init__(self, index: int, width: float, height: float, top: float) -> None:
+        super().__init__()
+        self.index = index
+        self.width = width
+        self.height = height
+        self.top = top
+        self.rendered_scale = 0.0
+        self.setPos(0, top)
+        self.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+
+
+class PdfLetterView(QGraphicsView):
+    """The PDF's real pages, zoomable, with highlights drawn on the glyphs' boxes.
+
+    The scene is laid out in PDF points; pages are rendered at the zoom in use and re-rendered when
+    it changes, so text stays sharp.
+    """
+
+    spanClicked = Signal(str)
+    selectionMade = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("pdfLetterView")
+        self._scene = QGraphicsScene(self)
+        self.setScene(self._scene)
+        self.setBackgroundBrush(QColor(90, 94, 100))
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
+        self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.setDragMode(QGraphicsView.DragMode.NoDrag)
+        self._doc = None
+        self._letter: LetterText | None = None
+        self._index: SourceIndex | None = None
+        self._pages: list[_PageItem] = []
+        self._textpages: dict[int, object] = {}
+        self._span_items: dict[str, list[QGraphicsRectItem]] = {}
+        self._focus_items: list[QGraphicsRectItem] = []
+        self._selection_items: list[QGraphicsRectItem] = []
+        self._selection: tuple[int, int] | None = None
+        self._press: QPointF | None = None
+        self.zoom = 1.0
+        self._render_timer = QTimer(self, singleShot=True, interval=120)
+        self._render_timer.timeout.connect(self._render_visible)
+        self.verticalScrollBar().valueChanged.connect(lambda _v: self._render_timer.start())
+
+    # -- the document --------------------------------------------------------------------------
+    def show_letter(self, letter: LetterText, data: bytes) -> None:
+        import pypdfium2 as pdfium
+
+        self.clear()
+        self._letter = letter
+        self._index = SourceIndex(letter)
+        try:
+            self._doc = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
+            log.warning("could not open %s for display: %s", letter.name, exc)
+            self._doc = None
+            return
+        top = 0.0
+        for i in range(len(self._doc)):
+            w, h = self._doc[i].get_size()
+            item = _PageItem(i, w, h, top)
+            # The page's white shows at once; the rendered image replaces it a moment later.
+            blank = QPixmap(1, 1)
+            blank.fill(Qt.GlobalColor.white)
+            item.setPixmap(blank)
+            item.setScale(w)
+            self._scene.addItem(item)
+            self._pages.append(item)
+            top += h + PAGE_GAP
+        self._scene.setSceneRect(QRectF(-PAGE_GAP, -PAGE_GAP, self._max_width() + 2 * PAGE_GAP, top + PAGE_GAP))
+        self._apply_zoom()
+        if self._pages:
+            self._render_page(self._pages[0])
+        self._render_timer.start()
+
+    def clear(self) -> None:
+        self._scene.clear()
+        self._pages = []
+        self._span_items = {}
+        self._focus_items = []
+        self._selection_items = []
+        self._selection = None
+        for tp in self._textpages.values():
+            tp.close()  # type: ignore[attr-defined]
+        self._textpages = {}
+        if self._doc is not None:
+            self._doc.close()
+            self._doc = None
+        self._letter = None
+
+    def _max_width(self) -> float:
+        return max((p.width for p in self._pages), default=612.0)
+
+    def page_count(self) -> int:
+        return len(self._pages)
+
+    def rendered_pages(self) -> list[int]:
+        return [p.index for p in self._pages if p.rendered_scale > 0]
+
+    # -- zoom and rendering --------------------------------------------------------------------
+    def set_zoom(self, zoom: float) -> None:
+        self.zoom = max(0.25, min(5.0, zoom))
+        self._apply_zoom()
+        self._render_timer.start()
+
+    def fit_width(self) -> None:
+        avail = max(100, self.viewport().width() - 24)
+        self.set_zoom(avail / self._max_width())
+
+    def _apply_zoom(self) -> None:
+        self.resetTransform()
+        self.scale(self.zoom, self.zoom)
+
+    def _render_visible(self) -> None:
+        if self._doc is None:
+            return
+        visible = self.mapToScene(self.viewport().rect()).boundingRect()
+        for page in self._pages:
+            if page.top <= visible.bottom() + 200 and page.top + page.height >= visible.top() - 200:
+                self._render_page(page)
+
+    def _render_page(self, page: _PageItem) -> None:
+        scale = self.zoom * self.devicePixelRatioF()
+        if self._doc is None or abs(page.rendered_scale - scale) < 1e-3:
+            return
+        bitmap = self._doc[page.index].render(scale=scale, rev_byteorder=True)
+        image = QImage(bytes(bitmap.buffer), bitmap.width, bitmap.height, bitmap.stride, QImage.Format.Format_RGB888)
+        page.setPixmap(QPixmap.fromImage(image))
+        page.setScale(1.0 / scale)
+        page.rendered_scale = scale
+
+    # -- highlights ----------------------------------------------------------------------------
+    def _textpage(self, page: int):
+        tp = self._textpages.get(page)
+        if tp is None and self._doc is not None:
+            tp = self._doc[page].get_textpage()
+            self._textpages[page] = tp
+        return tp
+
+    def rects_for(self, start: int, end: int) -> list[QRectF]:
+        """Scene rectangles (one per line of glyphs) covering text[start:end]."""
+        if self._letter is None or self._doc is None:
+            return []
+        rects: list[QRectF] = []
+        for page, first, last in self._letter.pdf_char_spans(start, end):
+            if page >= len(self._pages):
+                continue
+            tp = self._textpage(page)
+            item = self._pages[page]
+            line: QRectF | None = None
+            for ci in range(first, last):
+                try:
+                    left, bottom, right, top = tp.get_charbox(ci)  # type: ignore[union-attr]
+                except Exception:  # noqa: BLE001 - a char without a box (a generated space)
+                    continue
+                if right - left <= 0 or top - bottom <= 0:
+                    continue
+                r = QRectF(left, item.top + item.height - top, right - left, top - bottom)
+                if line is not None and abs(r.center().y() - line.center().y()) < line.height() * 0.6:
+                    line = line.united(r)
+                else:
+                    if line is not None:
+                        rects.append(line)
+                    line = r
+            if line is not None:
+                rects.append(line)
+        return [r.adjusted(-1.5, -1.5, 1.5, 1.5) for r in rects]
+
+    def set_spans(self, spans: list[Span], colours: dict[str, QColor]) -> None:
+        """Faint highlights for the given spans (the parsed fields, annotations)."""
+        for items in self._span_items.values():
+            for it in items:
+                self._scene.removeItem(it)
+        self._span_items = {}
+        for span in spans:
+            colour = colours.get(span.key) or section_colour(span.key)
+            fill = QColor(colour)
+            fill.setAlpha(70 if span.key.startswith("annotation:") else 38)
+            pen = QPen(colour, 0.8, Qt.PenStyle.DashLine if span.key.startswith("annotation:") else Qt.PenStyle.NoPen)
+            items = []
+            for r in self.rects_for(span.start, span.end):
+                it = self._scene.addRect(r, pen, QBrush(fill))
+                it.setZValue(1)
+                it.setData(0, span.key)
+                items.append(it)
+            self._span_items[span.key] = items
+
+    def span_keys_at(self, scene_pos: QPointF) -> list[str]:
+        keys = []
+        for key, items in self._span_items.items():
+            if any(it.rect().contains(scene_pos) for it in items):
+                keys.append(key)
+        return keys
+
+    def set_focus_span(self, start: int | None, end: int | None) -> list[QRectF]:
+        """Highlight the focused field's source strongly and scroll it into view."""
+        for it in self._focus_items:
+            self._scene.removeItem(it)
+        self._focus_items = []
+        if start is None or end is None:
+            return []
+        rects = self.rects_for(start, end)
+        fill = QColor(FOCUS_COLOUR)
+        fill.setAlpha(60)
+        for r in rects:
+            it = self._scene.addRect(r, QPen(FOCUS_COLOUR, 1.4), QBrush(fill))
+            it.setZValue(3)
+            self._focus_items.append(it)
+        if rects:
+            box = rects[0]
+            for r in rects[1:4]:
+                box = box.united(r)
+            self.ensureVisible(box, 40, 60)
+            self._render_visible()
+        return rects
+
+    def focus_rects(self) -> list[QRectF]:
+        return [it.rect() for it in self._focus_items]
+
+    # -- selection and clicks ------------------------------------------------------------------
+    def selected_span(self) -> tuple[int, int] | None:
+        return self._selection
+
+    def select_span(self, start: int, end: int) -> None:
+        """Select text[start:end] (as a drag over it would)."""
+        self._set_selection(start, end)
+
+    def _set_selection(self, start: int, end: int) -> None:
+        for it in self._selection_items:
+            self._scene.removeItem(it)
+        self._selection_items = []
+        if end <= start:
+            self._selection = None
+            return
+        self._selection = (start, end)
+        fill = QColor(SELECTION_COLOUR)
+        fill.setAlpha(70)
+        for r in self.rects_for(start, end):
+            it = self._scene.addRect(r, QPen(Qt.PenStyle.NoPen), QBrush(fill))
+            it.setZValue(4)
+            self._selection_items.append(it)
+        self.selectionMade.emit(start, end)
+
+    def _char_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
+        for page in self._pages:
+            if page.top <= scene_pos.y() <= page.top + page.height:
+                tp = self._textpage(page.index)
+                x, y = scene_pos.x(), page.top + page.height - scene_pos.y()
+                idx = tp.get_index(x, y, 6, 6)  # type: ignore[union-attr]
+                if idx is None or idx < 0:
+                    return None
+                return page.index, idx
+        return None
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press = self.mapToScene(event.position().toPoint())
+        super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.button() == Qt.MouseButton.LeftButton and self._press is not None:
+            end_pos = self.mapToScene(event.position().toPoint())
+            press, self._press = self._press, None
+            if (end_pos - press).manhattanLength() < 3:
+                self._set_selection(0, 0)
+                keys = [k for k in self.span_keys_at(end_pos) if not k.startswith("annotation:")]
+                if keys and self._letter is not None:
+                    self.spanClicked.emit(keys[0])
+            else:
+                self._select_between(press, end_pos)
+        super().mouseReleaseEvent(event)
+
+    def _select_between(self, a: QPointF, b: QPointF) -> None:
+        if self._index is None:
+            return
+        ca, cb = self._char_at(a), self._char_at(b)
+        if ca is None or cb is None:
+            return
+        ta = self._index.text_offset(*ca)
+        tb = self._index.text_offset(*cb)
+        lo, hi = min(ta, tb), max(ta, tb) + 1
+        self._set_selection(lo, min(hi, len(self._letter.text) if self._letter else hi))
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.set_zoom(self.zoom * (1.15 if event.angleDelta().y() > 0 else 1 / 1.15))
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._render_timer.start()
+
+
+class TextLetterView(QPlainTextEdit):
+    """A text letter as text, with the same highlights as the PDF view (extra selections)."""
+
+    spanClicked = Signal(str)
+    selectionMade = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("textLetterView")
+        self.setReadOnly(True)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self._spans: list[Span] = []
+        self._colours: dict[str, QColor] = {}
+        self._focus: tuple[int, int] | None = None
+        self.zoom = 1.0
+        self._base_point_size = self.font().pointSizeF()
+        self.selectionChanged.connect(self._selection_changed)
+
+    def show_letter(self, letter: LetterText) -> None:
+        self._spans = []
+        self._focus = None
+        self.setPlainText(letter.text)
+        self._refresh()
+
+    def clear_letter(self) -> None:
+        self._spans = []
+        self._focus = None
+        self.setPlainText("")
+
+    def set_zoom(self, zoom: float) -> None:
+        self.zoom = max(0.5, min(4.0, zoom))
+        font = self.font()
+        font.setPointSizeF(max(4.0, self._base_point_size * self.zoom))
+        self.setFont(font)
+
+    def fit_width(self) -> None:
+        self.set_zoom(1.0)
+
+    def set_spans(self, spans: list[Span], colours: dict[str, QColor]) -> None:
+        self._spans = spans
+        self._colours = colours
+        self._refresh()
+
+    def set_focus_span(self, start: int | None, end: int | None) -> None:
+        self._focus = (start, end) if start is not None and end is not None else None
+        self._refresh()
+        if self._focus:
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(min(end or 0, self.document().characterCount() - 1))
+            self.setTextCursor(cursor)
+            cursor.setPosition(min(start or 0, self.document().characterCount() - 1))
+            self.setTextCursor(cursor)
+            self.ensureCursorVisible()
+
+    def focus_span(self) -> tuple[int, int] | None:
+        return self._focus
+
+    def _selection_for(self, start: int, end: int, fmt: QTextCharFormat) -> QTextEdit.ExtraSelection:
+        sel = QTextEdit.ExtraSelection()
+        cursor = QTextCursor(self.document())
+        n = self.document().characterCount() - 1
+        cursor.setPosition(max(0, min(start, n)))
+        cursor.setPosition(max(0, min(end, n)), QTextCursor.MoveMode.KeepAnchor)
+        sel.cursor = cursor  # type: ignore[attr-defined]
+        sel.format = fmt  # type: ignore[attr-defined]
+        return sel
+
+    def _refresh(self) -> None:
+        selections = []
+        for span in self._spans:
+            colour = QColor(self._colours.get(span.key) or section_colour(span.key))
+            fmt = QTextCharFormat()
+            colour.setAlpha(80 if span.key.startswith("annotation:") else 38)
+            fmt.setBackground(colour)
+            if span.key.startswith("annotation:"):
+                fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.DashUnderline)
+            selections.append(self._selection_for(span.start, span.end, fmt))
+        if self._focus:
+            fmt = QTextCharFormat()
+            fill = QColor(FOCUS_COLOUR)
+            fill.setAlpha(70)
+            fmt.setBackground(fill)
+            fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.SingleUnderline)
+            fmt.setUnderlineColor(FOCUS_COLOUR)
+            selections.append(self._selection_for(self._focus[0], self._focus[1], fmt))
+        self.setExtraSelections(selections)
+
+    def selected_span(self) -> tuple[int, int] | None:
+        c = self.textCursor()
+        return (c.selectionStart(), c.selectionEnd()) if c.hasSelection() else None
+
+    def select_span(self, start: int, end: int) -> None:
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        self.setTextCursor(cursor)
+
+    def _selection_changed(self) -> None:
+        span = self.selected_span()
+        if span:
+            self.selectionMade.emit(*span)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and not self.textCursor().hasSelection():
+            pos = self.cursorForPosition(event.position().toPoint()).position()
+            hits = [s for s in self._spans if s.start <= pos < s.end and not s.key.startswith("annotation:")]
+            if hits:
+                best = min(hits, key=lambda s: s.end - s.start)
+                self.spanClicked.emit(best.key)
+
+
+class LetterView(QStackedWidget):
+    """Shows whichever kind of letter is open, with one interface for both kinds."""
+
+    spanClicked = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.pdf_view = PdfLetterView(self)
+        self.text_view = TextLetterView(self)
+        self.addWidget(self.text_view)
+        self.addWidget(self.pdf_view)
+        self.pdf_view.spanClicked.connect(self.spanClicked)
+        self.text_view.spanClicked.connect(self.spanClicked)
+        self.letter: LetterText | None = None
+        self.show_all = True
+        self._field_spans: list[Span] = []
+        self._annotation_spans: list[Span] = []
+        self._annotation_colours: dict[str, QColor] = {}
+
+    @property
+    def current(self) -> PdfLetterView | TextLetterView:
+        return self.pdf_view if self.currentWidget() is self.pdf_view else self.text_view
+
+    def show_letter(self, letter: LetterText | None, data: bytes | None) -> None:
+        self.letter = letter
+        self._field_spans = []
+        self._annotation_spans = []
+        if letter is None:
+            self.pdf_view.clear()
+            self.text_view.clear_letter()
+            self.setCurrentWidget(self.text_view)
+            return
+        if letter.media_type == "application/pdf" and data is not None and not letter.error:
+            self.text_view.clear_letter()
+            self.setCurrentWidget(self.pdf_view)
+            self.pdf_view.show_letter(letter, data)
+        else:
+            self.pdf_view.clear()
+            self.setCurrentWidget(self.text_view)
+            self.text_view.show_letter(letter)
+
+    def set_field_spans(self, fields: dict[str, dict]) -> None:
+        spans = []
+        for path, prov in fields.items():
+            start, end = prov.get("start"), prov.get("end")
+            if isinstance(start, int) and isinstance(end, int) and end > start:
+                spans.append(Span(start, end, path))
+        self._field_spans = spans
+        self._push_spans()
+
+    def set_annotations(self, annotations: list[tuple[int, int, int, str]], colours: dict[str, QColor]) -> None:
+        """Annotations as (id, start, end, label)."""
+        self._annotation_spans = [Span(s, e, f"annotation:{aid}") for aid, s, e, _label in annotations if e > s]
+        self._annotation_colours = {f"annotation:{aid}": colours.get(label, ANNOTATION_COLOUR)
+                                    for aid, _s, _e, label in annotations}
+        self._push_spans()
+
+    def set_show_all(self, show: bool) -> None:
+        self.show_all = show
+        self._push_spans()
+
+    def _push_spans(self) -> None:
+        spans = (self._field_spans if self.show_all else []) + self._annotation_spans
+        self.current.set_spans(spans, self._annotation_colours)
+
+    def set_focus_span(self, start: int | None, end: int | None) -> None:
+        self.current.set_focus_span(start, end)
+
+    def selected_span(self) -> tuple[int, int] | None:
+        return self.current.selected_span()
+
+    def select_span(self, start: int, end: int) -> None:
+        self.current.select_span(start, end)
+
+    def zoom_by(self, factor: float) -> None:
+        view = self.current
+        view.set_zoom(view.zoom * factor)
+
+    def fit_width(self) -> None:
+        self.current.fit_width()

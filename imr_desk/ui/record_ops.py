@@ -1,0 +1,154 @@
+"""Reading and changing a record by dotted path ('items.0.decision'), keeping `fields` in step.
+
+Plain Python (no Qt): the review session uses these to apply the clerk's edits.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+ITEM_KEYS = ("request", "original_request", "authorized", "decision", "decision_stated",
+             "claims_administrator_guideline", "maximus_guideline", "rationale")
+LIST_FIELDS = ("reviewer.licensure", "reviewer.specialties")
+
+
+def get_path(rec: dict[str, Any], path: str) -> Any:
+    node: Any = rec
+    for part in path.split("."):
+        if isinstance(node, list):
+            i = int(part)
+            if i >= len(node):
+                return None
+            node = node[i]
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+    return node
+
+
+def set_path(rec: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    node: Any = rec
+    for part in parts[:-1]:
+        if isinstance(node, list):
+            node = node[int(part)]
+        else:
+            node = node.setdefault(part, {})
+    last = parts[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def field_of(path: str) -> str:
+    """The form field that shows a provenance path ('reviewer.specialties.1' -> 'reviewer.specialties')."""
+    for lf in LIST_FIELDS:
+        if path == lf or path.startswith(lf + "."):
+            return lf
+    return path
+
+
+def span_of(rec: dict[str, Any], field: str) -> tuple[int, int, int | None] | None:
+    """Where a form field's value was read: (start, end, page), covering all of a list's elements."""
+    fields = rec.get("fields") or {}
+    if field in LIST_FIELDS:
+        provs = [p for k, p in fields.items() if k == field or k.startswith(field + ".")]
+    else:
+        provs = [fields[field]] if field in fields else []
+    provs = [p for p in provs if isinstance(p.get("start"), int) and isinstance(p.get("end"), int)]
+    if not provs:
+        return None
+    return min(p["start"] for p in provs), max(p["end"] for p in provs), provs[0].get("page")
+
+
+def confidence_of(rec: dict[str, Any], field: str) -> float | None:
+    fields = rec.get("fields") or {}
+    confs = [p.get("confidence") for k, p in fields.items()
+             if k == field or (field in LIST_FIELDS and k.startswith(field + "."))]
+    confs = [c for c in confs if isinstance(c, int | float)]
+    return min(confs) if confs else None
+
+
+def set_provenance(rec: dict[str, Any], field: str, prov: dict[str, Any] | None) -> None:
+    fields = rec.setdefault("fields", {})
+    for k in [k for k in fields if k == field or (field in LIST_FIELDS and k.startswith(field + "."))]:
+        del fields[k]
+    if prov is not None:
+        fields[field] = prov
+
+
+def outcome_of(items: list[dict[str, Any]]) -> str | None:
+    """The letter's outcome from its items' decisions, as the parser derives it."""
+    decided = {it.get("decision") for it in items} - {None}
+    if decided == {"upheld"}:
+        return "upheld"
+    if decided == {"overturned"}:
+        return "overturned"
+    return "partially overturned" if decided else None
+
+
+def empty_item() -> dict[str, Any]:
+    return {"request": "", "original_request": None, "authorized": None, "decision": None,
+            "decision_stated": True, "claims_administrator_guideline": None, "maximus_guideline": None,
+            "rationale": None}
+
+
+def _renumber(rec: dict[str, Any], order: list[int | None]) -> None:
+    """Move the items' provenance and warnings to their new positions; order[new] = old index (None: new)."""
+    old_to_new = {old: new for new, old in enumerate(order) if old is not None}
+    fields = rec.get("fields") or {}
+    renumbered: dict[str, Any] = {}
+    for k, prov in fields.items():
+        if k.startswith("items."):
+            _, idx, *rest = k.split(".")
+            new = old_to_new.get(int(idx))
+            if new is None:
+                continue
+            renumbered[".".join(["items", str(new), *rest])] = prov
+        else:
+            renumbered[k] = prov
+    rec["fields"] = renumbered
+    warnings = []
+    for w in rec.get("warnings") or []:
+        path = w.get("path") or ""
+        if path.startswith("items."):
+            _, idx, *rest = path.split(".")
+            if not idx.isdigit():
+                warnings.append(w)
+                continue
+            new = old_to_new.get(int(idx))
+            if new is None:
+                continue
+            w = {**w, "path": ".".join(["items", str(new), *rest])}
+        warnings.append(w)
+    rec["warnings"] = warnings
+
+
+def add_item(rec: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(rec)
+    out.setdefault("items", []).append(empty_item())
+    out["outcome"] = outcome_of(out["items"])
+    return out
+
+
+def remove_item(rec: dict[str, Any], index: int) -> dict[str, Any]:
+    out = copy.deepcopy(rec)
+    items = out.get("items") or []
+    order: list[int | None] = [i for i in range(len(items)) if i != index]
+    del items[index]
+    _renumber(out, order)
+    out["outcome"] = outcome_of(items)
+    return out
+
+
+def move_item(rec: dict[str, Any], index: int, to: int) -> dict[str, Any]:
+    out = copy.deepcopy(rec)
+    items = out.get("items") or []
+    order: list[int | None] = list(range(len(items)))
+    order.insert(to, order.pop(index))
+    items.insert(to, items.pop(index))
+    _renumber(out, order)
+    return out

@@ -1,0 +1,394 @@
+"""The review session: the state of the letter being reviewed, outside any widget.
+
+The form and the letter view subscribe to its signals (napari's ViewerModel pattern). It holds the
+clerk's current record, the undo stack of the letter's edits, the focused field, and saves the
+record without being asked within a second of an edit.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from imr_desk.core import LetterText, read_letter
+from imr_desk.ui import record_ops as ops
+
+log = logging.getLogger(__name__)
+
+try:  # the window runs the parser's checks again on every edit (README: "Warnings")
+    from imr_desk.core.checks import recheck as _recheck
+except ImportError:  # pragma: no cover - an older core without checks
+    def _recheck(rec: dict[str, Any]) -> list[dict[str, Any]]:
+        return list(rec.get("warnings") or [])
+
+UNCERTAIN_BELOW = 0.8
+SAVE_DELAY_MS = 400  # from the first unsaved edit: a kill loses well under a second of typing
+CLERK_RULE = "clerk-selection"
+
+
+class ReviewError(Exception):
+    """Something the clerk must know about; `clerk_message` says what happened and what to do."""
+
+    def __init__(self, clerk_message: str) -> None:
+        super().__init__(clerk_message)
+        self.clerk_message = clerk_message
+
+
+@dataclass
+class FieldState:
+    """What the form shows beside a field."""
+
+    confidence: float | None
+    uncertain: bool
+    warnings: list[dict[str, Any]]
+    changed: bool
+    rule: str | None
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.warnings) or (self.uncertain and not self.changed)
+
+
+class _RecordCommand(QUndoCommand):
+    """One edit of the record, kept as the record before and after (records are small)."""
+
+    MERGE_ID = 4711
+
+    def __init__(self, session: ReviewSession, before: dict[str, Any], after: dict[str, Any], text: str,
+                 path: str | None = None, mergeable: bool = False) -> None:
+        super().__init__(text)
+        self.session = session
+        self.before = before
+        self.after = after
+        self.path = path
+        self.mergeable = mergeable
+
+    def id(self) -> int:
+        return self.MERGE_ID if self.mergeable else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
+        if isinstance(other, _RecordCommand) and other.mergeable and other.path == self.path:
+            self.after = other.after
+            return True
+        return False
+
+    def redo(self) -> None:
+        self.session._apply(copy.deepcopy(self.after), self.path)
+
+    def undo(self) -> None:
+        self.session._apply(copy.deepcopy(self.before), self.path)
+
+
+class ReviewSession(QObject):
+    """The open letter and the clerk's work on it."""
+
+    letterOpened = Signal()
+    letterClosed = Signal()
+    recordChanged = Signal(str)  # the changed field's path, or "" when the whole record changed
+    focusChanged = Signal(str)
+    dirtyChanged = Signal(bool)
+    saved = Signal(int)
+    statusChanged = Signal(str)
+    annotationsChanged = Signal()
+    message = Signal(str)
+
+    def __init__(self, db: Any, writer: Any, holder: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.db = db
+        self.writer = writer
+        self.holder = holder
+        self.undo_stack = QUndoStack(self)
+        self.letter_id: int | None = None
+        self.letter: Any = None
+        self.text: LetterText | None = None
+        self.data: bytes | None = None
+        self.record: dict[str, Any] = {}
+        self.parsed: dict[str, Any] = {}
+        self.version: int = 0
+        self.status: str = ""
+        self.read_only = False
+        self.read_only_reason = ""
+        self.focused_path = ""
+        self.dirty = False
+        self.last_saved_at = 0.0
+        self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
+        self._save_timer.timeout.connect(self.save_now)
+        self._lease_timer = QTimer(self, interval=60_000)
+        self._lease_timer.timeout.connect(self._renew_lease)
+
+    # -- opening and closing ---------------------------------------------------------------------
+    def open_letter(self, letter_id: int) -> None:
+        """Open a letter: its file, its record, and the right to edit it (unless another window holds it)."""
+        if self.letter_id == letter_id:
+            return
+        self.close_letter()
+        letter = self.db.letter(letter_id)
+        data = self.db.letter_file(letter_id)
+        self.letter_id = letter_id
+        self.letter = letter
+        self.data = data
+        self.text = read_letter(data, letter.name)
+        self.parsed = letter.parsed or {}
+        self.record = copy.deepcopy(letter.record or self.parsed)
+        self.record["warnings"] = _recheck(self.record)
+        self.version = letter.version
+        self.status = letter.status
+        self.read_only, self.read_only_reason = False, ""
+        try:
+            self.writer.call(lambda db: db.acquire_lease(letter_id, self.holder))
+            self._lease_timer.start()
+        except Exception as exc:  # LetterLeased: another window holds the letter
+            if type(exc).__name__ != "LetterLeased":
+                raise
+            self.read_only = True
+            self.read_only_reason = getattr(exc, "clerk_message", str(exc))
+        self.undo_stack.clear()
+        self.focused_path = ""
+        self._set_dirty(False)
+        self.letterOpened.emit()
+
+    def close_letter(self) -> None:
+        if self.letter_id is None:
+            return
+        self.save_now()
+        if not self.read_only:
+            letter_id = self.letter_id
+            try:
+                self.writer.call(lambda db: db.release_lease(letter_id, self.holder))
+            except Exception:  # noqa: BLE001 - an expired lease is no reason to stop the clerk
+                log.warning("could not release the lease on letter %s", letter_id, exc_info=True)
+        self._lease_timer.stop()
+        self.undo_stack.clear()
+        self.letter_id = None
+        self.letter = None
+        self.text = None
+        self.data = None
+        self.record = {}
+        self.parsed = {}
+        self.read_only = False
+        self.letterClosed.emit()
+
+    def _renew_lease(self) -> None:
+        if self.letter_id is None or self.read_only:
+            return
+        letter_id = self.letter_id
+        try:
+            self.writer.call(lambda db: db.renew_lease(letter_id, self.holder))
+        except Exception as exc:  # noqa: BLE001 - shown to the clerk, the letter becomes read-only
+            self.read_only = True
+            self.read_only_reason = getattr(exc, "clerk_message", str(exc))
+            self.message.emit(self.read_only_reason)
+            self.letterOpened.emit()
+
+    # -- reading the state -----------------------------------------------------------------------
+    def value(self, path: str) -> Any:
+        return ops.get_path(self.record, path)
+
+    def warnings(self) -> list[dict[str, Any]]:
+        return list(self.record.get("warnings") or [])
+
+    def errors(self) -> list[dict[str, Any]]:
+        return [w for w in self.warnings() if w.get("severity") == "error"]
+
+    def field_state(self, path: str) -> FieldState:
+        prov = (self.record.get("fields") or {}).get(path)
+        conf = ops.confidence_of(self.record, path)
+        warnings = [w for w in self.warnings() if w.get("path") and ops.field_of(w["path"]) == path]
+        changed = self.parsed != {} and _norm(ops.get_path(self.parsed, path)) != _norm(self.value(path))
+        if prov and prov.get("rule") == CLERK_RULE:
+            changed = True
+        return FieldState(
+            confidence=conf,
+            uncertain=conf is not None and conf < UNCERTAIN_BELOW,
+            warnings=warnings,
+            changed=changed,
+            rule=(prov or {}).get("rule"),
+        )
+
+    def span_of(self, path: str) -> tuple[int, int, int | None] | None:
+        return ops.span_of(self.record, path)
+
+    # -- editing ---------------------------------------------------------------------------------
+    def _check_editable(self) -> None:
+        if self.letter_id is None:
+            raise ReviewError("No letter is open: pick one in the queue first.")
+        if self.read_only:
+            raise ReviewError(self.read_only_reason or "This letter is open for editing in another window.")
+
+    def set_value(self, path: str, value: Any, provenance: dict[str, Any] | None = None) -> None:
+        """Set a field to what the clerk typed (or selected, with its new provenance)."""
+        self._check_editable()
+        if provenance is None and _norm(self.value(path)) == _norm(value):
+            return
+        before = self.record
+        after = copy.deepcopy(before)
+        ops.set_path(after, path, value)
+        if provenance is not None:
+            ops.set_provenance(after, path, provenance)
+        if path.startswith("items."):
+            after["outcome"] = ops.outcome_of(after.get("items") or [])
+        label = path.replace("_", " ")
+        self.undo_stack.push(_RecordCommand(self, before, after, f"edit {label}", path, mergeable=provenance is None))
+
+    def fill_from_selection(self, start: int, end: int) -> str:
+        """Fill the focused field with text[start:end] and record where it came from."""
+        self._check_editable()
+        path = self.focused_path
+        if not path:
+            raise ReviewError("Click the field to fill first, then select its text in the letter.")
+        if self.text is None or end <= start:
+            raise ReviewError("Select the text for the field in the letter first.")
+        raw = " ".join(self.text.text[start:end].split())
+        current = self.value(path)
+        value: Any = raw
+        if path in ops.LIST_FIELDS:
+            value = [s.strip() for s in raw.split(",") if s.strip()]
+        elif path == "patient.age":
+            digits = "".join(ch for ch in raw if ch.isdigit())
+            if not digits:
+                raise ReviewError(f"“{raw}” is not an age: select the number.")
+            value = int(digits)
+        elif path.endswith(("decision", "sex")):
+            word = raw.lower().strip(" .:")
+            allowed = ("upheld", "overturned") if path.endswith("decision") else ("male", "female")
+            if word not in allowed:
+                raise ReviewError(f"“{raw}” is not one of {', '.join(allowed)}: select just that word.")
+            value = word
+        elif _is_date_path(path):
+            iso = _to_iso(raw)
+            if iso is None:
+                raise ReviewError(f"“{raw}” is not a date: select a date such as 10/16/2016.")
+            value = iso
+        elif isinstance(current, bool):
+            raise ReviewError("This field is a yes/no choice; it cannot be filled from text.")
+        prov = {"start": start, "end": end, "page": self.text.page_of(start), "confidence": 1.0, "rule": CLERK_RULE}
+        self.set_value(path, value, provenance=prov)
+        return path
+
+    def add_item(self) -> int:
+        self._check_editable()
+        after = ops.add_item(self.record)
+        self.undo_stack.push(_RecordCommand(self, self.record, after, "add item"))
+        return len(after["items"]) - 1
+
+    def remove_item(self, index: int) -> None:
+        self._check_editable()
+        after = ops.remove_item(self.record, index)
+        self.undo_stack.push(_RecordCommand(self, self.record, after, f"remove item {index + 1}"))
+
+    def move_item(self, index: int, to: int) -> None:
+        self._check_editable()
+        n = len(self.record.get("items") or [])
+        if not (0 <= to < n) or index == to:
+            return
+        after = ops.move_item(self.record, index, to)
+        self.undo_stack.push(_RecordCommand(self, self.record, after, f"move item {index + 1}"))
+
+    def _apply(self, record: dict[str, Any], path: str | None) -> None:
+        record["warnings"] = _recheck(record)
+        self.record = record
+        self._set_dirty(True)
+        if not self._save_timer.isActive():
+            self._save_timer.start()
+        self.recordChanged.emit(path or "")
+
+    def _set_dirty(self, dirty: bool) -> None:
+        if dirty != self.dirty:
+            self.dirty = dirty
+            self.dirtyChanged.emit(dirty)
+
+    # -- saving ----------------------------------------------------------------------------------
+    def save_now(self) -> bool:
+        """Save the clerk's record if it changed. Returns False when it could not be saved."""
+        self._save_timer.stop()
+        if not self.dirty or self.letter_id is None or self.read_only:
+            return True
+        letter_id, record, expected = self.letter_id, copy.deepcopy(self.record), self.version
+        try:
+            self.version = self.writer.call(lambda db: db.save_record(letter_id, record, expected))
+        except Exception as exc:
+            if not hasattr(exc, "clerk_message"):
+                raise
+            self.message.emit(f"Not saved: {exc.clerk_message}")  # type: ignore[attr-defined]
+            return False
+        self.last_saved_at = time.monotonic()
+        self._set_dirty(False)
+        self.saved.emit(self.version)
+        return True
+
+    def set_status(self, status: str, reason: str | None = None) -> None:
+        self._check_editable()
+        if not self.save_now():
+            raise ReviewError("The letter's last edits could not be saved, so its status was not changed.")
+        letter_id = self.letter_id
+        self.writer.call(lambda db: db.set_status(letter_id, status, reason=reason))
+        self.status = status
+        self.statusChanged.emit(status)
+
+    def mark_reviewed(self, reason: str | None = None) -> None:
+        """Mark the letter reviewed; errors in its checks need the clerk's reason, which is recorded."""
+        errors = self.errors()
+        if errors and not (reason and reason.strip()):
+            raise ReviewError(
+                f"The letter has {len(errors)} error(s) (first: {errors[0]['message']}). "
+                "Fix them, or give a reason to mark it reviewed anyway."
+            )
+        self.set_status("reviewed", reason=reason.strip() if reason else None)
+
+    # -- focus -----------------------------------------------------------------------------------
+    def focus(self, path: str) -> None:
+        if path != self.focused_path:
+            self.focused_path = path
+            self.focusChanged.emit(path)
+
+    # -- annotations -----------------------------------------------------------------------------
+    def annotations(self) -> list[Any]:
+        return list(self.db.annotations(self.letter_id)) if self.letter_id is not None else []
+
+    def add_annotation(self, start: int, end: int, label: str, note: str) -> None:
+        if self.letter_id is None:
+            raise ReviewError("No letter is open: pick one in the queue first.")
+        letter_id = self.letter_id
+        self.writer.call(lambda db: db.add_annotation(letter_id, start, end, label, note))
+        self.annotationsChanged.emit()
+
+    def remove_annotation(self, annotation_id: int) -> None:
+        self.writer.call(lambda db: db.remove_annotation(annotation_id))
+        self.annotationsChanged.emit()
+
+
+def _norm(value: Any) -> str:
+    if value in (None, "", []):
+        return "null"
+    if isinstance(value, str):
+        return json.dumps(" ".join(value.split()))
+    return json.dumps(value, sort_keys=True)
+
+
+def _is_date_path(path: str) -> bool:
+    return path.startswith("case.") and ("date" in path or path.endswith("application_received"))
+
+
+def _to_iso(raw: str) -> str | None:
+    import re
+
+    m = re.search(r"(\d{4})-(\d{1,2})-(\d{1,2})", raw)
+    if m:
+        y, mo, d = int(m[1]), int(m[2]), int(m[3])
+    else:
+        m = re.search(r"(\d{1,2})\s*[/-]\s*(\d{1,2})\s*[/-]\s*(\d{2,4})", raw)
+        if not m:
+            return None
+        mo, d, y = int(m[1]), int(m[2]), int(m[3])
+        if y < 100:
+            y += 2000 if y < 50 else 1900
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        return None
+    return f"{y:04d}-{mo:02d}-{d:02d}"

@@ -2,16 +2,20 @@
 # Set up IMR Desk on a fresh Debian/Ubuntu machine: system libraries Qt needs, a virtual
 # environment at .venv in the repository root, and the package installed into it.
 #   bash packaging/bootstrap.sh          the application
-#   bash packaging/bootstrap.sh --dev    the application plus the test and lint tools
+#   bash packaging/bootstrap.sh --dev    the application plus the test and lint tools, PyInstaller
+#                                        and the desktop-file/AppStream validators (for the bundle tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras=""
-[ "${1:-}" = "--dev" ] && extras="[dev]"
+dev=0
+[ "${1:-}" = "--dev" ] && dev=1 && extras="[dev,bundle]"
 
 # Qt's xcb and offscreen platforms need these shared libraries; python3-venv makes the venv.
 apt_packages=(python3-venv python3-pip libegl1 libgl1 libglib2.0-0 libfontconfig1 libdbus-1-3
   libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xkb1 fonts-dejavu-core)
+# The bundle tests validate packaging/*.desktop and the AppStream metainfo with these tools.
+[ "$dev" = 1 ] && apt_packages+=(desktop-file-utils appstream)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in "${apt_packages[@]}"; do

@@ -1,1 +1,38 @@
-"""The SQLite review database (sqlite-utils). No Qt here."""
+"""The review database (SQLite through sqlite-utils; no Qt): letters, records, history, search."""
+
+from imr_desk.store.database import (
+    IN_REVIEW,
+    LEASE_SECONDS,
+    OPEN_STATUSES,
+    POSTPONED,
+    REVIEWED,
+    STATUSES,
+    TO_REVIEW,
+    Annotation,
+    Database,
+    HistoryRow,
+    Letter,
+    QueueRow,
+    ReparseReport,
+    SearchHit,
+)
+from imr_desk.store.errors import (
+    DatabaseLocked,
+    DiskFull,
+    LetterLeased,
+    LetterNotFound,
+    NewerDatabase,
+    NotADatabase,
+    NotWritable,
+    StoreError,
+    VersionConflict,
+)
+from imr_desk.store.importing import ImportEvent, ImportReport
+from imr_desk.store.schema import SCHEMA_VERSION
+
+__all__ = [
+    "IN_REVIEW", "LEASE_SECONDS", "OPEN_STATUSES", "POSTPONED", "REVIEWED", "SCHEMA_VERSION", "STATUSES",
+    "TO_REVIEW", "Annotation", "Database", "DatabaseLocked", "DiskFull", "HistoryRow", "ImportEvent",
+    "ImportReport", "Letter", "LetterLeased", "LetterNotFound", "NewerDatabase", "NotADatabase", "NotWritable",
+    "QueueRow", "ReparseReport", "SearchHit", "StoreError", "VersionConflict",
+]

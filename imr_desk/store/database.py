@@ -1,0 +1,731 @@
+"""The review database: letters, the parser's and the clerk's records, history, annotations, leases.
+
+One `Database` wraps one SQLite connection (WAL, busy timeout, foreign keys). Every write is one
+`BEGIN IMMEDIATE` transaction, so a kill at any moment leaves either the whole change or none of it.
+Several processes may open the same file: leases keep two clerks off one letter, and saving with an
+expected version turns a concurrent change into a `VersionConflict` instead of a silent overwrite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from imr_desk.core.checks import recheck
+from imr_desk.store import records as rec
+from imr_desk.store import schema
+from imr_desk.store.errors import (
+    DatabaseLocked,
+    LetterLeased,
+    LetterNotFound,
+    NewerDatabase,
+    NotADatabase,
+    NotWritable,
+    StoreError,
+    VersionConflict,
+    translate,
+)
+
+log = logging.getLogger(__name__)
+
+TO_REVIEW, IN_REVIEW, REVIEWED, POSTPONED = "to review", "in review", "reviewed", "postponed"
+STATUSES = (TO_REVIEW, IN_REVIEW, REVIEWED, POSTPONED)
+OPEN_STATUSES = (TO_REVIEW, IN_REVIEW)
+LEASE_SECONDS = 300
+BUSY_TIMEOUT_S = 10.0
+ORDERABLE = ("id", "name", "status", "case_number", "decision_date", "item_count", "outcome",
+             "warning_count", "reviewed_at", "batch")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (a container): still a usable label
+        return "clerk"
+
+
+@dataclass
+class Letter:
+    id: int
+    name: str
+    sha256: str
+    media_type: str
+    size: int
+    batch: str | None
+    status: str
+    status_reason: str | None
+    status_by: str | None
+    status_at: str | None
+    layout: str | None
+    pages: int | None
+    text: str
+    page_starts: list[int]
+    parser_version: str
+    parsed: dict[str, Any]
+    record: dict[str, Any]
+    version: int
+    imported_at: str
+    imported_by: str | None
+    reviewed_at: str | None
+    reviewed_by: str | None
+    error: str | None
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        return list(self.record.get("warnings") or [])
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    id: int
+    name: str
+    status: str
+    case_number: str | None
+    decision_date: str | None
+    item_count: int
+    outcome: str | None
+    warning_count: int
+    error_count: int
+    batch: str | None
+    reviewed_at: str | None
+    reviewed_by: str | None
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    id: int
+    letter_id: int
+    path: str
+    old: Any
+    new: Any
+    who: str | None
+    at: str
+    origin: str
+    reason: str | None
+    version: int | None
+
+
+@dataclass(frozen=True)
+class Annotation:
+    id: int
+    letter_id: int
+    start: int
+    end: int
+    label: str
+    note: str
+    who: str | None
+    at: str
+    removed_at: str | None
+    removed_by: str | None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: int
+    name: str
+    case_number: str | None
+    status: str
+    snippet: str
+
+
+@dataclass
+class ReparseReport:
+    replaced: list[int] = field(default_factory=list)  # not yet reviewed: the new output is the record
+    recorded: list[int] = field(default_factory=list)  # reviewed: only the parser's output was kept
+    unchanged: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)
+
+
+_QUEUE_COLUMNS = ("l.id, l.name, l.status, l.case_number, l.decision_date, l.item_count, l.outcome, "
+                  "l.warning_count, l.error_count, b.name, l.reviewed_at, l.reviewed_by")
+
+
+class Database:
+    """An open review database. Not shared between threads: open one per thread."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, user: str) -> None:
+        self.conn = conn
+        self.path = path
+        self.user = user
+        self.db = sqlite_utils.Database(conn)
+        self._depth = 0
+
+    # -- opening -----------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, user: str | None = None, *, create: bool = True) -> Database:
+        """Open (creating and upgrading as needed) the review database at `path`."""
+        path = Path(path)
+        if path.is_dir():
+            raise NotADatabase(f"{path} is a folder, not a database file. Give the path of a .db file.")
+        exists = path.exists() and path.stat().st_size > 0
+        if not exists and not create:
+            raise LetterNotFound(f"There is no database at {path}. Check the path, or import letters to create it.")
+        if not path.parent.is_dir():
+            raise NotWritable(f"The folder {path.parent} does not exist. Create it, or choose another place "
+                              "for the database.")
+        if exists and not os.access(path, os.W_OK):
+            raise NotWritable(f"The database {path} is read-only for you. Copy it to a folder you can write to, "
+                              "or ask for write permission.")
+        if not os.access(path.parent, os.W_OK):
+            raise NotWritable(f"The folder {path.parent} is read-only for you, so the database cannot keep its "
+                              "journal there. Move the database to a folder you can write to.")
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise translate(exc, path, "open the database") from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            _check_identity(conn, path)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a kill or crash of the app loses nothing
+            conn.execute("PRAGMA foreign_keys = ON")
+            applied = schema.migrate(conn)
+            if applied:
+                log.info("database %s migrated to schema %s", path, applied[-1])
+        except StoreError:
+            conn.close()
+            raise
+        except sqlite3.Error as exc:
+            conn.close()
+            raise translate(exc, path, "open the database") from exc
+        return cls(conn, path, user or default_user())
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return schema.version_of(self.conn)
+
+    # -- transactions ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self, doing: str = "save the change") -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; an inner `transaction()` joins the outer one."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.conn
+            finally:
+                self._depth -= 1
+            return
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path, doing) from exc
+        self._depth = 1
+        try:
+            yield self.conn
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise translate(exc, self.path, doing) from exc
+        except BaseException:
+            self._rollback()
+            raise
+        finally:
+            self._depth = 0
+
+    def _rollback(self) -> None:
+        try:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+        except sqlite3.Error:  # the connection is already broken: the error being raised says why
+            log.warning("rollback failed", exc_info=True)
+
+    def _read(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path, "read the database") from exc
+
+    # -- letters -----------------------------------------------------------------------------------
+    def letter(self, letter_id: int) -> Letter:
+        cur = self.conn.execute(
+            "SELECT l.*, b.name AS batch FROM letters l LEFT JOIN batches b ON b.id = l.batch_id WHERE l.id = ?",
+            (letter_id,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            raise LetterNotFound(f"Letter {letter_id} is not in this database (removed, or another database?).")
+        d = dict(zip([c[0] for c in cur.description], row, strict=True))
+        return Letter(
+            id=d["id"], name=d["name"], sha256=d["sha256"], media_type=d["media_type"], size=d["size"],
+            batch=d["batch"], status=d["status"], status_reason=d["status_reason"], status_by=d["status_by"],
+            status_at=d["status_at"], layout=d["layout"], pages=d["pages"], text=d["text"],
+            page_starts=json.loads(d["page_starts"]), parser_version=d["parser_version"],
+            parsed=json.loads(d["parsed"]), record=json.loads(d["record"]), version=d["version"],
+            imported_at=d["imported_at"], imported_by=d["imported_by"], reviewed_at=d["reviewed_at"],
+            reviewed_by=d["reviewed_by"], error=d["error"],
+        )
+
+    def letter_file(self, letter_id: int) -> bytes:
+        rows = self._read("SELECT data FROM files WHERE letter_id = ?", (letter_id,))
+        if not rows:
+            raise LetterNotFound(f"Letter {letter_id} is not in this database (removed, or another database?).")
+        return bytes(rows[0][0])
+
+    def letter_id_by_sha256(self, sha256: str) -> int | None:
+        rows = self._read("SELECT id FROM letters WHERE sha256 = ?", (sha256,))
+        return rows[0][0] if rows else None
+
+    def items(self, letter_id: int) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM items WHERE letter_id = ? ORDER BY position", [letter_id]))
+
+    def batch_id(self, name: str, create: bool = True) -> int | None:
+        rows = self._read("SELECT id FROM batches WHERE name = ?", (name,))
+        if rows:
+            return int(rows[0][0])
+        if not create:
+            return None
+        with self.transaction("create the import batch"):
+            cur = self.conn.execute(
+                "INSERT INTO batches(name, created_at, created_by) VALUES (?, ?, ?)", (name, now_iso(), self.user)
+            )
+        return int(cur.lastrowid or 0)
+
+    def insert_letter(
+        self,
+        *,
+        data: bytes,
+        name: str,
+        media_type: str,
+        text: str,
+        page_starts: Sequence[int],
+        parsed: dict[str, Any],
+        record: dict[str, Any] | None = None,
+        sha256: str | None = None,
+        batch: str | None = None,
+        status: str = TO_REVIEW,
+        status_reason: str | None = None,
+        status_by: str | None = None,
+        status_at: str | None = None,
+        reviewed_at: str | None = None,
+        reviewed_by: str | None = None,
+        imported_at: str | None = None,
+        imported_by: str | None = None,
+        layout: str | None = None,
+        error: str | None = None,
+        parser_version: str | None = None,
+        history: Iterable[dict[str, Any]] = (),
+        annotations: Iterable[dict[str, Any]] = (),
+    ) -> int | None:
+        """Store one letter with everything known about it, in one transaction.
+
+        Returns the new letter's id, or None when a letter with the same sha256 is already stored.
+        """
+        from imr_desk.core.reading import sha256_of
+
+        sha = sha256 or sha256_of(data)
+        if status not in STATUSES:
+            raise StoreError(f"“{status}” is not a status; use one of: {', '.join(STATUSES)}.")
+        record = record if record is not None else parsed
+        cols = rec.columns_of(record)
+        cols["layout"] = layout if layout is not None else cols["layout"]
+        at = now_iso()
+        with self.transaction("store the letter"):
+            if self.letter_id_by_sha256(sha) is not None:
+                return None
+            batch_id = self.batch_id(batch) if batch else None
+            values = {
+                "sha256": sha, "name": name, "media_type": media_type, "size": len(data), "batch_id": batch_id,
+                "status": status, "status_reason": status_reason, "status_by": status_by, "status_at": status_at,
+                "reviewed_at": reviewed_at, "reviewed_by": reviewed_by,
+                "imported_at": imported_at or at, "imported_by": imported_by or self.user,
+                "pages": (parsed.get("source") or {}).get("pages"), "text": text,
+                "page_starts": rec.dumps(list(page_starts)),
+                "parser_version": parser_version or _parser_version(),
+                "parsed": rec.dumps(parsed), "record": rec.dumps(record), "version": 1, "error": error, **cols,
+            }
+            names = ", ".join(values)
+            marks = ", ".join(f":{k}" for k in values)
+            cur = self.conn.execute(f"INSERT INTO letters ({names}) VALUES ({marks})", values)
+            letter_id = int(cur.lastrowid or 0)
+            self.conn.execute("INSERT INTO files(letter_id, data) VALUES (?, ?)", (letter_id, data))
+            self._write_items(letter_id, record)
+            history = list(history)
+            if not history:
+                history = [{"path": "*", "old": None, "new": {"parser_version": values["parser_version"]},
+                            "origin": "parser", "at": values["imported_at"], "who": values["imported_by"]}]
+            self.conn.executemany(
+                "INSERT INTO history(letter_id, path, old, new, who, at, origin, reason, version) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(letter_id, h["path"], rec.dumps(h.get("old")), rec.dumps(h.get("new")), h.get("who"),
+                  h.get("at") or at, h.get("origin", "import"), h.get("reason"), h.get("version"))
+                 for h in history],
+            )
+            self.conn.executemany(
+                'INSERT INTO annotations(letter_id, start, "end", label, note, who, at, removed_at, removed_by) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(letter_id, a["start"], a["end"], a["label"], a.get("note") or "", a.get("who"), a.get("at") or at,
+                  a.get("removed_at"), a.get("removed_by")) for a in annotations],
+            )
+        return letter_id
+
+    def _write_items(self, letter_id: int, record: dict[str, Any]) -> None:
+        self.conn.execute("DELETE FROM items WHERE letter_id = ?", (letter_id,))
+        self.conn.executemany(
+            "INSERT INTO items(letter_id, position, " + ", ".join(rec.ITEM_COLUMNS) + ") "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rec.item_rows(letter_id, record),
+        )
+
+    # -- the queue and search ----------------------------------------------------------------------
+    def _where(self, filter: dict[str, Any]) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        f = {k: v for k, v in (filter or {}).items() if v not in (None, "", [])}
+        if "status" in f:
+            statuses = [f["status"]] if isinstance(f["status"], str) else list(f["status"])
+            clauses.append(f"l.status IN ({', '.join('?' * len(statuses))})")
+            params += statuses
+        if "batch" in f:
+            clauses.append("l.batch_id = (SELECT id FROM batches WHERE name = ?)")
+            params.append(f["batch"])
+        if "search" in f:
+            clauses.append("l.id IN (SELECT rowid FROM letters_fts WHERE letters_fts MATCH ?)")
+            params.append(self.db.quote_fts(str(f["search"])))
+        if "decision" in f:
+            clauses.append("l.id IN (SELECT letter_id FROM items WHERE decision = ?)")
+            params.append(str(f["decision"]).lower())
+        if "outcome" in f:
+            clauses.append("l.outcome = ?")
+            params.append(f["outcome"])
+        if "specialty" in f:
+            clauses.append("l.specialties LIKE ?")
+            params.append(f"%{f['specialty']}%")
+        for key, op in (("decided_from", ">="), ("decided_to", "<=")):
+            if key in f:
+                clauses.append(f"l.decision_date {op} ?")
+                params.append(str(f[key]))
+        if "reviewed_from" in f:
+            clauses.append("l.reviewed_at >= ?")
+            params.append(str(f["reviewed_from"]))
+        if "reviewed_to" in f:  # a date: the whole day counts
+            clauses.append("substr(l.reviewed_at, 1, 10) <= ?")
+            params.append(str(f["reviewed_to"])[:10])
+        if "reviewed_by" in f:
+            clauses.append("l.reviewed_by = ?")
+            params.append(f["reviewed_by"])
+        if "has_warnings" in f:
+            clauses.append("l.warning_count > 0" if f["has_warnings"] else "l.warning_count = 0")
+        if "warning_code" in f:
+            clauses.append("(' ' || l.warning_codes || ' ') LIKE ?")
+            params.append(f"% {f['warning_code']} %")
+        if "ids" in f:
+            ids = [int(i) for i in f["ids"]]
+            clauses.append(f"l.id IN ({', '.join('?' * len(ids))})")
+            params += ids
+        if "exported" in f:
+            clauses.append(("" if f["exported"] else "NOT ") +
+                           "EXISTS (SELECT 1 FROM letter_exports e WHERE e.letter_id = l.id)")
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def queue(self, filter: dict[str, Any] | None = None, order_by: str = "id", descending: bool = False,
+              offset: int = 0, limit: int = 100) -> list[QueueRow]:
+        """One page of the letters matching `filter`, in the given order (ties by id)."""
+        if order_by not in ORDERABLE:
+            raise StoreError(f"Cannot sort the queue by “{order_by}”; use one of: {', '.join(ORDERABLE)}.")
+        where, params = self._where(filter or {})
+        col = "b.name" if order_by == "batch" else f"l.{order_by}"
+        direction = "DESC" if descending else "ASC"
+        order = f"l.id {direction}" if order_by == "id" else f"{col} IS NULL, {col} {direction}, l.id {direction}"
+        sql = (f"SELECT {_QUEUE_COLUMNS} FROM letters l LEFT JOIN batches b ON b.id = l.batch_id{where} "
+               f"ORDER BY {order} LIMIT ? OFFSET ?")
+        return [QueueRow(*r) for r in self._read(sql, [*params, int(limit), int(offset)])]
+
+    def queue_count(self, filter: dict[str, Any] | None = None) -> int:
+        where, params = self._where(filter or {})
+        return int(self._read(f"SELECT count(*) FROM letters l{where}", params)[0][0])
+
+    def batches(self) -> list[str]:
+        return [r[0] for r in self._read("SELECT name FROM batches ORDER BY id")]
+
+    def next_letter(self, after_id: int | None, status: str | Sequence[str] = OPEN_STATUSES) -> int | None:
+        """The next letter (by id) with one of the statuses, wrapping round; None when there is none."""
+        statuses = [status] if isinstance(status, str) else list(status)
+        marks = ", ".join("?" * len(statuses))
+        after = after_id if after_id is not None else 0
+        rows = self._read(f"SELECT id FROM letters WHERE status IN ({marks}) AND id > ? ORDER BY id LIMIT 1",
+                          [*statuses, after])
+        if not rows:
+            rows = self._read(f"SELECT id FROM letters WHERE status IN ({marks}) AND id != ? ORDER BY id LIMIT 1",
+                              [*statuses, after])
+        return int(rows[0][0]) if rows else None
+
+    def search(self, query: str, limit: int = 50) -> list[SearchHit]:
+        """Letters whose text, requests, rationales or case number match the words of `query`, best first."""
+        q = self.db.quote_fts(query.strip())
+        if not q:
+            return []
+        sql = ("SELECT l.id, l.name, l.case_number, l.status, snippet(letters_fts, -1, '[', ']', '…', 12) "
+               "FROM letters_fts JOIN letters l ON l.id = letters_fts.rowid "
+               "WHERE letters_fts MATCH ? ORDER BY rank LIMIT ?")
+        return [SearchHit(*r) for r in self._read(sql, (q, int(limit)))]
+
+    # -- the clerk's record ------------------------------------------------------------------------
+    def save_record(self, letter_id: int, record: dict[str, Any], expected_version: int,
+                    reason: str | None = None) -> int:
+        """Save the clerk's record if the stored version is still `expected_version`; returns the new version.
+
+        Each changed field becomes a history row. A concurrent change raises `VersionConflict`; the
+        rejected record is kept in the history (path "*rejected"), so nothing the clerk typed is lost.
+        """
+        record = dict(record)
+        record["warnings"] = recheck(record)
+        at = now_iso()
+        conflict: VersionConflict | None = None
+        with self.transaction("save the letter"):
+            rows = self._read("SELECT version, record, status FROM letters WHERE id = ?", (letter_id,))
+            if not rows:
+                raise LetterNotFound(f"Letter {letter_id} is not in this database any more; it cannot be saved.")
+            version, stored_json, status = rows[0]
+            if version != expected_version:
+                last = self._read("SELECT who, at FROM history WHERE letter_id = ? AND version = ? ORDER BY id DESC "
+                                  "LIMIT 1", (letter_id, version))
+                who, when = last[0] if last else ("someone", "meanwhile")
+                self.conn.execute(
+                    "INSERT INTO history(letter_id, path, old, new, who, at, origin, reason, version) "
+                    "VALUES (?, '*rejected', NULL, ?, ?, ?, 'clerk', ?, ?)",
+                    (letter_id, rec.dumps(record), self.user, at, "not saved: the letter was changed meanwhile",
+                     expected_version),
+                )
+                conflict = VersionConflict(
+                    f"{who} saved this letter at {when} after you opened it, so your edits were not saved over "
+                    "theirs (they are kept in the letter's history). Reopen the letter to see the current "
+                    "version, then make your changes again."
+                )
+            else:
+                stored = json.loads(stored_json)
+                changes = list(rec.diff(stored, record))
+                if not changes and rec.dumps(record) == stored_json:
+                    return int(version)
+                new_version = int(version) + 1
+                cols = rec.columns_of(record)
+                sets = ", ".join(f"{k} = :{k}" for k in cols)
+                self.conn.execute(
+                    f"UPDATE letters SET record = :record, version = :version, {sets}, "
+                    "status = CASE WHEN status = 'to review' THEN 'in review' ELSE status END WHERE id = :id",
+                    {**cols, "record": rec.dumps(record), "version": new_version, "id": letter_id},
+                )
+                self._write_items(letter_id, record)
+                rows_h: list[tuple[Any, ...]] = [(letter_id, p, rec.dumps(o), rec.dumps(n), self.user, at, "clerk", reason, new_version)
+                          for p, o, n in changes] or [
+                    (letter_id, "fields", None, None, self.user, at, "clerk", reason, new_version)]
+                if status == TO_REVIEW:
+                    rows_h.append((letter_id, "status", rec.dumps(TO_REVIEW), rec.dumps(IN_REVIEW), self.user, at,
+                                   "clerk", None, new_version))
+                self.conn.executemany(
+                    "INSERT INTO history(letter_id, path, old, new, who, at, origin, reason, version) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows_h,
+                )
+                return new_version
+        assert conflict is not None
+        raise conflict
+
+    def set_status(self, letter_id: int, status: str, reason: str | None = None) -> None:
+        """Change a letter's status. Postponing needs a reason; so does marking reviewed despite errors."""
+        if status not in STATUSES:
+            raise StoreError(f"“{status}” is not a status; use one of: {', '.join(STATUSES)}.")
+        reason = (reason or "").strip() or None
+        if status == POSTPONED and not reason:
+            raise StoreError("Say why the letter is postponed: the reason is kept with it.")
+        at = now_iso()
+        with self.transaction("change the letter's status"):
+            rows = self._read("SELECT status, error_count, version FROM letters WHERE id = ?", (letter_id,))
+            if not rows:
+                raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")
+            old, errors, version = rows[0]
+            if status == REVIEWED and errors and not reason:
+                raise StoreError(f"The letter has {errors} error(s) in its checks. Fix them, or give a reason to "
+                                 "mark it reviewed anyway (the reason is recorded).")
+            reviewed = (at, self.user) if status == REVIEWED else (None, None)
+            self.conn.execute(
+                "UPDATE letters SET status = ?, status_reason = ?, status_by = ?, status_at = ?, reviewed_at = ?, "
+                "reviewed_by = ? WHERE id = ?",
+                (status, reason, self.user, at, *reviewed, letter_id),
+            )
+            self.conn.execute(
+                "INSERT INTO history(letter_id, path, old, new, who, at, origin, reason, version) "
+                "VALUES (?, 'status', ?, ?, ?, ?, 'clerk', ?, ?)",
+                (letter_id, rec.dumps(old), rec.dumps(status), self.user, at, reason, version),
+            )
+
+    def history(self, letter_id: int) -> list[HistoryRow]:
+        rows = self._read("SELECT id, letter_id, path, old, new, who, at, origin, reason, version FROM history "
+                          "WHERE letter_id = ? ORDER BY id", (letter_id,))
+        return [HistoryRow(r[0], r[1], r[2], rec.loads(r[3]), rec.loads(r[4]), *r[5:]) for r in rows]
+
+    def changed_fields(self, letter_id: int) -> list[str]:
+        """The field paths where the clerk's record differs from the parser's."""
+        rows = self._read("SELECT parsed, record FROM letters WHERE id = ?", (letter_id,))
+        if not rows:
+            raise LetterNotFound(f"Letter {letter_id} is not in this database.")
+        return [p for p, _o, _n in rec.diff(json.loads(rows[0][0]), json.loads(rows[0][1]))]
+
+    # -- annotations -------------------------------------------------------------------------------
+    def add_annotation(self, letter_id: int, start: int, end: int, label: str, note: str = "") -> int:
+        label = (label or "").strip()
+        if not label:
+            raise StoreError("Give the annotation a label (for example: extraction error, question, note).")
+        if not (0 <= start < end):
+            raise StoreError("Select the text to annotate first.")
+        at = now_iso()
+        with self.transaction("save the annotation"):
+            rows = self._read("SELECT length(text) FROM letters WHERE id = ?", (letter_id,))
+            if not rows:
+                raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")
+            if end > rows[0][0]:
+                raise StoreError("The annotation runs past the end of the letter's text.")
+            cur = self.conn.execute(
+                'INSERT INTO annotations(letter_id, start, "end", label, note, who, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+                (letter_id, start, end, label, note or "", self.user, at),
+            )
+            aid = int(cur.lastrowid or 0)
+            self.conn.execute(
+                "INSERT INTO history(letter_id, path, old, new, who, at, origin) VALUES (?, ?, NULL, ?, ?, ?, 'clerk')",
+                (letter_id, f"annotations.{aid}", rec.dumps({"start": start, "end": end, "label": label,
+                                                             "note": note or ""}), self.user, at),
+            )
+        return aid
+
+    def remove_annotation(self, annotation_id: int) -> None:
+        """Remove an annotation from view; the row stays (removed_at, removed_by) and history says so."""
+        at = now_iso()
+        with self.transaction("remove the annotation"):
+            rows = self._read('SELECT letter_id, start, "end", label, note FROM annotations WHERE id = ? '
+                              "AND removed_at IS NULL", (annotation_id,))
+            if not rows:
+                return
+            letter_id, start, end, label, note = rows[0]
+            self.conn.execute("UPDATE annotations SET removed_at = ?, removed_by = ? WHERE id = ?",
+                              (at, self.user, annotation_id))
+            self.conn.execute(
+                "INSERT INTO history(letter_id, path, old, new, who, at, origin) VALUES (?, ?, ?, NULL, ?, ?, 'clerk')",
+                (letter_id, f"annotations.{annotation_id}",
+                 rec.dumps({"start": start, "end": end, "label": label, "note": note}), self.user, at),
+            )
+
+    def annotations(self, letter_id: int, include_removed: bool = False) -> list[Annotation]:
+        extra = "" if include_removed else " AND removed_at IS NULL"
+        rows = self._read('SELECT id, letter_id, start, "end", label, note, who, at, removed_at, removed_by '
+                          f"FROM annotations WHERE letter_id = ?{extra} ORDER BY start, id", (letter_id,))
+        return [Annotation(*r) for r in rows]
+
+    # -- leases ------------------------------------------------------------------------------------
+    def acquire_lease(self, letter_id: int, holder: str, ttl: float = LEASE_SECONDS) -> None:
+        """Take the right to edit a letter; raises `LetterLeased` when another holder has it."""
+        now = time.time()
+        with self.transaction("open the letter for editing"):
+            self.conn.execute("DELETE FROM leases WHERE expires_at < ?", (now,))
+            rows = self._read("SELECT holder, who, acquired_at FROM leases WHERE letter_id = ?", (letter_id,))
+            if rows and rows[0][0] != holder:
+                _holder, who, since = rows[0]
+                raise LetterLeased(
+                    f"{who or 'Another clerk'} has this letter open for editing (since {since}), so it opens "
+                    f"read-only here. It frees up when they move on, or after {int(ttl // 60)} minutes without "
+                    "activity from them."
+                )
+            if not self._read("SELECT 1 FROM letters WHERE id = ?", (letter_id,)):
+                raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")
+            self.conn.execute(
+                "INSERT INTO leases(letter_id, holder, who, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(letter_id) DO UPDATE SET expires_at = excluded.expires_at",
+                (letter_id, holder, self.user, now_iso(), now + ttl),
+            )
+
+    def renew_lease(self, letter_id: int, holder: str, ttl: float = LEASE_SECONDS) -> None:
+        with self.transaction("keep the letter open"):
+            cur = self.conn.execute("UPDATE leases SET expires_at = ? WHERE letter_id = ? AND holder = ?",
+                                    (time.time() + ttl, letter_id, holder))
+            if cur.rowcount == 0:
+                rows = self._read("SELECT who FROM leases WHERE letter_id = ?", (letter_id,))
+                if rows:
+                    raise LetterLeased(f"{rows[0][0] or 'Another clerk'} took this letter over after your window "
+                                       "was idle; it is read-only here now. Reopen it when they are done.")
+                self.conn.execute(
+                    "INSERT INTO leases(letter_id, holder, who, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                    (letter_id, holder, self.user, now_iso(), time.time() + ttl),
+                )
+
+    def release_lease(self, letter_id: int, holder: str) -> None:
+        with self.transaction("close the letter"):
+            self.conn.execute("DELETE FROM leases WHERE letter_id = ? AND holder = ?", (letter_id, holder))
+
+    def lease_holder(self, letter_id: int) -> str | None:
+        rows = self._read("SELECT who FROM leases WHERE letter_id = ? AND expires_at >= ?", (letter_id, time.time()))
+        return rows[0][0] if rows else None
+
+    # -- import ------------------------------------------------------------------------------------
+    def import_iter(self, paths: Iterable[str | Path], batch: str | None = None, cancel: Any = None) -> Any:
+        """A generator importing files, folders and .zip archives; see `imr_desk.store.importing`."""
+        from imr_desk.store.importing import import_iter
+
+        return import_iter(self, paths, batch=batch, cancel=cancel)
+
+    def import_paths(self, paths: Iterable[str | Path], batch: str | None = None, progress: Any = None,
+                     cancel: Any = None) -> Any:
+        from imr_desk.store.importing import import_paths
+
+        return import_paths(self, paths, batch=batch, progress=progress, cancel=cancel)
+
+    # -- re-parse, statistics ----------------------------------------------------------------------
+    def reparse(self, progress: Any = None, force: bool = False) -> ReparseReport:
+        from imr_desk.store.maintenance import reparse
+
+        return reparse(self, progress=progress, force=force)
+
+    def accuracy(self) -> dict[str, dict[str, Any]]:
+        from imr_desk.store.maintenance import accuracy
+
+        return accuracy(self)
+
+    def stats(self) -> dict[str, Any]:
+        from imr_desk.store.maintenance import stats
+
+        return stats(self)
+
+
+def _parser_version() -> str:
+    from imr_desk.core.parser import PARSER_VERSION
+
+    return PARSER_VERSION
+
+
+def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse files that are not IMR Desk databases, and databases from a newer IMR Desk."""
+    app_id = schema.application_id_of(conn)  # also fails early on a file that is not SQLite
+    version = schema.version_of(conn)
+    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if app_id not in (0, schema.APPLICATION_ID) or (app_id == 0 and tables):
+        raise NotADatabase(f"{path} is an SQLite database, but not one made by IMR Desk. Open an IMR Desk "
+                           "database, or give a new file name to create one.")
+    if version > schema.SCHEMA_VERSION:
+        raise NewerDatabase(
+            f"{path} was made by a newer IMR Desk (database schema {version}; this version reads up to "
+            f"{schema.SCHEMA_VERSION}). Update IMR Desk to open it; the database was not changed."
+        )
+
+
+__all__ = ["Database", "DatabaseLocked", "Letter", "QueueRow"]

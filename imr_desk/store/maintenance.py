@@ -1,0 +1,123 @@
+"""Re-parsing letters with a newer parser, and what the clerks' corrections say about the parser."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from imr_desk.core import PARSER_VERSION, parse_letter, read_letter
+from imr_desk.store import records as rec
+
+if TYPE_CHECKING:
+    from imr_desk.store.database import Database, ReparseReport
+
+log = logging.getLogger(__name__)
+
+
+def reparse(db: Database, progress: Callable[[int, int], Any] | None = None, force: bool = False) -> ReparseReport:
+    """Parse letters again with this parser.
+
+    A letter no clerk has touched (status 'to review') gets the new output as its record, each change
+    in history (origin 're-parse'). For every other letter the clerk's record stays as it is and only
+    the parser's output is replaced (and noted in history), so accuracy compares against the newest parser.
+    """
+    from imr_desk.store.database import TO_REVIEW, ReparseReport, now_iso
+
+    report = ReparseReport()
+    where = "" if force else " WHERE parser_version != ?"
+    params = () if force else (PARSER_VERSION,)
+    ids = [r[0] for r in db.conn.execute(f"SELECT id FROM letters{where} ORDER BY id", params)]
+    for n, letter_id in enumerate(ids, 1):
+        try:
+            row = db.conn.execute(
+                "SELECT l.name, l.status, l.parsed, l.record, l.version, l.parser_version, f.data FROM letters l "
+                "JOIN files f ON f.letter_id = l.id WHERE l.id = ?", (letter_id,)).fetchone()
+            if row is None:
+                continue
+            name, status, parsed_json, record_json, version, old_pv, data = row
+            letter = read_letter(bytes(data), name)
+            new = parse_letter(letter, include_text=False)
+            old_parsed = json.loads(parsed_json)
+            at = now_iso()
+            if rec.dumps(new) == parsed_json and old_pv == PARSER_VERSION:
+                report.unchanged += 1
+                with db.transaction("re-parse the letter"):
+                    db.conn.execute("UPDATE letters SET parser_version = ? WHERE id = ?", (PARSER_VERSION, letter_id))
+                continue
+            with db.transaction("re-parse the letter"):
+                current = db.conn.execute("SELECT version, status FROM letters WHERE id = ?", (letter_id,)).fetchone()
+                if current is None or current[0] != version or current[1] != status:
+                    continue  # a clerk saved it meanwhile: it is picked up by the next re-parse
+                if status == TO_REVIEW:
+                    changes = list(rec.diff(json.loads(record_json), new))
+                    cols = rec.columns_of(new)
+                    sets = ", ".join(f"{k} = :{k}" for k in cols)
+                    db.conn.execute(
+                        f"UPDATE letters SET parsed = :parsed, record = :parsed, parser_version = :pv, "
+                        f"version = version + 1, text = :text, page_starts = :ps, {sets} WHERE id = :id",
+                        {**cols, "parsed": rec.dumps(new), "pv": PARSER_VERSION, "text": letter.text,
+                         "ps": rec.dumps(letter.page_starts), "id": letter_id},
+                    )
+                    db._write_items(letter_id, new)
+                    rows: list[tuple[Any, ...]] = [(letter_id, p, rec.dumps(o), rec.dumps(v), db.user, at, "reparse", None, version + 1)
+                            for p, o, v in changes]
+                    report.replaced.append(letter_id)
+                else:
+                    db.conn.execute("UPDATE letters SET parsed = ?, parser_version = ? WHERE id = ?",
+                                    (rec.dumps(new), PARSER_VERSION, letter_id))
+                    rows = [(letter_id, "*parser", rec.dumps({"parser_version": old_pv}),
+                             rec.dumps({"parser_version": PARSER_VERSION,
+                                        "changed": [p for p, _o, _v in rec.diff(old_parsed, new)]}),
+                             db.user, at, "reparse", "the clerk's record was kept", version)]
+                    report.recorded.append(letter_id)
+                db.conn.executemany(
+                    "INSERT INTO history(letter_id, path, old, new, who, at, origin, reason, version) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        except Exception as exc:  # noqa: BLE001 - one letter must not stop the others
+            log.exception("re-parsing letter %s failed", letter_id)
+            report.failed.append((letter_id, getattr(exc, "clerk_message", str(exc))))
+        if progress is not None:
+            progress(n, len(ids))
+    return report
+
+
+_ITEM_INDEX = re.compile(r"^items\.\d+\.")
+
+
+def accuracy(db: Database) -> dict[str, dict[str, Any]]:
+    """For reviewed letters: per field, how often the parser's value survived the clerk's review."""
+    kept: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for parsed_json, record_json in db.conn.execute("SELECT parsed, record FROM letters WHERE status = 'reviewed'"):
+        parsed, record = json.loads(parsed_json), json.loads(record_json)
+        a, b = rec.flatten(parsed), rec.flatten(record)
+        changed = {p for p, _o, _n in rec.diff(parsed, record)}
+        for path in set(a) | set(b):
+            key = _ITEM_INDEX.sub("items.", path)
+            if a.get(path) in (None, "", []) and b.get(path) in (None, "", []):
+                continue  # nothing to read and nothing read: says nothing about the parser
+            total[key] += 1
+            if path not in changed:
+                kept[key] += 1
+    return {k: {"kept": kept[k], "total": total[k], "rate": round(kept[k] / total[k], 4)}
+            for k in sorted(total)}
+
+
+def stats(db: Database) -> dict[str, Any]:
+    def counts(sql: str) -> dict[str, int]:
+        return {str(k) if k is not None else "(none)": int(v) for k, v in db.conn.execute(sql)}
+
+    return {
+        "letters": int(db.conn.execute("SELECT count(*) FROM letters").fetchone()[0]),
+        "by_status": counts("SELECT status, count(*) FROM letters GROUP BY status ORDER BY status"),
+        "by_outcome": counts("SELECT outcome, count(*) FROM letters GROUP BY outcome ORDER BY outcome"),
+        "items_by_decision": counts("SELECT decision, count(*) FROM items GROUP BY decision ORDER BY decision"),
+        "by_batch": counts("SELECT b.name, count(*) FROM letters l LEFT JOIN batches b ON b.id = l.batch_id "
+                           "GROUP BY l.batch_id ORDER BY l.batch_id"),
+        "with_warnings": int(db.conn.execute("SELECT count(*) FROM letters WHERE warning_count > 0").fetchone()[0]),
+        "parser_accuracy": accuracy(db),
+    }

@@ -1,0 +1,99 @@
+"""A record (contract/record.schema.json) as the database keeps it: columns, item rows, field paths.
+
+Plain functions, no database: the queue's columns and the items table are derived from the clerk's
+current record, and history is the difference of two records by field path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+ITEM_COLUMNS = ("request", "original_request", "authorized", "decision", "decision_stated",
+                "claims_administrator_guideline", "maximus_guideline", "rationale")
+# the parts of a record that are the clerk's to correct (not provenance, warnings or the text)
+REVIEWED_PARTS = ("case", "reviewer", "patient", "summary", "items")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def columns_of(record: dict[str, Any]) -> dict[str, Any]:
+    """The letters table's derived columns (queue, filters, search) for a record."""
+    case = record.get("case") or {}
+    items = record.get("items") or []
+    warnings = record.get("warnings") or []
+    reviewer = record.get("reviewer") or {}
+    return {
+        "case_number": case.get("case_number"),
+        "decision_date": case.get("decision_date"),
+        "date_of_injury": case.get("date_of_injury"),
+        "outcome": record.get("outcome"),
+        "item_count": len(items),
+        "warning_count": len(warnings),
+        "error_count": sum(1 for w in warnings if w.get("severity") == "error"),
+        "warning_codes": " ".join(sorted({str(w.get("code")) for w in warnings if w.get("code")})),
+        "specialties": "; ".join(str(s) for s in reviewer.get("specialties") or []),
+        "requests": "\n".join(str(i.get("request") or "") for i in items),
+        "rationales": "\n".join(str(i.get("rationale") or "") for i in items),
+        "layout": record.get("layout"),
+    }
+
+
+def item_rows(letter_id: int, record: dict[str, Any]) -> list[tuple[Any, ...]]:
+    rows = []
+    for pos, item in enumerate(record.get("items") or []):
+        values = [item.get(k) for k in ITEM_COLUMNS]
+        stated = values[4]
+        values[4] = None if stated is None else int(bool(stated))
+        rows.append((letter_id, pos, *values))
+    return rows
+
+
+def flatten(record: dict[str, Any]) -> dict[str, Any]:
+    """The record's reviewable values by field path ('case.decision_date', 'items.0.decision').
+
+    Lists of words (licensure, specialties) stay one value: a clerk edits them as one field.
+    """
+    out: dict[str, Any] = {}
+    for part in REVIEWED_PARTS:
+        value = record.get(part)
+        if part == "items":
+            for i, item in enumerate(value or []):
+                for k in ITEM_COLUMNS:
+                    out[f"items.{i}.{k}"] = item.get(k)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                out[f"{part}.{k}"] = v
+        else:
+            out[part] = value
+    return out
+
+
+def _norm(value: Any) -> Any:
+    if value in ("", []):
+        return None
+    if isinstance(value, str):
+        return " ".join(value.split())
+    return value
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
+    """(path, old value, new value) for every reviewable value that differs, in a stable order."""
+    a, b = flatten(old), flatten(new)
+    n_old, n_new = len(old.get("items") or []), len(new.get("items") or [])
+    if n_old != n_new:
+        yield "items.count", n_old, n_new
+    for path in sorted(set(a) | set(b), key=_path_key):
+        if _norm(a.get(path)) != _norm(b.get(path)):
+            yield path, a.get(path), b.get(path)
+
+
+def _path_key(path: str) -> tuple[Any, ...]:
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in path.split("."))

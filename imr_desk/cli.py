@@ -19,6 +19,11 @@ class Group(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:  # the reader (head, less) stopped early: not an error
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except KeyboardInterrupt:
             click.echo("imr-desk: interrupted", err=True)
             sys.exit(130)
@@ -66,6 +71,115 @@ def parse(include_text: bool, files: tuple[Path, ...]) -> None:
             click.echo(f"imr-desk: {f}: {rec['error']}", err=True)
         click.echo(json.dumps(rec, ensure_ascii=False))
     sys.exit(1 if failed else 0)
+
+
+# -- the review database ---------------------------------------------------------------------------
+_db_option = click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="The review database (default: imr-desk.db in the user's data directory).",
+)
+
+
+def _open_db(ctx: click.Context, db_path: Path | None, create: bool = True):  # type: ignore[no-untyped-def]
+    from imr_desk import paths
+    from imr_desk.store import Database
+
+    path = db_path or (ctx.find_root().params.get("db_path") if ctx.find_root() else None)
+    if path is None:
+        path = paths.default_db_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return Database.open(path, create=create)
+
+
+@cli.command("import")
+@_db_option
+@click.option("--batch", default=None, help="Name of the import batch (default: 'import <date time>').")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_context
+def import_(ctx: click.Context, db_path: Path | None, batch: str | None, quiet: bool, paths: tuple[Path, ...]) -> None:
+    """Import letters: PDF or text files, folders (recursively), .zip archives, JSON Lines exports.
+
+    A letter already in the database is skipped; a file that cannot be read is reported and the
+    others are imported all the same (exit status 1 when any failed).
+    """
+    with _open_db(ctx, db_path) as db:
+        def progress(event) -> None:  # type: ignore[no-untyped-def]
+            if not quiet:
+                extra = f": {event.message}" if event.message and event.outcome != "added" else ""
+                click.echo(f"[{event.done}/{event.total}] {event.outcome:9} {event.name}{extra}", err=True)
+
+        report = db.import_paths(list(paths), batch=batch, progress=progress)
+        for name, reason in report.failed:
+            click.echo(f"imr-desk: {name}: {reason}", err=True)
+        for name, warning in report.warned:
+            click.echo(f"imr-desk: {name}: stored, but {warning}", err=True)
+        click.echo(f"{report.summary()} Batch: {report.batch}. Database: {db.path}")
+    sys.exit(1 if report.failed else 0)
+
+
+@cli.command()
+@_db_option
+@click.option("--limit", default=20, show_default=True, help="How many letters to list at most.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
+@click.argument("query", nargs=-1, required=True)
+@click.pass_context
+def search(ctx: click.Context, db_path: Path | None, limit: int, as_json: bool, query: tuple[str, ...]) -> None:
+    """Search the letters' text, requests, rationales and case numbers (best matches first)."""
+    with _open_db(ctx, db_path, create=False) as db:
+        hits = db.search(" ".join(query), limit=limit)
+        for h in hits:
+            if as_json:
+                click.echo(json.dumps({"id": h.id, "name": h.name, "case_number": h.case_number,
+                                       "status": h.status, "snippet": h.snippet}, ensure_ascii=False))
+            else:
+                click.echo(f"{h.id:>6}  {h.case_number or '-':14} {h.status:10} {h.name}\n        {h.snippet}")
+        if not as_json:
+            click.echo(f"{len(hits)} letter(s) found.", err=True)
+
+
+@cli.command()
+@_db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.pass_context
+def stats(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
+    """Counts by status, outcome, decision and batch, and how often the parser's values survived review."""
+    with _open_db(ctx, db_path, create=False) as db:
+        figures = db.stats()
+    if as_json:
+        click.echo(json.dumps(figures, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"Letters: {figures['letters']} ({figures['with_warnings']} with warnings)")
+    for title, key in (("By status", "by_status"), ("By outcome", "by_outcome"),
+                       ("Items by decision", "items_by_decision"), ("By batch", "by_batch")):
+        click.echo(f"{title}:")
+        for k, v in figures[key].items():
+            click.echo(f"  {k:40} {v:>8}")
+    acc = figures["parser_accuracy"]
+    click.echo("Parser accuracy on reviewed letters (values the clerks kept):")
+    if not acc:
+        click.echo("  no reviewed letters yet")
+    for k, v in sorted(acc.items(), key=lambda kv: kv[1]["rate"]):
+        click.echo(f"  {k:40} {v['rate'] * 100:6.1f}%  ({v['kept']}/{v['total']})")
+
+
+@cli.command()
+@_db_option
+@click.option("--all", "force", is_flag=True, help="Re-parse every letter, not only those read by an older parser.")
+@click.pass_context
+def reparse(ctx: click.Context, db_path: Path | None, force: bool) -> None:
+    """Parse letters again with this version's parser.
+
+    Letters not yet reviewed get the new values; for the others the clerk's record is kept and
+    only the parser's output is recorded.
+    """
+    with _open_db(ctx, db_path, create=False) as db:
+        report = db.reparse(force=force)
+    click.echo(f"{len(report.replaced)} letter(s) updated, {len(report.recorded)} reviewed letter(s) kept as the "
+               f"clerk left them (parser output recorded), {report.unchanged} unchanged, {len(report.failed)} failed.")
+    for letter_id, reason in report.failed:
+        click.echo(f"imr-desk: letter {letter_id}: {reason}", err=True)
+    sys.exit(1 if report.failed else 0)
 
 
 def main() -> None:

@@ -175,7 +175,7 @@ class Database:
             raise NotADatabase(f"{path} is a folder, not a database file. Give the path of a .db file.")
         exists = path.exists() and path.stat().st_size > 0
         if not exists and not create:
-            raise LetterNotFound(f"There is no database at {path}. Check the path, or import letters to create it.")
+            raise StoreError(f"There is no database at {path}. Check the path, or import letters to create it.")
         if not path.parent.is_dir():
             raise NotWritable(f"The folder {path.parent} does not exist. Create it, or choose another place "
                               "for the database.")

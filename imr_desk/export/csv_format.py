@@ -1,0 +1,77 @@
+"""CSV: a folder with letters.csv (a row per letter), items.csv (a row per disputed item) and
+annotations.csv (a row per annotation), UTF-8 with a byte-order mark so that Excel reads it as UTF-8.
+
+Values are text: dates as ISO dates, booleans as true/false, empty for none. Text that a spreadsheet
+would take for a formula is neutralised with a leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import IO, Any
+
+from imr_desk.export.rows import (
+    ANNOTATION_COLUMNS,
+    ITEM_COLUMNS,
+    LETTER_COLUMNS,
+    annotation_rows,
+    item_rows,
+    letter_row,
+)
+from imr_desk.export.safety import neutralise
+from imr_desk.export.selection import LetterData
+
+ENCODING = "utf-8-sig"
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return neutralise(value)
+
+
+class CsvWriter:
+    """Writes the three CSV files into a folder."""
+
+    needs_text = False
+    needs_history = False
+    needs_files = False
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files = ["letters.csv", "items.csv", "annotations.csv"]
+        self._handles: list[IO[str]] = []
+        self._letters = self._open("letters.csv", LETTER_COLUMNS)
+        self._items = self._open("items.csv", ITEM_COLUMNS)
+        self._notes = self._open("annotations.csv", ANNOTATION_COLUMNS)
+        self.counts = {"letters": 0, "items": 0, "annotations": 0}
+
+    def _open(self, name: str, columns: tuple[tuple[str, str], ...]) -> Any:
+        f = open(self.folder / name, "w", encoding=ENCODING, newline="", buffering=1 << 20)
+        self._handles.append(f)
+        out = csv.writer(f)
+        out.writerow([c for c, _t in columns])
+        return out
+
+    def write(self, letter: LetterData) -> None:
+        self._letters.writerow([_cell(v) for v in letter_row(letter)])
+        items = item_rows(letter)
+        self._items.writerows([[_cell(v) for v in row] for row in items])
+        notes = annotation_rows(letter)
+        self._notes.writerows([[_cell(v) for v in row] for row in notes])
+        self.counts["letters"] += 1
+        self.counts["items"] += len(items)
+        self.counts["annotations"] += len(notes)
+
+    def close(self) -> None:
+        for f in self._handles:
+            f.close()
+        self._handles = []
+
+    def abort(self) -> None:
+        self.close()

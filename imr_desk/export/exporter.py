@@ -1,0 +1,237 @@
+"""Exporting a set of letters: choose, write into a staging folder, put in place, record.
+
+The order is what makes an export safe:
+
+1. check the destination (its folder exists and is writable; it does not exist yet unless `force`);
+2. choose the set and read it in one read transaction (a consistent snapshot, even while clerks
+   keep saving), writing every file into a staging folder beside the destination;
+3. write the manifest (filter, count, who, when, application version, sha256 of every file);
+4. move the files into place (atomic renames), data files first, manifest last;
+5. record the export and the letters it carried (exports, letter_exports) in one transaction, so
+   the next "only new" export leaves them out.
+
+A failure or a cancel before step 4 leaves nothing at the destination.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imr_desk import __version__
+from imr_desk.export.csv_format import CsvWriter
+from imr_desk.export.jsonl_format import LINE_SCHEMA, JsonlWriter
+from imr_desk.export.safety import (
+    ExportCancelled,
+    ExportError,
+    Staging,
+    check_destination,
+    publish_file_mode,
+    sha256_of,
+)
+from imr_desk.export.selection import ExportSet, iter_letters, select_ids
+from imr_desk.export.sqlite_format import SqliteWriter
+from imr_desk.export.xlsx_format import XlsxWriter
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("csv", "jsonl", "xlsx", "sqlite")
+FORMAT_NAMES = {"csv": "CSV (a folder of .csv files)", "jsonl": "JSON Lines (.jsonl)", "xlsx": "Excel (.xlsx)",
+                "sqlite": "SQLite database (.db)"}
+SUFFIXES = {"csv": "", "jsonl": ".jsonl", "xlsx": ".xlsx", "sqlite": ".db"}
+MANIFEST_SCHEMA = "imr-desk/export-manifest/1"
+CSV_MANIFEST = "manifest.json"
+
+Progress = Callable[[int, int], Any]
+
+
+class NothingToExport(ExportError):
+    """No letter matches the set's filter."""
+
+
+@dataclass
+class ExportResult:
+    format: str
+    destination: Path  # the folder (CSV) or the data file
+    manifest_path: Path
+    files: list[Path]  # every file written, the manifest last
+    count: int
+    items: int
+    annotations: int
+    export_id: int | None
+    manifest: dict[str, Any] = field(repr=False)
+
+    def summary(self) -> str:
+        return (f"Exported {self.count} letter(s), {self.items} item(s) and {self.annotations} annotation(s) "
+                f"to {self.destination}.")
+
+
+def normalise_destination(fmt: str, destination: str | Path) -> Path:
+    """The destination as it will be written: absolute, with the format's suffix when it has none."""
+    path = Path(destination).expanduser()
+    suffix = SUFFIXES[fmt]
+    if suffix and not path.suffix:
+        path = path.with_name(path.name + suffix)
+    return path.absolute()
+
+
+def manifest_path_for(fmt: str, destination: Path) -> Path:
+    """Where the manifest goes: inside the CSV folder, else beside the file (out.jsonl -> out.manifest.json)."""
+    if fmt == "csv":
+        return destination / CSV_MANIFEST
+    return destination.with_name(destination.stem + ".manifest.json")
+
+
+def export_set(db: Any, fmt: str, destination: str | Path, selection: ExportSet | None = None, *,
+               force: bool = False, progress: Progress | None = None, cancel: Any = None) -> ExportResult:
+    """Export the letters `selection` chooses from `db` (an imr_desk.store.Database) as `fmt` to `destination`.
+
+    `progress(done, total)` is called as letters are written; `cancel` (a threading.Event or anything
+    with `is_set()`) stops the export, leaving nothing at the destination. Raises ExportError (with
+    `clerk_message`) when the export cannot be made.
+    """
+    if fmt not in FORMATS:
+        raise ExportError(f"Unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}.")
+    selection = selection if selection is not None else ExportSet()
+    dest = normalise_destination(fmt, destination)
+    manifest_path = manifest_path_for(fmt, dest)
+    if fmt == "csv":
+        check_destination([dest], force, folder=True)
+    else:
+        check_destination([dest, manifest_path], force)
+
+    started = dt.datetime.now(dt.UTC)
+    conn: sqlite3.Connection = db.conn
+    own_read = not conn.in_transaction
+    try:
+        if own_read:
+            conn.execute("BEGIN")  # one snapshot for choosing and reading the set
+        try:
+            ids = select_ids(conn, selection)
+            if not ids:
+                raise NothingToExport(f"No letters to export: none is {selection.describe()}. Nothing was written.")
+            with Staging(dest) as staging:
+                written, counts = _write(db, fmt, dest, staging, ids, progress, cancel)
+                manifest = _manifest(db, fmt, selection, started, counts, [staging.path(n) for n in written])
+                _write_json(staging.path(manifest_path.name), manifest)
+                for name in [*written, manifest_path.name]:
+                    publish_file_mode(staging.path(name))
+                if cancel is not None and cancel.is_set():
+                    raise ExportCancelled()
+                if fmt == "csv":
+                    staging.commit_folder(dest)
+                    files = [dest / n for n in written] + [manifest_path]
+                else:
+                    moves = [(n, dest.with_name(n) if n != dest.name else dest) for n in written]
+                    moves.append((manifest_path.name, manifest_path))
+                    staging.commit_files(moves)
+                    files = [final for _n, final in moves]
+        finally:
+            if own_read and conn.in_transaction:
+                conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        from imr_desk.store.errors import translate
+
+        raise translate(exc, getattr(db, "path", "the database"), "read the letters to export") from exc
+    except OSError as exc:
+        raise ExportError(f"Could not write the export to {dest}: {exc.strerror or exc}. Nothing was written; "
+                          "check the destination (space, permissions) and try again.") from exc
+
+    export_id = _record(db, fmt, selection, started, len(ids), manifest, dest, ids)
+    return ExportResult(format=fmt, destination=dest, manifest_path=manifest_path, files=files, count=counts["letters"],
+                        items=counts["items"], annotations=counts["annotations"], export_id=export_id,
+                        manifest=manifest)
+
+
+def _writer(fmt: str, dest: Path, staging: Staging, user: str) -> Any:
+    if fmt == "csv":
+        return CsvWriter(staging.folder)
+    if fmt == "jsonl":
+        return JsonlWriter(staging.path(dest.name))
+    if fmt == "xlsx":
+        return XlsxWriter(staging.path(dest.name))
+    return SqliteWriter(staging.path(dest.name), user)
+
+
+def _write(db: Any, fmt: str, dest: Path, staging: Staging, ids: list[int], progress: Progress | None,
+           cancel: Any) -> tuple[list[str], dict[str, int]]:
+    writer = _writer(fmt, dest, staging, db.user)
+    total = len(ids)
+    step = max(1, total // 200)
+    if progress is not None:
+        progress(0, total)
+    try:
+        letters = iter_letters(db.conn, ids, text=writer.needs_text, history=writer.needs_history,
+                               files=writer.needs_files)
+        for done, letter in enumerate(letters, 1):
+            if cancel is not None and cancel.is_set():
+                raise ExportCancelled()
+            writer.write(letter)
+            if progress is not None and (done % step == 0 or done == total):
+                progress(done, total)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    return list(writer.files), dict(writer.counts)
+
+
+def _manifest(db: Any, fmt: str, selection: ExportSet, started: dt.datetime, counts: dict[str, int],
+              files: list[Path]) -> dict[str, Any]:
+    manifest = {
+        "manifest": MANIFEST_SCHEMA,
+        "application": {"name": "IMR Desk", "version": __version__},
+        "format": fmt,
+        "filter": selection.to_dict(),
+        "set": selection.describe(),
+        "count": counts["letters"],
+        "items": counts["items"],
+        "annotations": counts["annotations"],
+        "who": db.user,
+        "at": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "database": str(getattr(db, "path", "")),
+        "record_schema": "imr-desk/record/1",
+        "line_schema": LINE_SCHEMA if fmt == "jsonl" else None,
+        "files": [{"name": p.name, "bytes": p.stat().st_size, "sha256": sha256_of(p)} for p in files],
+    }
+    return {k: v for k, v in manifest.items() if v is not None}
+
+
+def _write_json(path: Path, value: Any) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(value, f, ensure_ascii=False, indent=2)
+        f.write("\n")
+
+
+def _record(db: Any, fmt: str, selection: ExportSet, started: dt.datetime, count: int, manifest: dict[str, Any],
+            dest: Path, ids: list[int]) -> int:
+    """Record the export and the letters it carried, in one transaction."""
+    from imr_desk.store.errors import StoreError
+
+    try:
+        with db.transaction("record the export"):
+            cur = db.conn.execute(
+                "INSERT INTO exports(at, who, format, filter, count, destination, manifest) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (manifest["at"], db.user, fmt, json.dumps(selection.to_dict()), count, str(dest),
+                 json.dumps(manifest, ensure_ascii=False)),
+            )
+            export_id = int(cur.lastrowid or 0)
+            db.conn.executemany("INSERT OR IGNORE INTO letter_exports(letter_id, export_id) "
+                                "SELECT id, ? FROM letters WHERE id = ?", [(export_id, i) for i in ids])
+        return export_id
+    except StoreError as exc:
+        raise ExportError(f"The export was written to {dest}, but it could not be recorded in the database: "
+                          f"{exc.clerk_message} A later “only new” export will include these letters again.") from exc
+
+
+def export_history(db: Any, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest exports, newest first (id, at, who, format, count, destination)."""
+    rows = db.conn.execute("SELECT id, at, who, format, count, destination FROM exports ORDER BY id DESC LIMIT ?",
+                           (limit,)).fetchall()
+    return [dict(zip(("id", "at", "who", "format", "count", "destination"), r, strict=True)) for r in rows]

@@ -1,0 +1,154 @@
+"""Writing an export safely: no formula injection, no half-written files, no silent overwrites.
+
+A spreadsheet treats a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return as a
+formula (OWASP "CSV injection"); letter text can start that way ("- Lumbar MRI", "+/- 2 weeks"), so
+such cells get a leading apostrophe, which Excel and LibreOffice show as text and do not evaluate.
+
+Every file of an export is written into a staging folder beside the destination (the same file
+system, so the final `os.replace` is an atomic rename) and moved into place only when all of them are
+complete. A failure or a cancel removes the staging folder and leaves the destination as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ExportError(Exception):
+    """An export could not be made; `clerk_message` says what happened and what to do."""
+
+    def __init__(self, clerk_message: str) -> None:
+        super().__init__(clerk_message)
+        self.clerk_message = clerk_message
+
+
+class ExportCancelled(ExportError):
+    """The clerk cancelled the export; nothing was written at the destination."""
+
+    def __init__(self) -> None:
+        super().__init__("The export was cancelled; nothing was written.")
+
+
+def neutralise(value: Any) -> Any:
+    """The value, with a leading apostrophe if it is text a spreadsheet would read as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_destination(targets: list[Path], force: bool, folder: bool = False) -> None:
+    """Refuse a destination whose folder is missing or read-only, or that exists (unless `force`).
+
+    `targets` are the paths the export will put in place (the first is the one the clerk chose);
+    `folder` says the first is a folder (CSV) rather than a file.
+    """
+    chosen = targets[0]
+    parent = chosen.parent
+    if not parent.exists():
+        raise ExportError(f"The folder {parent} does not exist. Create it first, or choose another place "
+                          "for the export.")
+    if not parent.is_dir():
+        raise ExportError(f"{parent} is not a folder. Choose a folder to export into.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ExportError(f"The folder {parent} cannot be written to. Choose a folder you may write to.")
+    for target in targets:
+        if target.is_dir() and not folder:
+            raise ExportError(f"{target} is a folder. Give the name of a file to export to.")
+        if target == chosen and folder and target.exists() and not target.is_dir():
+            raise ExportError(f"{target} is a file. A CSV export is a folder: give a folder name.")
+        if (target.exists() or target.is_symlink()) and not force:
+            raise ExportError(f"{target} already exists. Choose another name, or replace it "
+                              "(the command line's --force).")
+
+
+class Staging:
+    """A folder beside the destination where an export's files are written before they go in place.
+
+    Use as a context manager: on an exception (or without `commit()`), the folder and everything in
+    it are removed, and the destination is untouched.
+    """
+
+    def __init__(self, destination: Path) -> None:
+        self.destination = destination
+        self.folder = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial",
+                                            dir=destination.parent))
+        self._committed = False
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._committed:
+            self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+    def commit_files(self, moves: list[tuple[str, Path]]) -> None:
+        """Move staged files (name in the staging folder, final path) into place, data before manifest.
+
+        Each move is an atomic rename that replaces an existing file (the caller checked `force`).
+        """
+        for name, final in moves:
+            if final.is_dir():
+                raise ExportError(f"{final} is a folder; the export was not put in place.")
+            os.replace(self.folder / name, final)
+        self._committed = True
+        self.discard()
+
+    def commit_folder(self, final: Path) -> None:
+        """Make the staging folder itself the destination folder, replacing an existing one."""
+        self.folder.chmod(0o777 & ~_umask())
+        if final.exists() or final.is_symlink():
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+            os.replace(final, old / "previous")
+            try:
+                os.replace(self.folder, final)
+            except BaseException:
+                os.replace(old / "previous", final)
+                shutil.rmtree(old, ignore_errors=True)
+                raise
+            if (old / "previous").is_dir() and not (old / "previous").is_symlink():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                (old / "previous").unlink()
+                old.rmdir()
+        else:
+            os.replace(self.folder, final)
+        self._committed = True
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # read once, at import: os.umask is process-wide and not thread-safe
+
+
+def _umask() -> int:
+    return _UMASK
+
+
+def publish_file_mode(path: Path) -> None:
+    """Give a staged file the permissions an ordinary new file would have (mkstemp makes them 0600)."""
+    path.chmod(0o666 & ~_umask())

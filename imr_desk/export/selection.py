@@ -1,0 +1,229 @@
+"""Which letters an export carries (the export set), and reading them from the review database.
+
+The set is chosen by status (reviewed by default), batch, review dates, reviewer, decision, an
+explicit list of ids, and "only new" (letters no earlier export carried). Letters are read straight
+from the database's tables in chunks, in id order, so memory stays flat however large the set is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from imr_desk.export.safety import ExportError
+
+STATUSES = ("to review", "in review", "reviewed", "postponed")
+DECISIONS = ("upheld", "overturned")
+CHUNK = 500
+
+
+@dataclass
+class ExportSet:
+    """The filter that chooses an export set. Empty fields do not filter."""
+
+    status: list[str] = field(default_factory=lambda: ["reviewed"])
+    batch: str | None = None
+    since: str | None = None  # ISO date: reviewed (or, for other statuses, status changed) on or after
+    until: str | None = None  # ISO date: ... on or before
+    reviewer: str | None = None  # who marked it reviewed
+    decision: str | None = None  # letters with at least one item so decided
+    ids: list[int] | None = None
+    only_new: bool = False  # only letters that no earlier export carried
+
+    def __post_init__(self) -> None:
+        if isinstance(self.status, str):
+            self.status = [self.status]
+        self.status = [s.strip().lower() for s in self.status if s and s.strip()]
+        for s in self.status:
+            if s not in STATUSES:
+                raise ExportError(f"Unknown status {s!r}; use one of: {', '.join(STATUSES)}.")
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, _iso_date(value, name))
+        if self.decision is not None:
+            self.decision = self.decision.strip().lower()
+            if self.decision not in DECISIONS:
+                raise ExportError(f"Unknown decision {self.decision!r}; use 'upheld' or 'overturned'.")
+        if self.ids is not None:
+            self.ids = sorted({int(i) for i in self.ids})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The filter as the manifest and the exports table record it (unset fields left out)."""
+        return {k: v for k, v in asdict(self).items() if v not in (None, False, [])}
+
+    def describe(self) -> str:
+        parts = [" or ".join(self.status) if self.status else "any status"]
+        if self.batch:
+            parts.append(f"batch {self.batch}")
+        if self.since:
+            parts.append(f"since {self.since}")
+        if self.until:
+            parts.append(f"until {self.until}")
+        if self.reviewer:
+            parts.append(f"reviewed by {self.reviewer}")
+        if self.decision:
+            parts.append(f"with an item {self.decision}")
+        if self.ids is not None:
+            parts.append(f"{len(self.ids)} chosen letters")
+        if self.only_new:
+            parts.append("not exported before")
+        return ", ".join(parts)
+
+
+def _iso_date(value: Any, name: str) -> str:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    try:
+        return dt.date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        raise ExportError(f"{name}: {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-31.") from None
+
+
+def _where(s: ExportSet) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if s.status:
+        clauses.append(f"l.status IN ({', '.join('?' for _ in s.status)})")
+        params.extend(s.status)
+    if s.batch:
+        clauses.append("l.batch_id = (SELECT id FROM batches WHERE name = ?)")
+        params.append(s.batch)
+    when = "COALESCE(l.reviewed_at, l.status_at, l.imported_at)"
+    if s.since:
+        clauses.append(f"{when} >= ?")
+        params.append(s.since)
+    if s.until:
+        clauses.append(f"{when} < ?")
+        params.append((dt.date.fromisoformat(s.until) + dt.timedelta(days=1)).isoformat())
+    if s.reviewer:
+        clauses.append("l.reviewed_by = ?")
+        params.append(s.reviewer)
+    if s.decision:
+        clauses.append("EXISTS (SELECT 1 FROM items i WHERE i.letter_id = l.id AND i.decision = ?)")
+        params.append(s.decision)
+    if s.ids is not None:
+        clauses.append("l.id IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(s.ids))
+    if s.only_new:
+        clauses.append("NOT EXISTS (SELECT 1 FROM letter_exports e WHERE e.letter_id = l.id)")
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def select_ids(conn: sqlite3.Connection, s: ExportSet) -> list[int]:
+    """The ids of the letters in the set, in id order."""
+    where, params = _where(s)
+    return [r[0] for r in conn.execute(f"SELECT l.id FROM letters l{where} ORDER BY l.id", params)]
+
+
+def batch_names(conn: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT name FROM batches ORDER BY name")]
+
+
+def reviewers(conn: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in conn.execute(
+        "SELECT DISTINCT reviewed_by FROM letters WHERE reviewed_by IS NOT NULL ORDER BY reviewed_by")]
+
+
+@dataclass
+class LetterData:
+    """One letter as an export needs it: the row, the clerk's and the parser's records, the review."""
+
+    id: int
+    name: str
+    sha256: str
+    media_type: str
+    size: int
+    batch: str | None
+    status: str
+    status_reason: str | None
+    status_by: str | None
+    status_at: str | None
+    reviewed_at: str | None
+    reviewed_by: str | None
+    imported_at: str | None
+    imported_by: str | None
+    layout: str | None
+    pages: int | None
+    parser_version: str
+    version: int
+    record: dict[str, Any]
+    parsed: dict[str, Any]
+    text: str = ""
+    page_starts: list[int] = field(default_factory=list)
+    annotations: list[dict[str, Any]] = field(default_factory=list)  # removed ones too (removed_at set)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    data: bytes | None = None  # the original file, when asked for
+
+    @property
+    def active_annotations(self) -> list[dict[str, Any]]:
+        return [a for a in self.annotations if not a.get("removed_at")]
+
+
+_LETTER_COLUMNS = ("id", "name", "sha256", "media_type", "size", "status", "status_reason", "status_by",
+                   "status_at", "reviewed_at", "reviewed_by", "imported_at", "imported_by", "layout", "pages",
+                   "parser_version", "version", "record", "parsed")
+
+
+def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False, history: bool = False,
+                 files: bool = False, chunk: int = CHUNK) -> Iterator[LetterData]:
+    """The letters with these ids, in the given order, read `chunk` at a time.
+
+    Annotations always come along; the text, the history and the original file only when asked.
+    """
+    cols = ", ".join(f"l.{c}" for c in _LETTER_COLUMNS)
+    extra = ", l.text, l.page_starts" if text else ""
+    for start in range(0, len(ids), chunk):
+        part = ids[start:start + chunk]
+        key = json.dumps(part)
+        rows = {r[0]: r for r in conn.execute(
+            f"SELECT {cols}, b.name{extra} FROM letters l LEFT JOIN batches b ON b.id = l.batch_id "
+            "WHERE l.id IN (SELECT value FROM json_each(?))", (key,))}
+        notes: dict[int, list[dict[str, Any]]] = {}
+        for a in conn.execute(
+                'SELECT a.id, a.letter_id, a.start, a."end", a.label, a.note, a.who, a.at, a.removed_at, '
+                'a.removed_by, substr(l.text, a.start + 1, a."end" - a.start) '
+                "FROM annotations a JOIN letters l ON l.id = a.letter_id "
+                "WHERE a.letter_id IN (SELECT value FROM json_each(?)) ORDER BY a.letter_id, a.start, a.id",
+                (key,)):
+            notes.setdefault(a[1], []).append({
+                "id": a[0], "start": a[2], "end": a[3], "label": a[4], "note": a[5], "who": a[6], "at": a[7],
+                "removed_at": a[8], "removed_by": a[9], "quote": a[10]})
+        hist: dict[int, list[dict[str, Any]]] = {}
+        if history:
+            for h in conn.execute(
+                    "SELECT letter_id, path, old, new, who, at, origin, reason, version FROM history "
+                    "WHERE letter_id IN (SELECT value FROM json_each(?)) ORDER BY letter_id, id", (key,)):
+                hist.setdefault(h[0], []).append({
+                    "path": h[1], "old": _loads(h[2]), "new": _loads(h[3]), "who": h[4], "at": h[5],
+                    "origin": h[6], "reason": h[7], "version": h[8]})
+        blobs: dict[int, bytes] = {}
+        if files:
+            blobs = {r[0]: r[1] for r in conn.execute(
+                "SELECT letter_id, data FROM files WHERE letter_id IN (SELECT value FROM json_each(?))", (key,))}
+        for letter_id in part:
+            r = rows.get(letter_id)
+            if r is None:  # removed since the set was chosen
+                continue
+            n = len(_LETTER_COLUMNS)
+            letter = LetterData(
+                id=r[0], name=r[1], sha256=r[2], media_type=r[3], size=r[4], status=r[5], status_reason=r[6],
+                status_by=r[7], status_at=r[8], reviewed_at=r[9], reviewed_by=r[10], imported_at=r[11],
+                imported_by=r[12], layout=r[13], pages=r[14], parser_version=r[15], version=r[16],
+                record=json.loads(r[17]), parsed=json.loads(r[18]), batch=r[n],
+                annotations=notes.get(letter_id, []), history=hist.get(letter_id, []),
+                data=blobs.get(letter_id))
+            if text:
+                letter.text = r[n + 1] or ""
+                letter.page_starts = json.loads(r[n + 2] or "[]")
+            yield letter
+
+
+def _loads(value: str | None) -> Any:
+    return None if value is None else json.loads(value)

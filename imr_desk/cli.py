@@ -182,6 +182,53 @@ def reparse(ctx: click.Context, db_path: Path | None, force: bool) -> None:
     sys.exit(1 if report.failed else 0)
 
 
+# -- export (imr_desk/export) -----------------------------------------------------------------------
+@cli.command()
+@_db_option
+@click.option("--status", "statuses", multiple=True, default=("reviewed",), show_default=True,
+              type=click.Choice(["to review", "in review", "reviewed", "postponed"]),
+              help="Letters with this status (repeat for several).")
+@click.option("--batch", default=None, help="Only letters of this import batch.")
+@click.option("--since", default=None, metavar="DATE", help="Reviewed on or after DATE (YYYY-MM-DD).")
+@click.option("--until", default=None, metavar="DATE", help="Reviewed on or before DATE (YYYY-MM-DD).")
+@click.option("--reviewer", default=None, help="Only letters marked reviewed by this user.")
+@click.option("--decision", default=None, type=click.Choice(["upheld", "overturned"]),
+              help="Only letters with at least one item so decided.")
+@click.option("--id", "ids", multiple=True, type=int, metavar="ID", help="Only these letters (repeat for several).")
+@click.option("--only-new", is_flag=True, help="Only letters that no earlier export carried.")
+@click.option("--force", is_flag=True, help="Replace the destination if it exists.")
+@click.option("--format", "fmt", required=True, type=click.Choice(["csv", "jsonl", "xlsx", "sqlite"]),
+              help="csv: a folder of letters.csv, items.csv, annotations.csv; jsonl, xlsx, sqlite: one file.")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="Where to write: a folder name for csv, a file name for the others.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress on standard error.")
+@click.pass_context
+def export(ctx: click.Context, db_path: Path | None, statuses: tuple[str, ...], batch: str | None,
+           since: str | None, until: str | None, reviewer: str | None, decision: str | None,
+           ids: tuple[int, ...], only_new: bool, force: bool, fmt: str, output: Path, quiet: bool) -> None:
+    """Export a set of letters (reviewed ones by default) as CSV, JSON Lines, Excel or SQLite.
+
+    Every export writes a manifest beside its files (manifest.json in the CSV folder, NAME.manifest.json
+    beside a file) and is recorded in the database, so `--only-new` leaves out letters exported before.
+    Nothing is written at the destination unless the whole export succeeds.
+    """
+    from imr_desk.export import ExportSet, export_set
+
+    selection = ExportSet(status=list(statuses), batch=batch, since=since, until=until, reviewer=reviewer,
+                          decision=decision, ids=list(ids) or None, only_new=only_new)
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:
+        percent = done * 100 // total if total else 100
+        if not quiet and (percent >= shown[0] + 10 or done == total):
+            shown[0] = percent
+            click.echo(f"exporting: {done}/{total} letters", err=True)
+
+    with _open_db(ctx, db_path, create=False) as db:
+        result = export_set(db, fmt, output, selection, force=force, progress=progress)
+    click.echo(f"{result.summary()} Manifest: {result.manifest_path}")
+
+
 def main() -> None:
     cli(prog_name="imr-desk")
 

@@ -115,7 +115,7 @@ def export_set(db: Any, fmt: str, destination: str | Path, selection: ExportSet 
         try:
             ids = select_ids(conn, selection)
             if not ids:
-                raise NothingToExport(f"No letters to export: none is {selection.describe()}. Nothing was written.")
+                raise NothingToExport(f"No letters match this set ({selection.describe()}). Nothing was written.")
             with Staging(dest) as staging:
                 written, counts = _write(db, fmt, dest, staging, ids, progress, cancel)
                 manifest = _manifest(db, fmt, selection, started, counts, [staging.path(n) for n in written])

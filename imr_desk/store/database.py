@@ -168,9 +168,18 @@ class Database:
 
     # -- opening -----------------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, user: str | None = None, *, create: bool = True) -> Database:
+    def open(cls, path: str | Path, user: str | None = None, *, create: bool = True,
+             busy_timeout: float = BUSY_TIMEOUT_S) -> Database:
         """Open (creating and upgrading as needed) the review database at `path`."""
         path = Path(path)
+        try:
+            return cls._open(path, user, create, busy_timeout)
+        except PermissionError as exc:
+            raise NotWritable(f"IMR Desk may not open {path}: {exc.strerror}. Ask for access to the folder, or "
+                              "copy the database to a folder of your own.") from exc
+
+    @classmethod
+    def _open(cls, path: Path, user: str | None, create: bool, busy_timeout: float) -> Database:
         if path.is_dir():
             raise NotADatabase(f"{path} is a folder, not a database file. Give the path of a .db file.")
         exists = path.exists() and path.stat().st_size > 0
@@ -186,11 +195,11 @@ class Database:
             raise NotWritable(f"The folder {path.parent} is read-only for you, so the database cannot keep its "
                               "journal there. Move the database to a folder you can write to.")
         try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
         except sqlite3.Error as exc:
             raise translate(exc, path, "open the database") from exc
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             _check_identity(conn, path)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a kill or crash of the app loses nothing

@@ -1,0 +1,70 @@
+"""`imr-desk import`, `search`, `stats` and `reparse` as a clerk runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import REAL, SEEDS
+
+
+def imr(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "imr_desk", *args], capture_output=True, text=True, timeout=120,
+                          cwd=cwd)
+
+
+@pytest.mark.parametrize("verb", ["import", "search", "stats", "reparse"])
+def test_every_verb_has_help(verb: str) -> None:
+    out = imr(verb, "--help")
+    assert out.returncode == 0 and "--db" in out.stdout
+
+
+def test_import_search_stats_on_the_default_database(imr_home: Path, letters_dir: Path) -> None:
+    out = imr("import", str(letters_dir), "--batch", "week 1")
+    assert out.returncode == 0, out.stderr
+    assert "6 letter(s) added, 0 already in the database, 0 failed" in out.stdout
+    assert (imr_home / "data" / "imr-desk.db").exists()
+    again = imr("import", "-q", str(letters_dir))
+    assert "0 letter(s) added, 6 already in the database" in again.stdout
+    found = imr("search", "--json", "lumbar")
+    hits = [json.loads(line) for line in found.stdout.splitlines()]
+    assert found.returncode == 0 and hits and all(h["id"] for h in hits)
+    stats = imr("stats", "--json")
+    figures = json.loads(stats.stdout)
+    assert figures["letters"] == 6 and figures["by_batch"] == {"week 1": 6}
+    text = imr("stats")
+    assert "to review" in text.stdout and "no reviewed letters yet" in text.stdout
+
+
+def test_import_reports_bad_files_in_one_line_each_and_exit_status(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    out = imr("import", "--db", str(db), "-q", str(REAL[0]), str(empty), str(SEEDS[0]))
+    assert out.returncode == 1
+    assert "2 letter(s) added" in out.stdout
+    assert f"imr-desk: {empty}: the file is empty (0 bytes)" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_errors_are_one_line_never_a_traceback(tmp_path: Path) -> None:
+    newer = tmp_path / "newer.db"
+    import sqlite3
+
+    from imr_desk.store import Database
+
+    Database.open(newer).close()
+    conn = sqlite3.connect(newer)
+    conn.execute("PRAGMA user_version = 42")
+    conn.close()
+    for args in (["search", "--db", str(tmp_path / "none.db"), "x"], ["stats", "--db", str(newer)],
+                 ["import", "--db", str(tmp_path / "no/dir/x.db"), str(REAL[0])]):
+        out = imr(*args)
+        assert out.returncode != 0
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("imr-desk: error: "), out.stderr
+    assert "newer IMR Desk" in imr("stats", "--db", str(newer)).stderr

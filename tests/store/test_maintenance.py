@@ -1,0 +1,65 @@
+"""Re-parsing with a newer parser, and the parser's accuracy measured by the clerks' corrections."""
+
+from __future__ import annotations
+
+import json
+
+from imr_desk.core import PARSER_VERSION
+from imr_desk.store import Database
+
+
+def _pretend_older_parser(db: Database, letter_id: int, age: int) -> None:
+    """Make a letter look as if an older parser had read its age wrong."""
+    row = db.conn.execute("SELECT parsed, record FROM letters WHERE id = ?", (letter_id,)).fetchone()
+    parsed, record = json.loads(row[0]), json.loads(row[1])
+    parsed["patient"]["age"] = age
+    record["patient"]["age"] = age if record["patient"]["age"] == json.loads(row[0])["patient"]["age"] else \
+        record["patient"]["age"]
+    db.conn.execute("UPDATE letters SET parsed = ?, record = ?, parser_version = '0.9' WHERE id = ?",
+                    (json.dumps(parsed), json.dumps(record), letter_id))
+
+
+def test_reparse_updates_letters_not_yet_reviewed_and_keeps_reviewed_ones(filled: Database) -> None:
+    ids = [r.id for r in filled.queue({}, limit=3)]
+    fresh, reviewed, current = ids
+    true_age = filled.letter(fresh).record["patient"]["age"]
+    _pretend_older_parser(filled, fresh, 5)
+    letter = filled.letter(reviewed)
+    letter.record["summary"] = "The clerk's own summary."
+    filled.save_record(reviewed, letter.record, letter.version)
+    filled.set_status(reviewed, "reviewed", reason="checked")
+    _pretend_older_parser(filled, reviewed, 6)
+    kept = filled.letter(reviewed).record
+
+    report = filled.reparse()
+    assert report.replaced == [fresh] and report.recorded == [reviewed] and report.failed == []
+    assert current not in report.replaced + report.recorded  # read by this parser already
+    after = filled.letter(fresh)
+    assert after.record["patient"]["age"] == true_age == after.parsed["patient"]["age"]
+    assert after.parser_version == PARSER_VERSION
+    change = [h for h in filled.history(fresh) if h.origin == "reparse"]
+    assert [(h.path, h.old, h.new) for h in change] == [("patient.age", 5, true_age)]
+    rev = filled.letter(reviewed)
+    assert rev.record == kept and rev.status == "reviewed"
+    assert rev.parsed["patient"]["age"] != 6
+    note = [h for h in filled.history(reviewed) if h.origin == "reparse"][0]
+    assert note.new["parser_version"] == PARSER_VERSION and "patient.age" in note.new["changed"]
+    assert filled.reparse().replaced == []  # nothing left to do
+
+
+def test_accuracy_counts_values_kept_through_review(filled: Database) -> None:
+    a, b = [r.id for r in filled.queue({}, limit=2)]
+    for letter_id in (a, b):
+        letter = filled.letter(letter_id)
+        if letter_id == b:
+            letter.record["patient"]["age"] = (letter.record["patient"]["age"] or 0) + 1
+            filled.save_record(letter_id, letter.record, letter.version)
+        filled.set_status(letter_id, "reviewed", reason="ok")
+    acc = filled.accuracy()
+    assert acc["patient.age"] == {"kept": 1, "total": 2, "rate": 0.5}
+    assert acc["case.case_number"]["rate"] == 1.0
+    assert acc["items.decision"]["total"] >= 2
+    stats = filled.stats()
+    assert stats["by_status"]["reviewed"] == 2 and stats["letters"] == 11
+    assert stats["by_batch"] == {"first": 11}
+    assert sum(stats["items_by_decision"].values()) == filled.conn.execute("SELECT count(*) FROM items").fetchone()[0]

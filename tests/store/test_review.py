@@ -1,0 +1,120 @@
+"""The clerk's record, history, statuses, annotations and leases; two clerks on one database."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from imr_desk.store import Database, LetterLeased, StoreError, VersionConflict
+
+
+def _first(db: Database) -> int:
+    return db.queue({}, limit=1)[0].id
+
+
+def test_saving_keeps_the_parser_record_and_writes_history_per_field(filled: Database) -> None:
+    letter_id = _first(filled)
+    letter = filled.letter(letter_id)
+    record = copy.deepcopy(letter.record)
+    record["patient"]["age"] = 77
+    record["items"][0]["decision"] = "overturned"
+    version = filled.save_record(letter_id, record, letter.version, reason="read the letter again")
+    assert version == letter.version + 1
+    after = filled.letter(letter_id)
+    assert after.parsed == letter.parsed  # the parser's output is untouched
+    assert after.record["patient"]["age"] == 77 and after.status == "in review"
+    assert filled.items(letter_id)[0]["decision"] == "overturned"
+    changes = {h.path: h for h in filled.history(letter_id) if h.origin == "clerk"}
+    assert changes["patient.age"].old == letter.record["patient"]["age"] and changes["patient.age"].new == 77
+    assert changes["items.0.decision"].reason == "read the letter again"
+    assert changes["items.0.decision"].who == "alice" and changes["status"].new == "in review"
+    assert set(filled.changed_fields(letter_id)) == {"patient.age", "items.0.decision"}
+
+
+def test_saving_an_unchanged_record_adds_nothing(filled: Database) -> None:
+    letter = filled.letter(_first(filled))
+    n = len(filled.history(letter.id))
+    assert filled.save_record(letter.id, letter.record, letter.version) == letter.version
+    assert len(filled.history(letter.id)) == n
+
+
+def test_two_connections_saving_the_same_letter_second_is_told_nothing_lost(filled: Database,
+                                                                            db_path: Path) -> None:
+    letter_id = _first(filled)
+    other = Database.open(db_path, user="bob")
+    mine, theirs = filled.letter(letter_id), other.letter(letter_id)
+    theirs.record["summary"] = "Bob's summary."
+    other.save_record(letter_id, theirs.record, theirs.version)
+    mine.record["summary"] = "Alice's summary."
+    with pytest.raises(VersionConflict) as err:
+        filled.save_record(letter_id, mine.record, mine.version)
+    assert "bob saved this letter" in err.value.clerk_message
+    assert filled.letter(letter_id).record["summary"] == "Bob's summary."
+    rejected = [h for h in filled.history(letter_id) if h.path == "*rejected"]
+    assert rejected and rejected[0].new["summary"] == "Alice's summary." and rejected[0].who == "alice"
+    other.close()
+
+
+def test_statuses_postpone_needs_a_reason_errors_need_a_reason_to_review(filled: Database) -> None:
+    letter_id = _first(filled)
+    with pytest.raises(StoreError, match="Say why"):
+        filled.set_status(letter_id, "postponed")
+    filled.set_status(letter_id, "postponed", reason="waiting for page 3")
+    letter = filled.letter(letter_id)
+    assert letter.status == "postponed" and letter.status_reason == "waiting for page 3"
+    with pytest.raises(StoreError, match="not a status"):
+        filled.set_status(letter_id, "done")
+    # make an error: an overturned decision whose rationale says "not medically necessary"
+    record = letter.record
+    item = record["items"][0]
+    item["decision"] = "overturned"
+    item["rationale"] = "The request is not medically necessary."
+    filled.save_record(letter_id, record, letter.version)
+    with pytest.raises(StoreError, match="error"):
+        filled.set_status(letter_id, "reviewed")
+    filled.set_status(letter_id, "reviewed", reason="the rationale quotes the UR reviewer")
+    letter = filled.letter(letter_id)
+    assert letter.status == "reviewed" and letter.reviewed_by == "alice" and letter.reviewed_at
+    last = filled.history(letter_id)[-1]
+    assert (last.path, last.old, last.new, last.reason) == ("status", "postponed", "reviewed",
+                                                            "the rationale quotes the UR reviewer")
+
+
+def test_annotations_are_added_listed_and_removed_without_losing_history(filled: Database) -> None:
+    letter_id = _first(filled)
+    text = filled.letter(letter_id).text
+    start = text.index("Decision rationale")
+    aid = filled.add_annotation(letter_id, start, start + 18, "question", "is this the UR text?")
+    other = filled.add_annotation(letter_id, 0, 5, "note")
+    notes = filled.annotations(letter_id)
+    assert [(a.id, a.label, a.who) for a in notes] == [(other, "note", "alice"), (aid, "question", "alice")]
+    assert text[notes[1].start:notes[1].end] == "Decision rationale"
+    filled.remove_annotation(aid)
+    assert [a.id for a in filled.annotations(letter_id)] == [other]
+    removed = [a for a in filled.annotations(letter_id, include_removed=True) if a.id == aid][0]
+    assert removed.removed_by == "alice" and removed.removed_at
+    trail = [h for h in filled.history(letter_id) if h.path == f"annotations.{aid}"]
+    assert trail[0].new["note"] == "is this the UR text?" and trail[1].old["label"] == "question"
+    with pytest.raises(StoreError):
+        filled.add_annotation(letter_id, 10, 5, "note")
+    with pytest.raises(StoreError):
+        filled.add_annotation(letter_id, 0, len(text) + 10, "note")
+
+
+def test_leases_keep_a_second_clerk_off_and_expire(filled: Database, db_path: Path) -> None:
+    letter_id = _first(filled)
+    bob = Database.open(db_path, user="bob")
+    filled.acquire_lease(letter_id, "alice-window")
+    filled.acquire_lease(letter_id, "alice-window")  # the same window again: fine
+    with pytest.raises(LetterLeased) as err:
+        bob.acquire_lease(letter_id, "bob-window")
+    assert "alice has this letter open" in err.value.clerk_message
+    assert bob.lease_holder(letter_id) == "alice"
+    filled.release_lease(letter_id, "alice-window")
+    bob.acquire_lease(letter_id, "bob-window", ttl=-1)  # a lease that has already gone stale
+    filled.acquire_lease(letter_id, "alice-window")  # a stale lease is taken over
+    with pytest.raises(LetterLeased, match="took this letter over"):
+        bob.renew_lease(letter_id, "bob-window")
+    bob.close()

@@ -157,8 +157,10 @@ class FieldEditor(QObject):
             w, kind = self.widget, self.kind
             if kind == "text":
                 w.setText(value or "")
+                w.setCursorPosition(0)  # a long request shows its beginning
             elif kind == "list":
                 w.setText(", ".join(value or []))
+                w.setCursorPosition(0)
             elif kind == "longtext":
                 w.setPlainText(value or "")
             elif kind == "date":

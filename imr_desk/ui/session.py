@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from imr_desk.core import LetterText, read_letter
+from imr_desk.store import IN_REVIEW, TO_REVIEW, LetterLeased, StoreError
 from imr_desk.ui import record_ops as ops
 
 log = logging.getLogger(__name__)
@@ -144,9 +145,7 @@ class ReviewSession(QObject):
         try:
             self.writer.call(lambda db: db.acquire_lease(letter_id, self.holder))
             self._lease_timer.start()
-        except Exception as exc:  # LetterLeased: another window holds the letter
-            if type(exc).__name__ != "LetterLeased":
-                raise
+        except LetterLeased as exc:  # another window holds the letter: show it, read only
             self.read_only = True
             self.read_only_reason = getattr(exc, "clerk_message", str(exc))
         self.undo_stack.clear()
@@ -162,7 +161,7 @@ class ReviewSession(QObject):
             letter_id = self.letter_id
             try:
                 self.writer.call(lambda db: db.release_lease(letter_id, self.holder))
-            except Exception:  # noqa: BLE001 - an expired lease is no reason to stop the clerk
+            except StoreError:  # an expired lease (or a busy database) is no reason to stop the clerk
                 log.warning("could not release the lease on letter %s", letter_id, exc_info=True)
         self._lease_timer.stop()
         self.undo_stack.clear()
@@ -175,17 +174,23 @@ class ReviewSession(QObject):
         self.read_only = False
         self.letterClosed.emit()
 
+    def stop_timers(self) -> None:
+        self._save_timer.stop()
+        self._lease_timer.stop()
+
     def _renew_lease(self) -> None:
         if self.letter_id is None or self.read_only:
             return
         letter_id = self.letter_id
         try:
             self.writer.call(lambda db: db.renew_lease(letter_id, self.holder))
-        except Exception as exc:  # noqa: BLE001 - shown to the clerk, the letter becomes read-only
+        except LetterLeased as exc:  # lost to another window: shown to the clerk, the letter becomes read-only
             self.read_only = True
             self.read_only_reason = getattr(exc, "clerk_message", str(exc))
             self.message.emit(self.read_only_reason)
             self.letterOpened.emit()
+        except StoreError as exc:  # a busy database: the next renewal tries again
+            log.warning("could not renew the lease on letter %s: %s", letter_id, exc.clerk_message)
 
     # -- reading the state -----------------------------------------------------------------------
     def value(self, path: str) -> Any:
@@ -313,14 +318,15 @@ class ReviewSession(QObject):
         letter_id, record, expected = self.letter_id, copy.deepcopy(self.record), self.version
         try:
             self.version = self.writer.call(lambda db: db.save_record(letter_id, record, expected))
-        except Exception as exc:
-            if not hasattr(exc, "clerk_message"):
-                raise
-            self.message.emit(f"Not saved: {exc.clerk_message}")  # type: ignore[attr-defined]
+        except StoreError as exc:  # a version conflict, a full disk, a locked database: the clerk is told
+            self.message.emit(f"Not saved: {exc.clerk_message}")
             return False
         self.last_saved_at = time.monotonic()
         self._set_dirty(False)
         self.saved.emit(self.version)
+        if self.status == TO_REVIEW:  # the store moves a letter into review on its first save
+            self.status = IN_REVIEW
+            self.statusChanged.emit(self.status)
         return True
 
     def set_status(self, status: str, reason: str | None = None) -> None:

@@ -1,0 +1,129 @@
+"""The window's actions and their keys, in one table: menus, shortcuts and the F1 help all come from it."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QHeaderView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+# The export dialog is written separately (issue 5); its File menu action appears once it exists.
+HAS_EXPORT_DIALOG = importlib.util.find_spec("imr_desk.ui.export_dialog") is not None
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str  # the window's slot is do_<name>
+    text: str
+    shortcut: str
+    help: str
+    menu: str
+    checkable: bool = False
+
+
+ACTIONS: list[ActionSpec] = [
+    ActionSpec("mark_reviewed_next", "Mark reviewed and open next", "Ctrl+Return",
+               "Mark this letter reviewed and open the next letter to review.", "Review"),
+    ActionSpec("next_letter", "Next letter", "Ctrl+PgDown", "Open the next letter in the queue.", "Review"),
+    ActionSpec("previous_letter", "Previous letter", "Ctrl+PgUp", "Open the previous letter in the queue.", "Review"),
+    ActionSpec("next_attention", "Next field needing attention", "F8",
+               "Go to the next field with a warning or read with low confidence.", "Review"),
+    ActionSpec("previous_attention", "Previous field needing attention", "Shift+F8",
+               "Go to the previous field with a warning or read with low confidence.", "Review"),
+    ActionSpec("fill_from_selection", "Fill field from selection", "Ctrl+D",
+               "Fill the focused field with the text selected in the letter.", "Review"),
+    ActionSpec("annotate", "Annotate selection…", "Ctrl+M",
+               "Label the text selected in the letter (extraction error, illegible, question, note).", "Review"),
+    ActionSpec("postpone", "Postpone…", "Ctrl+P", "Put the letter aside with a reason.", "Review"),
+    ActionSpec("history", "Letter history…", "Ctrl+H", "Who changed what in this letter, from what, and when.",
+               "Review"),
+    ActionSpec("undo", "Undo", "Ctrl+Z", "Undo the last edit of this letter.", "Edit"),
+    ActionSpec("redo", "Redo", "Ctrl+Shift+Z", "Redo the edit just undone.", "Edit"),
+    ActionSpec("search", "Search letters", "Ctrl+F", "Search the letters' text and fields.", "Edit"),
+    ActionSpec("import_files", "Import letters…", "Ctrl+O", "Import PDF or text letters, or zip archives.", "File"),
+    ActionSpec("import_folder", "Import a folder…", "Ctrl+Shift+O", "Import every letter in a folder.", "File"),
+    *([ActionSpec("export", "Export…", "Ctrl+E", "Export a reviewed set (CSV, JSON Lines, Excel, SQLite).", "File")]
+      if HAS_EXPORT_DIALOG else []),
+    ActionSpec("quit", "Quit", "Ctrl+Q", "Save and close IMR Desk.", "File"),
+    ActionSpec("toggle_highlights", "Show all parsed fields", "Ctrl+L",
+               "Show every parsed field as a faint highlight, coloured by section.", "View", checkable=True),
+    ActionSpec("zoom_in", "Zoom in", "Ctrl+=", "Enlarge the letter.", "View"),
+    ActionSpec("zoom_out", "Zoom out", "Ctrl+-", "Shrink the letter.", "View"),
+    ActionSpec("fit_width", "Fit width", "Ctrl+0", "Fit the letter's page to the pane.", "View"),
+    ActionSpec("help", "Keyboard shortcuts", "F1", "This list.", "Help"),
+]
+
+
+def build_actions(window: QWidget) -> dict[str, QAction]:
+    """Create the window's actions from the table, connected to its do_<name> slots."""
+    actions: dict[str, QAction] = {}
+    for spec in ACTIONS:
+        action = QAction(spec.text, window)
+        action.setObjectName(f"action:{spec.name}")
+        action.setShortcut(QKeySequence(spec.shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setToolTip(f"{spec.help} ({spec.shortcut})")
+        action.setCheckable(spec.checkable)
+        slot = getattr(window, f"do_{spec.name}")
+        if spec.checkable:
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(lambda _checked=False, slot=slot: slot())
+        window.addAction(action)
+        actions[spec.name] = action
+    return actions
+
+
+class ShortcutGuard(QObject):
+    """Keeps the window's keys from being claimed by the editor that has focus.
+
+    A line edit claims Ctrl+Z for its own undo; here Ctrl+Z must undo the letter's edit (the
+    session's undo stack), and Ctrl+D must fill from the selection, wherever the focus is.
+    """
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self.window = window
+        self.keys = {QKeySequence(spec.shortcut)[0].toCombined() for spec in ACTIONS}
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.ShortcutOverride and QApplication.activeWindow() is self.window:
+            combined = event.keyCombination().toCombined()  # type: ignore[attr-defined]
+            if combined in self.keys:
+                event.ignore()
+                return True
+        return False
+
+
+class HelpPanel(QDialog):
+    """F1: every shortcut, listed from the same table that defines them."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("helpPanel")
+        self.setWindowTitle("IMR Desk: keyboard shortcuts")
+        layout = QVBoxLayout(self)
+        table = QTableWidget(len(ACTIONS), 3, self)
+        table.setObjectName("shortcutTable")
+        table.setHorizontalHeaderLabels(["Key", "Action", "What it does"])
+        for row, spec in enumerate(ACTIONS):
+            key = QKeySequence(spec.shortcut).toString(QKeySequence.SequenceFormat.NativeText)
+            for col, text in enumerate((key, spec.text.rstrip("…"), spec.help)):
+                table.setItem(row, col, QTableWidgetItem(text))
+        table.verticalHeader().hide()
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        table.resizeColumnsToContents()
+        layout.addWidget(table)
+        self.table = table
+        self.resize(720, 560)

@@ -1,0 +1,181 @@
+"""Starting the review window: the application, logging, the error hook, the database and first run.
+
+`run(db_path)` is what `imr-desk` (no command) calls; `build_window(db_path)` builds the same window
+without an event loop, for the tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+import traceback
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from imr_desk import __version__, paths
+from imr_desk.store import Database, StoreError
+from imr_desk.ui.main_window import MainWindow
+from imr_desk.ui.style import STYLE_SHEET
+from imr_desk.ui.writer import DbWriter
+
+log = logging.getLogger("imr_desk.ui")
+
+
+def setup_logging() -> Path:
+    """Log to a rotating file in the log folder (and warnings to stderr)."""
+    folder = paths.log_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "imr-desk.log"
+    root = logging.getLogger("imr_desk")
+    if not any(isinstance(h, logging.handlers.RotatingFileHandler) for h in root.handlers):
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+    return path
+
+
+def _qt_message(mode: QtMsgType, _context: Any, message: str) -> None:
+    level = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.INFO,
+        QtMsgType.QtWarningMsg: logging.WARNING,
+        QtMsgType.QtCriticalMsg: logging.ERROR,
+        QtMsgType.QtFatalMsg: logging.CRITICAL,
+    }.get(mode, logging.WARNING)
+    logging.getLogger("imr_desk.qt").log(level, "%s", message)
+
+
+class ErrorHook:
+    """sys.excepthook: an error nobody caught (in a slot, a timer) is logged and shown, never lost."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.box: QMessageBox | None = None
+
+    def __call__(self, kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        log.error("unexpected error", exc_info=(kind, exc, tb))
+        clerk = getattr(exc, "clerk_message", None)
+        if QApplication.instance() is None:
+            traceback.print_exception(kind, exc, tb)
+            return
+        if clerk:
+            text = clerk
+        else:
+            text = (f"Something went wrong in IMR Desk: {kind.__name__}: {exc}\n\n"
+                    f"Your saved work is safe. The details are in the log file {self.log_path}; "
+                    "please send it with a note of what you were doing.")
+        parent = QApplication.activeWindow()
+        box = QMessageBox(QMessageBox.Icon.Critical, "IMR Desk: unexpected error", text,
+                          QMessageBox.StandardButton.Ok, parent)
+        box.setObjectName("errorBox")
+        box.setDetailedText("".join(traceback.format_exception(kind, exc, tb)))
+        self.box = box
+        box.open()
+
+
+def _icon() -> QIcon | None:
+    folder = paths.resources_dir() / "icons"
+    for name in ("imr-desk.svg", "imr-desk.png"):
+        if (folder / name).is_file():
+            return QIcon(str(folder / name))
+    return None
+
+
+def _user(user: str | None) -> str:
+    if user:
+        return user
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (a container): still a usable label
+        return "clerk"
+
+
+def build_window(db_path: Path | str | None = None, user: str | None = None,
+                 seed_samples: bool | None = None) -> MainWindow:
+    """Open the database (and its writer thread) and build the review window on it.
+
+    With no path, the default database in the data folder is used; when it is new and empty, the
+    bundled sample letters are imported into it (`seed_samples` forces or prevents that).
+    Raises StoreError (with its clerk_message) when the database cannot be opened.
+    """
+    default = db_path is None
+    path = Path(db_path) if db_path is not None else paths.default_db_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    who = _user(user)
+    db = Database.open(path, user=who)  # the UI thread's (reading) connection; creates/migrates
+    try:
+        writer = DbWriter(lambda: Database.open(path, user=who))
+    except BaseException:
+        db.close()
+        raise
+    try:
+        if seed_samples if seed_samples is not None else default:
+            if db.queue_count({}) == 0:
+                samples = paths.sample_letters()
+                if samples:
+                    log.info("first run: importing %d sample letters into %s", len(samples), path)
+                    writer.call(lambda wdb: wdb.import_paths(samples, batch="samples"), timeout=300)
+        window = MainWindow(db, writer, path, user=who)
+    except BaseException:
+        writer.close()
+        db.close()
+        raise
+    window.owns_database = True
+    window.setStyleSheet(STYLE_SHEET)
+    icon = _icon()
+    if icon is not None:
+        window.setWindowIcon(icon)
+    return window
+
+
+def _make_app() -> QApplication:
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName("IMR Desk")
+    app.setApplicationDisplayName("IMR Desk")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("IMR Desk")
+    app.setDesktopFileName("imr-desk")
+    icon = _icon()
+    if icon is not None:
+        app.setWindowIcon(icon)
+    return app
+
+
+def run(db_path: Path | str | None = None) -> int:
+    """The review application: returns the exit code."""
+    log_path = setup_logging()
+    app = _make_app()
+    qInstallMessageHandler(_qt_message)
+    hook = ErrorHook(log_path)
+    previous_hook = sys.excepthook
+    sys.excepthook = hook
+    log.info("IMR Desk %s starting on %s", __version__, db_path or paths.default_db_path())
+    try:
+        try:
+            window = build_window(db_path)
+        except StoreError as exc:
+            log.warning("could not open the database: %s", exc.clerk_message)
+            QMessageBox.critical(_no_parent(), "IMR Desk cannot open the database", exc.clerk_message)
+            return 1
+        window.show()
+        return int(app.exec())
+    finally:
+        sys.excepthook = previous_hook
+
+
+def _no_parent() -> QWidget | None:
+    return None

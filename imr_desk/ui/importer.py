@@ -1,0 +1,140 @@
+"""Importing letters from the window: by dialog or drag and drop, on the writer thread, with progress."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QMessageBox, QProgressBar, QPushButton, QWidget
+
+log = logging.getLogger(__name__)
+
+
+class ImportController(QObject):
+    """One import at a time: progress in the status bar, a cancel button, the report at the end."""
+
+    progressed = Signal(int, int, str)  # done, total, current file
+    finished = Signal(object)  # the import report, or None when it failed
+
+    def __init__(self, writer: Any, parent_widget: QWidget) -> None:
+        super().__init__(parent_widget)
+        self.writer = writer
+        self.parent_widget = parent_widget
+        self.progress = QProgressBar(parent_widget)
+        self.progress.setObjectName("importProgress")
+        self.progress.setMaximumWidth(260)
+        self.progress.hide()
+        self.cancel_button = QPushButton("Cancel import", parent_widget)
+        self.cancel_button.setObjectName("cancelImport")
+        self.cancel_button.hide()
+        self.cancel_button.clicked.connect(self.cancel)
+        self._token: object | None = None
+        self._cancel = threading.Event()
+        self.last_report: Any = None
+        self.report_box: QMessageBox | None = None
+        writer.stepped.connect(self._stepped)
+        writer.done.connect(self._done)
+
+    @property
+    def running(self) -> bool:
+        return self._token is not None
+
+    def start(self, paths: list[Path]) -> bool:
+        if self.running:
+            return False
+        paths = [Path(p) for p in paths]
+        self._token = token = object()
+        self._cancel = cancel = threading.Event()
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("Importing…")
+        self.progress.show()
+        self.cancel_button.show()
+        self.cancel_button.setEnabled(True)
+        self.writer.run_steps(token, lambda db: _import_steps(db, paths, cancel))
+        return True
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self.cancel_button.setEnabled(False)
+        self.progress.setFormat("Cancelling…")
+
+    def _stepped(self, token: object, event: Any) -> None:
+        if token is not self._token:
+            return
+        done, total, name = _progress_of(event)
+        if total:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+            self.progress.setFormat(f"Importing %v of %m: {name}" if name else "Importing %v of %m")
+        self.progressed.emit(done, total, name)
+
+    def _done(self, token: object, report: Any, error: BaseException | None) -> None:
+        if token is not self._token:
+            return
+        self._token = None
+        self.progress.hide()
+        self.cancel_button.hide()
+        if error is not None:
+            message = getattr(error, "clerk_message", None) or f"The import failed: {error}. See the log for details."
+            self._show("Import failed", message, QMessageBox.Icon.Warning)
+            self.finished.emit(None)
+            return
+        self.last_report = report
+        self._show("Import finished", describe_report(report), QMessageBox.Icon.Information)
+        self.finished.emit(report)
+
+    def _show(self, title: str, text: str, icon: QMessageBox.Icon) -> None:
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self.parent_widget)
+        box.setObjectName("importReport")
+        self.report_box = box
+        box.open()
+
+
+def _import_steps(db: Any, paths: list[Path], cancel: threading.Event):
+    """Runs on the writer thread: the store's import, one event per step; returns its report."""
+    gen = db.import_iter(paths, batch=None, cancel=cancel)
+    report = None
+    while True:
+        try:
+            event = next(gen)
+        except StopIteration as stop:
+            report = stop.value
+            break
+        yield event
+        report = getattr(event, "report", None) or report
+    return report
+
+
+def _progress_of(event: Any) -> tuple[int, int, str]:
+    get = event.get if isinstance(event, dict) else lambda k, d=None: getattr(event, k, d)
+    done = int(get("done", 0) or 0)
+    total = int(get("total", 0) or 0)
+    name = str(get("name", "") or get("path", "") or "")
+    return done, total, Path(name).name if name else ""
+
+
+def describe_report(report: Any) -> str:
+    if report is None:
+        return "The import stopped before any letter was read."
+    get = report.get if isinstance(report, dict) else lambda k, d=None: getattr(report, k, d)
+
+    def n(key: str) -> int:
+        value = get(key, 0)
+        return len(value) if isinstance(value, list | tuple) else int(value or 0)
+
+    lines = [f"{n('added')} letter(s) added, {n('duplicates')} already in the database, {n('failed')} failed."]
+    if get("cancelled", False):
+        lines.insert(0, "The import was cancelled; the letters read so far were kept.")
+    failed = list(get("failed", []) or [])
+    if failed:
+        lines.append("")
+        lines.append("Not imported:")
+    for f in failed[:10]:
+        name, reason = f if isinstance(f, list | tuple) and len(f) == 2 else (f, "")
+        lines.append(f"• {name}: {reason}" if reason else f"• {name}")
+    if len(failed) > 10:
+        lines.append(f"… and {len(failed) - 10} more (see the log).")
+    return "\n".join(lines)

@@ -1,0 +1,566 @@
+"""The review window: the queue, the letter and its form, side by side.
+
+The window wires services together (session, queue, letter view, form, panels, import); the state
+lives in the session, the actions in actions.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QStatusBar,
+    QTabWidget,
+    QWidget,
+)
+
+from imr_desk.store import OPEN_STATUSES
+from imr_desk.ui.actions import ACTIONS, HelpPanel, ShortcutGuard, build_actions
+from imr_desk.ui.dialogs import AnnotationDialog, HistoryDialog, ReasonDialog
+from imr_desk.ui.form import FormView
+from imr_desk.ui.importer import ImportController
+from imr_desk.ui.letter_view import LetterView
+from imr_desk.ui.panels import AnnotationsPanel, ChecksPanel
+from imr_desk.ui.queue import QueuePanel
+from imr_desk.ui.session import ReviewError, ReviewSession
+from imr_desk.ui.settings import Settings
+from imr_desk.ui.writer import DbWriter
+
+log = logging.getLogger(__name__)
+
+LABEL_COLOURS = {
+    "extraction error": QColor(230, 60, 60),
+    "illegible": QColor(120, 120, 120),
+    "question": QColor(60, 140, 230),
+    "note": QColor(255, 190, 0),
+}
+LETTER_SUFFIXES = (".pdf", ".txt", ".zip", ".jsonl")
+MENU_ORDER = ("File", "Edit", "Review", "View", "Help")
+
+
+class MainWindow(QMainWindow):
+    """The queue | the letter | the form (with checks and annotations below it)."""
+
+    letterShown = Signal(int)
+
+    def __init__(self, db: Any, writer: DbWriter, db_path: Path, settings: Settings | None = None,
+                 user: str | None = None) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.db = db
+        self.writer = writer
+        self.db_path = Path(db_path)
+        self.settings = settings or Settings()
+        self.user = user or _user()
+        self.holder = f"{self.user}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.setWindowTitle(f"IMR Desk — {self.db_path.name}")
+        self.setAcceptDrops(True)
+        self.session = ReviewSession(db, writer, self.holder, self)
+        self.session.message.connect(self.show_message)
+
+        self.queue = QueuePanel(db, self)
+        self.letter_view = LetterView(self)
+        self.form = FormView(self.session, self)
+        self.checks = ChecksPanel(self.session, self)
+        self.annotations = AnnotationsPanel(self.session, self)
+        side = QTabWidget(self)
+        side.setObjectName("sideTabs")
+        side.addTab(self.checks, "Checks")
+        side.addTab(self.annotations, "Annotations")
+        self.side_tabs = side
+        self.right = QSplitter(Qt.Orientation.Vertical, self)
+        self.right.setObjectName("rightSplitter")
+        self.right.addWidget(self.form)
+        self.right.addWidget(side)
+        self.right.setStretchFactor(0, 3)
+        self.right.setStretchFactor(1, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(self.queue)
+        self.splitter.addWidget(self.letter_view)
+        self.splitter.addWidget(self.right)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 4)
+        self.splitter.setStretchFactor(2, 3)
+        self.setCentralWidget(self.splitter)
+
+        self.status = QStatusBar(self)
+        self.setStatusBar(self.status)
+        self.save_label = QLabel("", self)
+        self.save_label.setObjectName("saveState")
+        self.status.addPermanentWidget(self.save_label)
+        self.importer = ImportController(writer, self)
+        self.status.addPermanentWidget(self.importer.progress)
+        self.status.addPermanentWidget(self.importer.cancel_button)
+
+        self.actions_ = build_actions(self)
+        self._build_menus()
+        self.guard = ShortcutGuard(self)
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.guard)
+        self.help_panel: HelpPanel | None = None
+        self.owns_database = False
+        self._shut_down = False
+        self.dialog: Any = None
+
+        self.queue.letterChosen.connect(self.open_letter)
+        self.session.letterOpened.connect(self._letter_opened)
+        self.session.letterClosed.connect(self._letter_closed)
+        self.session.recordChanged.connect(self._record_changed)
+        self.session.focusChanged.connect(self._focus_changed)
+        self.session.dirtyChanged.connect(self._dirty_changed)
+        self.session.saved.connect(self._saved)
+        self.session.statusChanged.connect(self._status_changed)
+        self.session.annotationsChanged.connect(self._show_annotations)
+        self.session.undo_stack.canUndoChanged.connect(self.actions_["undo"].setEnabled)
+        self.session.undo_stack.canRedoChanged.connect(self.actions_["redo"].setEnabled)
+        self.actions_["undo"].setEnabled(False)
+        self.actions_["redo"].setEnabled(False)
+        self.letter_view.spanClicked.connect(self._span_clicked)
+        self.checks.fieldRequested.connect(self.form.focus_field)
+        self.annotations.spanRequested.connect(self.letter_view.set_focus_span)
+        self.importer.finished.connect(self._import_finished)
+        self.actions_["toggle_highlights"].setChecked(True)
+        self._restore()
+
+    # -- layout and settings ---------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        menus: dict[str, Any] = {}
+        for name in MENU_ORDER:
+            menus[name] = bar.addMenu(f"&{name}")
+        for spec in ACTIONS:
+            if spec.menu not in menus:
+                menus[spec.menu] = bar.addMenu(f"&{spec.menu}")
+            if spec.name == "quit":
+                menus[spec.menu].addSeparator()
+            menus[spec.menu].addAction(self.actions_[spec.name])
+
+    def _restore(self) -> None:
+        s = self.settings
+        geometry = s.bytes("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1500, 920)
+        state = s.bytes("window/state")
+        if state is not None:
+            self.restoreState(state)
+        self._splitters_restored = False
+        last = s.last_letter(str(self.db_path))
+        target = last if last is not None and self._exists(last) else self._first_to_review()
+        if target is not None:
+            self.open_letter(target)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not self._splitters_restored:
+            # Only now do the splitters have their real width; sizes set earlier would be re-spread.
+            self._splitters_restored = True
+            _restore_sizes(self.splitter, self.settings.ints("window/splitter"), [0.27, 0.40, 0.33])
+            _restore_sizes(self.right, self.settings.ints("window/rightSplitter"), [0.72, 0.28])
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.set("window/geometry", self.saveGeometry())
+        s.set("window/state", self.saveState())
+        if self._splitters_restored:  # never shown: keep what was saved before
+            s.set("window/splitter", self.splitter.sizes())
+            s.set("window/rightSplitter", self.right.sizes())
+        s.set_last_letter(str(self.db_path), self.session.letter_id)
+        s.sync()
+
+    def _exists(self, letter_id: int) -> bool:
+        try:
+            self.db.letter(letter_id)
+        except Exception:  # noqa: BLE001 - a letter removed since: start from the queue instead
+            return False
+        return True
+
+    def _first_to_review(self) -> int | None:
+        rows = self.db.queue({"status": list(OPEN_STATUSES)}, "id", False, 0, 1)
+        if rows:
+            return rows[0].id
+        rows = self.db.queue({}, "id", False, 0, 1)
+        return rows[0].id if rows else None
+
+    # -- opening letters -------------------------------------------------------------------------
+    def open_letter(self, letter_id: int) -> bool:
+        try:
+            self.session.open_letter(letter_id)
+        except ReviewError as exc:
+            self.show_message(exc.clerk_message)
+            return False
+        self.queue.select_letter(letter_id)
+        self.letterShown.emit(letter_id)
+        return True
+
+    def _letter_opened(self) -> None:
+        s = self.session
+        self.letter_view.show_letter(s.text, s.data)
+        self.letter_view.set_field_spans(s.record.get("fields") or {})
+        self._show_annotations()
+        if s.read_only:
+            self.show_message(f"Read only: {s.read_only_reason}")
+        self.save_label.setText(f"v{s.version}" if s.version else "")
+        self._status_changed(s.status)
+
+    def _letter_closed(self) -> None:
+        self.letter_view.show_letter(None, None)
+        self.annotations.show_annotations([], "")
+
+    def _show_annotations(self) -> None:
+        s = self.session
+        notes = s.annotations()
+        self.annotations.show_annotations(notes, s.text.text if s.text else "")
+        self.letter_view.set_annotations([(a.id, a.start, a.end, a.label) for a in notes], LABEL_COLOURS)
+        self.side_tabs.setTabText(1, f"Annotations ({len(notes)})" if notes else "Annotations")
+
+    def _record_changed(self, _path: str) -> None:
+        s = self.session
+        self.letter_view.set_field_spans(s.record.get("fields") or {})
+        self._focus_changed(s.focused_path)
+        n = len(s.warnings())
+        self.side_tabs.setTabText(0, f"Checks ({n})" if n else "Checks")
+
+    def _focus_changed(self, path: str) -> None:
+        span = self.session.span_of(path) if path else None
+        if span is None:
+            self.letter_view.set_focus_span(None, None)
+        else:
+            self.letter_view.set_focus_span(span[0], span[1])
+
+    def _span_clicked(self, path: str) -> None:
+        from imr_desk.ui.record_ops import field_of
+
+        self.form.focus_field(field_of(path))
+
+    def _dirty_changed(self, dirty: bool) -> None:
+        self.save_label.setText("editing…" if dirty else f"saved v{self.session.version}")
+
+    def _saved(self, version: int) -> None:
+        self.save_label.setText(f"saved v{version}")
+        self._refresh_row()
+
+    def _status_changed(self, status: str) -> None:
+        self._refresh_row()
+        self.queue.update_count()
+
+    def _refresh_row(self) -> None:
+        letter_id = self.session.letter_id
+        if letter_id is None:
+            return
+        rows = self.db.queue({"ids": [letter_id]}, "id", False, 0, 1)
+        self.queue.model.refresh_letter(letter_id, rows[0] if rows else None)
+
+    def show_message(self, text: str) -> None:
+        log.info("clerk message: %s", text)
+        self.status.showMessage(text, 10_000)
+
+    # -- actions (named do_<name> in the action table) -------------------------------------------
+    def _guard(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except ReviewError as exc:
+            self.show_message(exc.clerk_message)
+            return None
+
+    def do_mark_reviewed_next(self) -> None:
+        s = self.session
+        if s.letter_id is None:
+            self.show_message("No letter is open: pick one in the queue first.")
+            return
+        if s.read_only:
+            self.show_message(s.read_only_reason)
+            return
+        errors = s.errors()
+        if errors:
+            self._ask_reason(
+                "Mark reviewed despite errors",
+                f"This letter has {len(errors)} error(s), first: {errors[0]['message']}\n"
+                "Give the reason to mark it reviewed anyway (it is recorded).",
+                lambda reason: self._reviewed_then_next(reason),
+            )
+            return
+        self._reviewed_then_next(None)
+
+    def _reviewed_then_next(self, reason: str | None) -> None:
+        current = self.session.letter_id
+        if self._guard(self.session.mark_reviewed, reason) is None and self.session.status != "reviewed":
+            return
+        nxt = self.db.next_letter(current, status=OPEN_STATUSES)
+        if nxt is None:
+            self.show_message("Marked reviewed. No letters are left to review.")
+            return
+        next_id = nxt if isinstance(nxt, int) else nxt.id
+        self.open_letter(next_id)
+        self.show_message("Marked reviewed; opened the next letter to review.")
+
+    def do_next_letter(self) -> None:
+        target = self.queue.neighbour(self.session.letter_id, +1)
+        if target is None:
+            self.show_message("This is the last letter in the queue.")
+        else:
+            self.open_letter(target)
+
+    def do_previous_letter(self) -> None:
+        target = self.queue.neighbour(self.session.letter_id, -1)
+        if target is None:
+            self.show_message("This is the first letter in the queue.")
+        else:
+            self.open_letter(target)
+
+    def do_next_attention(self) -> None:
+        if self.form.focus_attention(+1) is None:
+            self.show_message("No field needs attention.")
+
+    def do_previous_attention(self) -> None:
+        if self.form.focus_attention(-1) is None:
+            self.show_message("No field needs attention.")
+
+    def do_fill_from_selection(self) -> None:
+        span = self.letter_view.selected_span()
+        if span is None:
+            self.show_message("Select the field's text in the letter first, then press Ctrl+D.")
+            return
+        path = self._guard(self.session.fill_from_selection, *span)
+        if path:
+            self.form.focus_field(path)
+            self.show_message(f"Filled {path} from the letter.")
+
+    def do_annotate(self) -> None:
+        s = self.session
+        span = self.letter_view.selected_span()
+        if s.text is None or span is None:
+            self.show_message("Select text in the letter first, then press Ctrl+M to annotate it.")
+            return
+        dialog = AnnotationDialog(s.text.text[span[0]:span[1]], self.settings.annotation_labels(), self)
+        self.dialog = dialog
+
+        def done() -> None:
+            self._guard(s.add_annotation, span[0], span[1], dialog.label.currentText(), dialog.note.text().strip())
+            self.side_tabs.setCurrentWidget(self.annotations)
+
+        dialog.accepted.connect(done)
+        dialog.open()
+
+    def do_postpone(self) -> None:
+        if self.session.letter_id is None:
+            self.show_message("No letter is open: pick one in the queue first.")
+            return
+
+        def postpone(reason: str) -> None:
+            if self._guard(self.session.set_status, "postponed", reason) is None and self.session.status == "postponed":
+                self.show_message(f"Postponed: {reason}")
+
+        self._ask_reason("Postpone the letter", "Why is this letter put aside?", postpone)
+
+    def do_history(self) -> None:
+        s = self.session
+        if s.letter_id is None:
+            self.show_message("No letter is open: pick one in the queue first.")
+            return
+        rows = [_history_row(h) for h in self.db.history(s.letter_id)]
+        dialog = HistoryDialog(s.letter.name, rows, self)
+        self.dialog = dialog
+        dialog.open()
+
+    def do_undo(self) -> None:
+        self._guard(self.session.undo_stack.undo)
+
+    def do_redo(self) -> None:
+        self._guard(self.session.undo_stack.redo)
+
+    def do_search(self) -> None:
+        self.queue.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.queue.search.selectAll()
+
+    def do_import_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Import letters", str(Path.home()),
+                                                "Letters (*.pdf *.txt *.zip);;All files (*)")
+        if files:
+            self.import_paths([Path(f) for f in files])
+
+    def do_import_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Import a folder of letters", str(Path.home()))
+        if folder:
+            self.import_paths([Path(folder)])
+
+    def import_paths(self, paths: list[Path]) -> None:
+        if not self.importer.start(paths):
+            self.show_message("An import is already running; wait for it or cancel it first.")
+            return
+        self.show_message(f"Importing {len(paths)} item(s)…")
+
+    def _import_finished(self, report: Any) -> None:
+        self.queue.refresh_batches()
+        self.queue.apply_filter()
+        if self.session.letter_id is None:
+            first = self._first_to_review()
+            if first is not None:
+                self.open_letter(first)
+        elif self.session.letter_id is not None:
+            self.queue.select_letter(self.session.letter_id)
+
+    def do_export(self) -> None:
+        try:
+            from imr_desk.ui.export_dialog import ExportDialog
+        except ImportError:
+            self.show_message("Export is not available in this version of IMR Desk.")
+            return
+        self.save_now_or_warn()
+        dialog = ExportDialog(self.db, self)
+        self.dialog = dialog
+        dialog.open()
+
+    def save_now_or_warn(self) -> bool:
+        """Save the open letter's last edits now (before an export or a status change)."""
+        return bool(self.session.save_now())
+
+    def do_quit(self) -> None:
+        self.close()
+
+    def do_toggle_highlights(self, on: bool) -> None:
+        self.letter_view.set_show_all(on)
+
+    def do_zoom_in(self) -> None:
+        self.letter_view.zoom_by(1.2)
+
+    def do_zoom_out(self) -> None:
+        self.letter_view.zoom_by(1 / 1.2)
+
+    def do_fit_width(self) -> None:
+        self.letter_view.fit_width()
+
+    def do_help(self) -> None:
+        if self.help_panel is None:
+            self.help_panel = HelpPanel(self)
+        self.help_panel.show()
+        self.help_panel.raise_()
+
+    def _ask_reason(self, title: str, prompt: str, then: Any) -> None:
+        dialog = ReasonDialog(title, prompt, self)
+        self.dialog = dialog
+        dialog.accepted.connect(lambda: then(dialog.text()))
+        dialog.open()
+
+    # -- drag and drop ---------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        paths = [p for p in paths if p.is_dir() or p.suffix.lower() in LETTER_SUFFIXES]
+        if not paths:
+            self.show_message("Drop PDF or text letters, zip archives or folders to import them.")
+            return
+        event.acceptProposedAction()
+        self.import_paths(paths)
+
+    # -- closing ---------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self._shut_down:
+            event.accept()
+            return
+        if self.importer.running:
+            self.importer.cancel()
+        self.save_settings()
+        self.session.close_letter()
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.guard)
+        if self.help_panel is not None:
+            self.help_panel.close()
+        super().closeEvent(event)
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Stop the writer thread and close the database, when this window opened them (app.build_window)."""
+        if not self.owns_database or self._shut_down:
+            return
+        self._shut_down = True
+        self.session.stop_timers()
+        self.writer.close()
+        self.db.close()
+
+
+def _restore_sizes(splitter: QSplitter, saved: list[int] | None, default: list[float]) -> None:
+    """The saved pane sizes, scaled to the splitter's size now (the screen may be smaller than last time)."""
+    horizontal = splitter.orientation() == Qt.Orientation.Horizontal
+    total = max(200, splitter.width() if horizontal else splitter.height())
+    if saved and len(saved) == len(default) and sum(saved) > 0 and min(saved) >= 0:
+        parts = [v / sum(saved) for v in saved]
+    else:
+        parts = default
+    sizes = [int(total * p) for p in parts]
+    if sum(saved or []) == total:
+        sizes = list(saved or [])
+    splitter.setSizes(sizes)
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (a container): still a usable label
+        return "clerk"
+
+
+def _history_row(h: Any) -> dict[str, Any]:
+    """A history row (store.HistoryRow) as the history dialog shows it."""
+    return {
+        "when": _when(h.at),
+        "who": h.who,
+        "what": h.path,
+        "from": _shown(h.old),
+        "to": _shown(h.new),
+        "origin": h.origin,
+        "reason": h.reason,
+    }
+
+
+def _when(at: str | None) -> str:
+    """An ISO UTC time as local time, to the second."""
+    if not at:
+        return ""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return at
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict | bool):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def delayed(ms: int, fn: Any) -> None:
+    QTimer.singleShot(ms, fn)
+
+
+__all__ = ["MainWindow", "QWidget"]

@@ -1,0 +1,274 @@
+"""The queue of letters: a lazily fetched table with filters, sorting and the count left to review."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from imr_desk.store import OPEN_STATUSES, STATUSES
+
+log = logging.getLogger(__name__)
+
+# (attribute of a queue row, header, sort key the store understands)
+COLUMNS = [
+    ("status", "Status", "status"),
+    ("case_number", "Case", "case_number"),
+    ("decision_date", "Decided", "decision_date"),
+    ("item_count", "Items", "item_count"),
+    ("outcome", "Outcome", "outcome"),
+    ("warning_count", "Warnings", "warning_count"),
+    ("name", "File", "name"),
+]
+STATUS_COLOURS = {
+    "to review": QColor(40, 90, 170),
+    "in review": QColor(110, 60, 170),
+    "reviewed": QColor(30, 130, 60),
+    "postponed": QColor(170, 110, 0),
+}
+OPEN = "open"  # the status filter for letters still to finish: to review or in review
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class QueueModel(QAbstractTableModel):
+    """Letters in the queue, fetched a page at a time as the view scrolls (50,000 stay smooth)."""
+
+    PAGE = 256
+    countChanged = Signal(int)
+
+    def __init__(self, db: Any, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.db = db
+        self.filter: dict[str, Any] = {}
+        self.order_by = "id"
+        self.descending = False
+        self._rows: list[Any] = []
+        self._total = 0
+
+    # -- loading ---------------------------------------------------------------------------------
+    def set_filter(self, **filter: Any) -> None:
+        self.filter = {k: v for k, v in filter.items() if v not in (None, "")}
+        self.reload()
+
+    def reload(self) -> None:
+        self.beginResetModel()
+        self._total = self.db.queue_count(self.filter)
+        self._rows = list(self.db.queue(self.filter, self.order_by, self.descending, 0, self.PAGE))
+        self.endResetModel()
+        self.countChanged.emit(self._total)
+
+    def total(self) -> int:
+        return self._total
+
+    def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: N802,B008 - Qt's API
+        return not parent.isValid() and len(self._rows) < self._total
+
+    def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: N802,B008 - Qt's API
+        if parent.isValid():
+            return
+        more = list(self.db.queue(self.filter, self.order_by, self.descending, len(self._rows), self.PAGE))
+        if not more:
+            self._total = len(self._rows)
+            return
+        self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(more) - 1)
+        self._rows.extend(more)
+        self.endInsertRows()
+
+    def fetch_until(self, row: int) -> None:
+        while row >= len(self._rows) and self.canFetchMore():
+            self.fetchMore()
+
+    # -- the table -------------------------------------------------------------------------------
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802,B008 - Qt's API
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802,B008 - Qt's API
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section][1]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        attr = COLUMNS[index.column()][0]
+        if role == Qt.ItemDataRole.DisplayRole:
+            value = getattr(row, attr, None)
+            if attr == "warning_count":
+                return "" if not value else f"{value}" + (" ⛔" if getattr(row, "error_count", 0) else "")
+            return "" if value is None else str(value)
+        if role == Qt.ItemDataRole.ForegroundRole and attr == "status":
+            colour = STATUS_COLOURS.get(getattr(row, "status", ""))
+            return QBrush(colour) if colour else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return getattr(row, "name", None)
+        if role == Qt.ItemDataRole.UserRole:
+            return row.id
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.order_by = COLUMNS[column][2]
+        self.descending = order == Qt.SortOrder.DescendingOrder
+        self.reload()
+
+    # -- rows by letter --------------------------------------------------------------------------
+    def letter_id(self, row: int) -> int | None:
+        return self._rows[row].id if 0 <= row < len(self._rows) else None
+
+    def row_of(self, letter_id: int) -> int | None:
+        for i, r in enumerate(self._rows):
+            if r.id == letter_id:
+                return i
+        return None
+
+    def refresh_letter(self, letter_id: int, row_data: Any) -> None:
+        """Show a letter's new state (after a save or a status change) without reloading the queue."""
+        i = self.row_of(letter_id)
+        if i is None or row_data is None:
+            return
+        self._rows[i] = row_data
+        self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+
+
+class QueuePanel(QWidget):
+    """The queue with its filters (status, batch, text search) and the count left to review."""
+
+    letterChosen = Signal(int)
+
+    def __init__(self, db: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("queuePanel")
+        self.db = db
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        filters = QHBoxLayout()
+        self.status = QComboBox(self)
+        self.status.setObjectName("statusFilter")
+        self.status.addItem("All", None)
+        self.status.addItem("Open (to review, in review)", OPEN)
+        for s in STATUSES:
+            self.status.addItem(s.capitalize(), s)
+        self.batch = QComboBox(self)
+        self.batch.setObjectName("batchFilter")
+        filters.addWidget(self.status)
+        filters.addWidget(self.batch, 1)
+        layout.addLayout(filters)
+        self.search = QLineEdit(self)
+        self.search.setObjectName("search")
+        self.search.setPlaceholderText("Search letters (Ctrl+F): case number, request, any words…")
+        self.search.setClearButtonEnabled(True)
+        layout.addWidget(self.search)
+        self.model = QueueModel(db, self)
+        self.view = QTableView(self)
+        self.view.setObjectName("queueView")
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setSortingEnabled(True)
+        self.view.setAlternatingRowColors(True)
+        self.view.verticalHeader().hide()
+        self.view.verticalHeader().setDefaultSectionSize(22)
+        self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.view.setWordWrap(False)
+        layout.addWidget(self.view, 1)
+        self.count_label = QLabel(self)
+        self.count_label.setObjectName("toReviewCount")
+        layout.addWidget(self.count_label)
+        self._search_timer = QTimer(self, singleShot=True, interval=250)
+        self._search_timer.timeout.connect(self.apply_filter)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.search.returnPressed.connect(self.apply_filter)
+        self.status.currentIndexChanged.connect(lambda _i: self.apply_filter())
+        self.batch.currentIndexChanged.connect(lambda _i: self.apply_filter())
+        self.view.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.model.modelReset.connect(self._reselect)
+        self._selected_id: int | None = None
+        self._quiet = False
+        self.refresh_batches()
+        self.apply_filter()
+
+    def refresh_batches(self) -> None:
+        current = self.batch.currentData()
+        self.batch.blockSignals(True)
+        self.batch.clear()
+        self.batch.addItem("All batches", None)
+        for b in self.db.batches():
+            self.batch.addItem(str(b), b)
+        i = self.batch.findData(current)
+        self.batch.setCurrentIndex(max(0, i))
+        self.batch.blockSignals(False)
+
+    def apply_filter(self) -> None:
+        self._search_timer.stop()
+        status = self.status.currentData()
+        self.model.set_filter(status=list(OPEN_STATUSES) if status == OPEN else status,
+                              batch=self.batch.currentData(),
+                              search=self.search.text().strip())
+        self.update_count()
+
+    def update_count(self) -> None:
+        left = self.db.queue_count({"status": list(OPEN_STATUSES)})
+        shown = self.model.total()
+        self.count_label.setText(f"{left} letter(s) left to review · {shown} shown")
+
+    def select_letter(self, letter_id: int, quiet: bool = True) -> bool:
+        """Select a letter's row (fetching pages until it shows) without reopening it."""
+        row = self.model.row_of(letter_id)
+        while row is None and self.model.canFetchMore():
+            self.model.fetchMore()
+            row = self.model.row_of(letter_id)
+        if row is None:
+            self.view.clearSelection()
+            return False
+        self._quiet = quiet
+        try:
+            self.view.selectRow(row)
+            self.view.scrollTo(self.model.index(row, 0))
+        finally:
+            self._quiet = False
+        self._selected_id = letter_id
+        return True
+
+    def neighbour(self, letter_id: int | None, step: int) -> int | None:
+        row = self.model.row_of(letter_id) if letter_id is not None else None
+        target = 0 if row is None else row + step
+        if step > 0:
+            self.model.fetch_until(target)
+        return self.model.letter_id(target) if target >= 0 else None
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        letter_id = self.model.letter_id(current.row()) if current.isValid() else None
+        if letter_id is None or letter_id == self._selected_id:
+            return
+        self._selected_id = letter_id
+        if not self._quiet:
+            self.letterChosen.emit(letter_id)
+
+    def _reselect(self) -> None:
+        if self._selected_id is not None:
+            row = self.model.row_of(self._selected_id)
+            if row is not None:
+                self._quiet = True
+                try:
+                    self.view.selectRow(row)
+                finally:
+                    self._quiet = False

@@ -1,0 +1,74 @@
+"""The window's settings (geometry, splitter sizes, last letter, annotation labels), kept under config_dir()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from imr_desk import paths
+
+DEFAULT_LABELS = ["extraction error", "illegible", "question", "note"]
+
+
+class Settings:
+    """A thin typed layer over an INI-format QSettings file, so tests get their own."""
+
+    def __init__(self) -> None:
+        folder = paths.config_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "imr-desk.ini"
+        self.qs = QSettings(str(self.path), QSettings.Format.IniFormat)
+
+    def bytes(self, key: str) -> QByteArray | None:
+        value = self.qs.value(key)
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set(self, key: str, value: Any) -> None:
+        self.qs.setValue(key, value)
+
+    def ints(self, key: str) -> list[int] | None:
+        value = self.qs.value(key)
+        if isinstance(value, list | tuple):
+            try:
+                return [int(v) for v in value]
+            except (TypeError, ValueError):
+                return None
+        return None
+
+    def last_letter(self, db_path: str) -> int | None:
+        self.qs.beginGroup("lastLetter")
+        try:
+            value = self.qs.value(_key(db_path))
+        finally:
+            self.qs.endGroup()
+        try:
+            return int(value) if value is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    def set_last_letter(self, db_path: str, letter_id: int | None) -> None:
+        self.qs.beginGroup("lastLetter")
+        try:
+            if letter_id is None:
+                self.qs.remove(_key(db_path))
+            else:
+                self.qs.setValue(_key(db_path), letter_id)
+        finally:
+            self.qs.endGroup()
+
+    def annotation_labels(self) -> list[str]:
+        value = self.qs.value("annotations/labels")
+        if isinstance(value, str):
+            value = [value]
+        labels = [str(v).strip() for v in value or [] if str(v).strip()]
+        return labels or list(DEFAULT_LABELS)
+
+    def sync(self) -> None:
+        self.qs.sync()
+
+
+def _key(db_path: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(db_path.encode()).hexdigest()[:16]

@@ -1,0 +1,24 @@
+"""The window's style sheet: the field states the form marks (read, uncertain, warning, changed)."""
+
+STYLE_SHEET = """
+QLabel[fieldState="read"] { color: #2f6b3a; }
+QLabel[fieldState="uncertain"] { color: #8a5a00; background: #fff1cc; border-radius: 3px; }
+QLabel[fieldState="warning"] { color: #a01818; background: #fde0e0; border-radius: 3px; }
+QLabel[fieldState="changed"] { color: #1f4f9a; background: #e0ebfc; border-radius: 3px; }
+QLabel[fieldState="empty"] { color: #888888; }
+QLineEdit[fieldState="uncertain"], QPlainTextEdit[fieldState="uncertain"],
+QComboBox[fieldState="uncertain"], QDateEdit[fieldState="uncertain"], QSpinBox[fieldState="uncertain"] {
+    background: #fff8e1;
+}
+QLineEdit[fieldState="warning"], QPlainTextEdit[fieldState="warning"],
+QComboBox[fieldState="warning"], QDateEdit[fieldState="warning"], QSpinBox[fieldState="warning"] {
+    background: #fdecec;
+}
+QLineEdit[focusedField="true"], QPlainTextEdit[focusedField="true"], QComboBox[focusedField="true"],
+QDateEdit[focusedField="true"], QSpinBox[focusedField="true"] {
+    border: 2px solid #e62828;
+}
+QLabel#readOnlyBanner { background: #fff1cc; color: #6b4500; padding: 6px; border: 1px solid #e0b040; }
+QLabel#formTitle { font-size: 11pt; padding: 2px 0 4px 0; }
+QLabel#toReviewCount { padding: 3px; color: #333333; }
+"""

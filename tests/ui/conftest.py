@@ -1,0 +1,70 @@
+"""The review window on a real temporary database, driven as a clerk would."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from imr_desk.store import Database
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+REAL = DATA / "real"
+SEEDS = DATA / "seeds"
+PDFS = [REAL / "CM16-0221706.pdf", REAL / "CM16-0230651.pdf", REAL / "CM17-0011517.pdf"]
+TEXTS = [SEEDS / "003_bb4913a5b984f6c8.txt", SEEDS / "004_e25f01a0328d0b31.txt"]
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory) -> Path:
+    """A database with three real PDF letters and two text letters, imported once for the session."""
+    path = tmp_path_factory.mktemp("template") / "review.db"
+    with Database.open(path, user="importer") as db:
+        report = db.import_paths([*PDFS, *TEXTS], batch="test")
+        assert len(report.added) == 5, report
+    return path
+
+
+@pytest.fixture
+def db_path(template_db: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the template database for one test."""
+    path = tmp_path / "review.db"
+    shutil.copy(template_db, path)
+    return path
+
+
+@pytest.fixture
+def open_window(qtbot) -> Iterator[Callable[..., object]]:
+    """Build the real review window (its own connections and writer thread) on a database file."""
+    from imr_desk.ui.app import build_window
+
+    made = []
+
+    def make(path: Path, user: str = "alice"):
+        w = build_window(path, user=user, seed_samples=False)
+        qtbot.addWidget(w)
+        w.show()
+        qtbot.waitExposed(w)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.close()
+
+
+def letter_id(window, name: str) -> int:
+    """The id of the letter with that file name."""
+    rows = [r for r in window.db.queue({}, limit=1000) if r.name == name]
+    assert rows, name
+    return rows[0].id
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """The offscreen platform cannot propagate a window's size hints; that warning is no fault of ours."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if Path(str(item.fspath)).resolve().is_relative_to(here):
+            item.add_marker(pytest.mark.qt_log_ignore("This plugin does not support (propagateSizeHints|raise)"))

@@ -212,11 +212,17 @@ def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False
             if r is None:  # removed since the set was chosen
                 continue
             n = len(_LETTER_COLUMNS)
+            try:
+                record, parsed = json.loads(r[17]), json.loads(r[18])
+            except (TypeError, ValueError) as exc:
+                raise ExportError(f"Letter {letter_id} ({r[1]}) has a damaged record in the database ({exc}); "
+                                  "nothing was exported. Re-import or re-parse that letter, or leave it out "
+                                  "of the set.") from exc
             letter = LetterData(
                 id=r[0], name=r[1], sha256=r[2], media_type=r[3], size=r[4], status=r[5], status_reason=r[6],
                 status_by=r[7], status_at=r[8], reviewed_at=r[9], reviewed_by=r[10], imported_at=r[11],
                 imported_by=r[12], layout=r[13], pages=r[14], parser_version=r[15], version=r[16],
-                record=json.loads(r[17]), parsed=json.loads(r[18]), batch=r[n],
+                record=record, parsed=parsed, batch=r[n],
                 annotations=notes.get(letter_id, []), history=hist.get(letter_id, []),
                 data=blobs.get(letter_id))
             if text:

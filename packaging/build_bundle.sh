@@ -13,14 +13,14 @@ py="$root/.venv/bin/python"
 fail() { echo "build_bundle: error: $*" >&2; exit 1; }
 
 [ -x "$py" ] || fail "no virtual environment at $root/.venv; run 'bash packaging/bootstrap.sh' first"
+mkdir -p "$dist" "$work" 2>/dev/null || fail "cannot create the folders $dist and $work; choose another place"
+dist="$(cd "$dist" && pwd)"
 if ! "$py" -c "import PyInstaller" >/dev/null 2>&1; then
   echo "Installing PyInstaller (the bundle extra) into .venv"
   "$py" -m pip install -q --disable-pip-version-check -e "$root[bundle]" \
     || fail "could not install PyInstaller; check the network or run: .venv/bin/pip install -e '.[bundle]'"
 fi
 
-mkdir -p "$dist" "$work" || fail "cannot create $dist or $work"
-dist="$(cd "$dist" && pwd)"
 start=$(date +%s)
 "$py" -m PyInstaller --noconfirm --clean --log-level WARN \
   --distpath "$dist" --workpath "$work" "$root/packaging/imr-desk.spec" \

@@ -121,7 +121,10 @@ class XlsxWriter:
         self._wb.save(self.path)
 
     def abort(self) -> None:
-        try:
-            self._wb.close()
-        except Exception:  # noqa: BLE001 - the staging folder is removed anyway
-            pass
+        # finish each sheet's XML stream and remove its temporary file, so nothing is left behind
+        for ws, _kinds in self._sheets:
+            try:
+                ws.close()
+                ws._writer.cleanup()
+            except Exception:  # noqa: BLE001 - best effort: the export has already failed
+                pass

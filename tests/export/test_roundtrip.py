@@ -1,0 +1,136 @@
+"""A JSON Lines export imports back into another database with the review intact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from imr_desk.cli import cli
+from imr_desk.export import export_set
+from imr_desk.store import Database
+from imr_desk.store.records import diff
+from imr_desk.store.roundtrip import parser_record
+from tests.export.conftest import REAL
+
+
+def test_round_trip_keeps_records_status_history_annotations(reviewed: Database, tmp_path: Path) -> None:
+    export_set(reviewed, "jsonl", tmp_path / "set.jsonl")
+    other = Database.open(tmp_path / "other.db", user="bob")
+    try:
+        report = other.import_paths([tmp_path / "set.jsonl"], batch="from alice")
+        assert len(report.added) == 5 and not report.failed, report
+        for old_id in range(1, 6):
+            a = reviewed.letter(old_id)
+            new_id = other.letter_id_by_sha256(a.sha256)  # the original file's sha256 stays its identity
+            assert new_id is not None
+            b = other.letter(new_id)
+            assert b.record == a.record
+            assert b.text == a.text and b.page_starts == a.page_starts
+            assert other.letter_file(new_id) == a.text.encode("utf-8")  # the text is the stored letter
+            assert b.media_type == "text/plain" and b.name == a.name
+            assert (b.status, b.status_reason, b.status_by, b.status_at) == (
+                a.status, a.status_reason, a.status_by, a.status_at)
+            assert (b.reviewed_by, b.reviewed_at) == (a.reviewed_by, a.reviewed_at)
+            assert b.batch == "from alice"
+            assert other.changed_fields(new_id) == reviewed.changed_fields(old_id)
+            old_history = [(h.path, h.old, h.new, h.who, h.at, h.origin, h.reason) for h in reviewed.history(old_id)]
+            new_history = [(h.path, h.old, h.new, h.who, h.at, h.origin, h.reason) for h in other.history(new_id)]
+            assert new_history[:-1] == old_history
+            assert new_history[-1][0] == "*" and new_history[-1][5] == "import" and new_history[-1][3] == "bob"
+            old_notes = [(n.start, n.end, n.label, n.note, n.who, n.at, n.removed_at, n.removed_by)
+                         for n in reviewed.annotations(old_id, include_removed=True)]
+            new_notes = [(n.start, n.end, n.label, n.note, n.who, n.at, n.removed_at, n.removed_by)
+                         for n in other.annotations(new_id, include_removed=True)]
+            assert new_notes == old_notes
+        assert other.changed_fields(1) == ["items.0.request", "summary"]
+        # importing the same set again, or into the database it came from: duplicates
+        again = other.import_paths([tmp_path / "set.jsonl"])
+        assert len(again.duplicates) == 5 and not again.added
+        home = reviewed.import_paths([tmp_path / "set.jsonl"])
+        assert len(home.duplicates) == 5 and not home.added
+        # and exporting the imported set gives the same records and reviews
+        export_set(other, "jsonl", tmp_path / "again.jsonl")
+        first = [json.loads(x) for x in (tmp_path / "set.jsonl").read_text(encoding="utf-8").splitlines()]
+        second = [json.loads(x) for x in (tmp_path / "again.jsonl").read_text(encoding="utf-8").splitlines()]
+        drop = ("batch", "imported_by", "imported_at", "letter_id", "version")
+        for x, y in zip(first, second, strict=True):
+            for line in (x, y):
+                line.pop("history")
+                for k in drop:
+                    line["review"].pop(k)
+            assert x == y
+    finally:
+        other.close()
+
+
+def test_import_command_reads_an_export(reviewed: Database, tmp_path: Path) -> None:
+    export_set(reviewed, "jsonl", tmp_path / "set.jsonl")
+    result = CliRunner().invoke(cli, ["import", "--db", str(tmp_path / "copy.db"), "-q", str(tmp_path / "set.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert "5 letter(s) added" in result.output
+    copy = Database.open(tmp_path / "copy.db")
+    try:
+        assert copy.queue_count({"status": "reviewed"}) == 5
+        assert [a.label for a in copy.annotations(copy.letter_id_by_sha256(reviewed.letter(2).sha256) or 0)] == [
+            "extraction error"]
+    finally:
+        copy.close()
+
+
+def test_bad_lines_are_reported_and_the_others_imported(reviewed: Database, tmp_path: Path) -> None:
+    export_set(reviewed, "jsonl", tmp_path / "set.jsonl")
+    lines = (tmp_path / "set.jsonl").read_text(encoding="utf-8").splitlines()
+    no_text = json.loads(lines[1])
+    del no_text["text"]
+    bad_span = json.loads(lines[2])
+    bad_span["annotations"] = [{"start": 5, "end": 10 ** 7, "label": "x"}]
+    broken = "\n".join([lines[0], "{not json", json.dumps(no_text), json.dumps(bad_span), "", "[1, 2]",
+                        lines[3]]) + "\n"
+    (tmp_path / "broken.jsonl").write_text(broken, encoding="utf-8")
+    other = Database.open(tmp_path / "other.db")
+    try:
+        report = other.import_paths([tmp_path / "broken.jsonl"])
+        assert len(report.added) == 2
+        reasons = [reason for _name, reason in report.failed]
+        assert len(reasons) == 4
+        assert "line 2 is not JSON" in reasons[0]
+        assert "no `text`" in reasons[1]
+        assert "outside the letter's text" in reasons[2]
+        assert "line 6 is not a JSON object" in reasons[3]
+    finally:
+        other.close()
+
+
+def test_parse_output_with_text_imports_as_a_letter_to_review(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["parse", "--text", str(REAL[0])])
+    assert result.exit_code == 0
+    (tmp_path / "parsed.jsonl").write_text(result.stdout, encoding="utf-8")
+    db = Database.open(tmp_path / "p.db")
+    try:
+        report = db.import_paths([tmp_path / "parsed.jsonl"])
+        assert len(report.added) == 1, report
+        letter = db.letter(report.added_ids[0])
+        assert letter.status == "to review" and db.changed_fields(letter.id) == []
+        assert letter.record["case"]["case_number"] == "CM16-0221706"
+    finally:
+        db.close()
+
+
+def test_parser_record_is_rebuilt_from_the_changes() -> None:
+    parsed = {"case": {"case_number": "CM16-0000001", "decision_date": "2016-01-02"}, "summary": "a",
+              "reviewer": {"specialties": ["X"]}, "patient": {"age": 40},
+              "items": [{"request": "r1", "decision": "upheld"}, {"request": "r2", "decision": "overturned"},
+                        {"request": "r3", "decision": "upheld"}]}
+    for record in (
+        {**parsed, "summary": "b", "case": {"case_number": "CM16-0000001", "decision_date": "2016-01-03"}},
+        {**parsed, "items": parsed["items"][:1]},  # the clerk removed two items
+        {**parsed, "items": [*parsed["items"], {"request": "r4", "decision": None}]},  # and added one
+        {**parsed, "patient": {}, "reviewer": {"specialties": ["X", "Y"]}},
+    ):
+        changes = list(diff(parsed, record))
+        assert changes
+        rebuilt = parser_record(record, {p: old for p, old, _new in changes})
+        assert list(diff(rebuilt, record)) == changes
+        assert list(diff(parsed, rebuilt)) == []

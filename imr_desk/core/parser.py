@@ -724,11 +724,44 @@ def _find_header(text: str, lo: int, hi: int, first: bool) -> _Header:
                    rule + (f"+{how}" if how else ""))
 
 
+# Early (2013) notices list each decision as one sentence, with no labelled sections per item:
+# "1) MAXIMUS Federal Services, Inc. has determined the request for a 28 day functional restoration
+# program is not medically necessary and appropriate." (PDF text may glue "notmedically").
+_DECISION_SENTENCE = re.compile(
+    r"(?:has|have)\s+determined\s+(?:that\s+)?the\s+requests?\s+for\s+(?P<request>.+?)\s+(?:is|are|was|were)\s*"
+    r"(?P<neg>not\s*)?medically\s+necessary(?:\s+and\s+appropriate)?", _I | re.DOTALL)
+
+
+def _parse_decision_sentences(r: _Reader) -> None:
+    """Items of a letter that states each decision as one sentence (a fallback: no labelled items)."""
+    seen: set[str] = set()
+    for m in _DECISION_SENTENCE.finditer(r.text):
+        if len(m.group("request")) > 400:
+            continue
+        request = collapse(m.group("request"))
+        request = re.sub(r"^(?:an?|the)\s+", "", request, flags=_I)
+        key = request.lower()
+        if key in seen:  # the same list is printed twice: in the notice and in the decision section
+            continue
+        seen.add(key)
+        i = len(r.record["items"])
+        decision = "upheld" if m.group("neg") is not None else "overturned"
+        r.record["items"].append({
+            "request": request, "original_request": None, "authorized": None, "decision": decision,
+            "decision_stated": True, "claims_administrator_guideline": None, "maximus_guideline": None,
+            "rationale": None,
+        })
+        r.note(f"items.{i}.request", m.start("request"), m.end("request"), HEURISTIC, "decision-sentence")
+        r.note(f"items.{i}.decision", m.start("request") + len(m.group("request")), m.end(), HEURISTIC,
+               "decision-sentence")
+
+
 def _parse_items(r: _Reader, s: _Sections) -> None:
     text = r.text
     labels = _labels(text, s.issues.start, s.issues.end)
     groups = _group_items(labels)
     if not groups:
+        _parse_decision_sentences(r)
         return
     items = r.record["items"]
     prev_rationale_start: int | None = None

@@ -377,3 +377,30 @@ def test_2013_letters_item_sentences():
     assert rec["patient"] == {"age": 52, "sex": "male"}
     assert rec["summary"] == "The patient is a 52-year-old male who reported an injury on 04/13/2011."
     assert not [w for w in rec["warnings"] if w["severity"] == "error"]
+
+
+# An early (2013) notice: each decision is one sentence, listed twice, with no labelled item sections;
+# PDF extraction glued "not" to "medically".
+DECISION_SENTENCES = """MAXIMUS FEDERAL SERVICES, INC. Notice of Independent Medical Review Determination
+1) MAXIMUS Federal Services, Inc. has determined the request for a 28 day
+functional restoration program is notmedically necessary and appropriate.
+2) MAXIMUS Federal Services, Inc. has determined the request for a 6 month
+follow-up aftercare program is medically necessary and appropriate.
+INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE
+1) MAXIMUS Federal Services, Inc. has determined the request for a 28 day
+functional restoration program is notmedically necessary and appropriate.
+2) MAXIMUS Federal Services, Inc. has determined the request for a 6 month
+follow-up aftercare program is medically necessary and appropriate.
+"""
+
+
+def test_decision_sentences_give_items_when_no_item_is_labelled() -> None:
+    rec = parse_bytes(DECISION_SENTENCES.encode(), "notice.txt", include_text=True)
+    got = [(i["request"], i["decision"], i["decision_stated"]) for i in rec["items"]]
+    assert got == [("28 day functional restoration program", "upheld", True),
+                   ("6 month follow-up aftercare program", "overturned", True)]
+    assert rec["outcome"] == "partially overturned"
+    span = rec["fields"]["items.1.request"]
+    assert " ".join(rec["text"][span["start"]:span["end"]].split()) == "a 6 month follow-up aftercare program"
+    assert span["confidence"] < 0.8 and span["rule"] == "decision-sentence"
+    assert any(w["code"] == "rationale-missing" for w in rec["warnings"])

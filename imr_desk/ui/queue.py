@@ -124,8 +124,9 @@ class QueueModel(QAbstractTableModel):
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self.order_by = COLUMNS[column][2]
-        self.descending = order == Qt.SortOrder.DescendingOrder
+        # -1: no column (Qt asks so when sorting is switched on): the queue's own order, by id
+        self.order_by = COLUMNS[column][2] if 0 <= column < len(COLUMNS) else "id"
+        self.descending = order == Qt.SortOrder.DescendingOrder and self.order_by != "id"
         self.reload()
 
     # -- rows by letter --------------------------------------------------------------------------

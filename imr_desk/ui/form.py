@@ -101,13 +101,13 @@ class FieldEditor(QObject):
             w = QDateEdit(parent)
             w.setCalendarPopup(True)
             w.setMinimumDate(NULL_DATE)
-            w.setSpecialValueText(" ")  # the minimum stands for "no date"
+            w.setSpecialValueText("—")  # the minimum stands for "no date"
             w.setDisplayFormat("yyyy-MM-dd")
             w.dateChanged.connect(lambda _d: self._emit())
         elif kind == "int":
             w = QSpinBox(parent)
             w.setRange(-1, 120)
-            w.setSpecialValueText(" ")
+            w.setSpecialValueText("—")
             w.valueChanged.connect(lambda _v: self._emit())
         elif kind == "bool":
             w = QCheckBox(parent)

@@ -169,8 +169,8 @@ class MainWindow(QMainWindow):
         if not self._splitters_restored:
             # Only now do the splitters have their real width; sizes set earlier would be re-spread.
             self._splitters_restored = True
-            _restore_sizes(self.splitter, self.settings.ints("window/splitter"), [0.27, 0.40, 0.33])
-            _restore_sizes(self.right, self.settings.ints("window/rightSplitter"), [0.72, 0.28])
+            _restore_sizes(self.splitter, self.settings.ints("window/splitter"), [0.26, 0.41, 0.33])
+            _restore_sizes(self.right, self.settings.ints("window/rightSplitter"), [0.8, 0.2])
 
     def save_settings(self) -> None:
         s = self.settings
@@ -214,7 +214,7 @@ class MainWindow(QMainWindow):
         self._show_annotations()
         if s.read_only:
             self.show_message(f"Read only: {s.read_only_reason}")
-        self.save_label.setText(f"v{s.version}" if s.version else "")
+        self.save_label.setText(f"saved (version {s.version})" if s.version else "")
         self._status_changed(s.status)
 
     def _letter_closed(self) -> None:
@@ -248,10 +248,10 @@ class MainWindow(QMainWindow):
         self.form.focus_field(field_of(path))
 
     def _dirty_changed(self, dirty: bool) -> None:
-        self.save_label.setText("editing…" if dirty else f"saved v{self.session.version}")
+        self.save_label.setText("editing…" if dirty else f"saved (version {self.session.version})")
 
     def _saved(self, version: int) -> None:
-        self.save_label.setText(f"saved v{version}")
+        self.save_label.setText(f"saved (version {version})")
         self._refresh_row()
 
     def _status_changed(self, status: str) -> None:

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -30,9 +30,10 @@ COLUMNS = [
     ("decision_date", "Decided", "decision_date"),
     ("item_count", "Items", "item_count"),
     ("outcome", "Outcome", "outcome"),
-    ("warning_count", "Warnings", "warning_count"),
+    ("warning_count", "⚠", "warning_count"),
     ("name", "File", "name"),
 ]
+COLUMN_WIDTHS = (70, 102, 78, 40, 84, 34)  # the last column (the file name) stretches
 STATUS_COLOURS = {
     "to review": QColor(40, 90, 170),
     "in review": QColor(110, 60, 170),
@@ -102,6 +103,8 @@ class QueueModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section][1]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return "Warnings (⛔: errors)" if COLUMNS[section][0] == "warning_count" else None
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -113,12 +116,23 @@ class QueueModel(QAbstractTableModel):
             value = getattr(row, attr, None)
             if attr == "warning_count":
                 return "" if not value else f"{value}" + (" ⛔" if getattr(row, "error_count", 0) else "")
+            if attr == "case_number" and not value:
+                return row.name  # a letter without a case header: its file name stands in
             return "" if value is None else str(value)
+        if role == Qt.ItemDataRole.FontRole and attr == "case_number" and not row.case_number:
+            font = QFont()
+            font.setItalic(True)
+            return font
+        if role == Qt.ItemDataRole.TextAlignmentRole and attr in ("item_count", "warning_count"):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and attr == "status":
             colour = STATUS_COLOURS.get(getattr(row, "status", ""))
             return QBrush(colour) if colour else None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return getattr(row, "name", None)
+            tip = f"{row.name} · {row.status}"
+            if row.warning_count:
+                tip += f" · {row.warning_count} warning(s), {row.error_count} error(s)"
+            return tip
         if role == Qt.ItemDataRole.UserRole:
             return row.id
         return None
@@ -190,6 +204,13 @@ class QueuePanel(QWidget):
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.view.setWordWrap(False)
+        header = self.view.horizontalHeader()
+        for column, width in enumerate(COLUMN_WIDTHS):
+            header.resizeSection(column, width)
+        # The file name is in each row's tooltip and stands in for a missing case number; its column
+        # would only push the others out of a narrow pane.
+        self.view.setColumnHidden(len(COLUMNS) - 1, True)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         layout.addWidget(self.view, 1)
         self.count_label = QLabel(self)
         self.count_label.setObjectName("toReviewCount")

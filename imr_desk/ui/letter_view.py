@@ -228,6 +228,17 @@ class PdfLetterView(QGraphicsView):
                 continue
             tp = self._textpage(page)
             item = self._pages[page]
+            try:
+                # PDFium merges the characters' boxes into one rectangle per line itself (fast).
+                n = tp.count_rects(first, last - first)  # type: ignore[union-attr]
+                boxes = [tp.get_rect(i) for i in range(n)]  # type: ignore[union-attr]
+            except Exception:  # noqa: BLE001 - fall back to the characters' own boxes
+                boxes = []
+            if boxes:
+                for left, bottom, right, top in boxes:
+                    if right - left > 0 and top - bottom > 0:
+                        rects.append(QRectF(left, item.top + item.height - top, right - left, top - bottom))
+                continue
             line: QRectF | None = None
             for ci in range(first, last):
                 try:
@@ -262,7 +273,6 @@ class PdfLetterView(QGraphicsView):
             for r in self.rects_for(span.start, span.end):
                 it = self._scene.addRect(r, pen, QBrush(fill))
                 it.setZValue(1)
-                it.setData(0, span.key)
                 items.append(it)
             self._span_items[span.key] = items
 

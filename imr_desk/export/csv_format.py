@@ -19,20 +19,26 @@ from imr_desk.export.rows import (
     item_rows,
     letter_row,
 )
-from imr_desk.export.safety import neutralise
+from imr_desk.export.safety import FORMULA_STARTS, neutralise
 from imr_desk.export.selection import LetterData
 
 ENCODING = "utf-8-sig"
+FORMULA_FIRST = frozenset(FORMULA_STARTS)  # all single characters
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return neutralise(value)
+def _cells(row: list[Any]) -> list[Any]:
+    """The row as CSV text: none as empty, booleans as true/false, formulas neutralised."""
+    out = []
+    for value in row:
+        if value.__class__ is str:
+            out.append("'" + value if value[:1] in FORMULA_FIRST else value)
+        elif value is None:
+            out.append("")
+        elif value is True or value is False:
+            out.append("true" if value else "false")
+        else:
+            out.append(neutralise(value))
+    return out
 
 
 class CsvWriter:
@@ -41,6 +47,7 @@ class CsvWriter:
     needs_text = False
     needs_history = False
     needs_files = False
+    slim = True
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -59,11 +66,11 @@ class CsvWriter:
         return out
 
     def write(self, letter: LetterData) -> None:
-        self._letters.writerow([_cell(v) for v in letter_row(letter)])
+        self._letters.writerow(_cells(letter_row(letter)))
         items = item_rows(letter)
-        self._items.writerows([[_cell(v) for v in row] for row in items])
+        self._items.writerows([_cells(row) for row in items])
         notes = annotation_rows(letter)
-        self._notes.writerows([[_cell(v) for v in row] for row in notes])
+        self._notes.writerows([_cells(row) for row in notes])
         self.counts["letters"] += 1
         self.counts["items"] += len(items)
         self.counts["annotations"] += len(notes)

@@ -168,7 +168,7 @@ def _write(db: Any, fmt: str, dest: Path, staging: Staging, ids: list[int], prog
         progress(0, total)
     try:
         letters = iter_letters(db.conn, ids, text=writer.needs_text, history=writer.needs_history,
-                               files=writer.needs_files)
+                               files=writer.needs_files, slim=writer.slim)
         for done, letter in enumerate(letters, 1):
             if cancel is not None and cancel.is_set():
                 raise ExportCancelled()

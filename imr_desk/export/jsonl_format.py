@@ -21,14 +21,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from imr_desk.export.rows import changes as changed
 from imr_desk.export.selection import LetterData
-from imr_desk.store.records import diff
 
 LINE_SCHEMA = "imr-desk/export-line/1"
+EXTRA_KEYS = ("text", "page_starts", "review", "history", "annotations")
 
 
 def review_of(letter: LetterData) -> dict[str, Any]:
-    changes = list(diff(letter.parsed, letter.record))
+    changes = changed(letter.parsed, letter.record)
     return {
         "status": letter.status,
         "status_reason": letter.status_reason,
@@ -47,14 +48,19 @@ def review_of(letter: LetterData) -> dict[str, Any]:
     }
 
 
+def _annotations(letter: LetterData) -> list[dict[str, Any]]:
+    return [{k: a.get(k) for k in ("start", "end", "label", "note", "who", "at", "removed_at", "removed_by", "quote")}
+            for a in letter.annotations]
+
+
 def line_of(letter: LetterData) -> dict[str, Any]:
-    line = dict(letter.record)
+    """The letter's line as a dict (what `JsonlWriter` writes, decoded)."""
+    line = json.loads(letter.record_json)  # the whole record, whether or not `record` was read slim
     line["text"] = letter.text
     line["page_starts"] = letter.page_starts
     line["review"] = review_of(letter)
-    line["history"] = letter.history
-    line["annotations"] = [{k: a.get(k) for k in ("start", "end", "label", "note", "who", "at", "removed_at",
-                                                  "removed_by", "quote")} for a in letter.annotations]
+    line["history"] = letter.history if letter.history_json is None else json.loads(letter.history_json)
+    line["annotations"] = _annotations(letter)
     return line
 
 
@@ -62,8 +68,9 @@ class JsonlWriter:
     """Writes one JSON object per letter to a .jsonl file."""
 
     needs_text = True
-    needs_history = True
+    needs_history = "json"
     needs_files = False
+    slim = True
 
     def __init__(self, path: Path) -> None:
         self.files = [path.name]
@@ -72,8 +79,18 @@ class JsonlWriter:
         self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
     def write(self, letter: LetterData) -> None:
-        self._f.write(self._dumps(line_of(letter)))
-        self._f.write("\n")
+        raw = letter.record_json.rstrip()
+        if (letter.history_json is not None and raw.startswith("{") and raw.endswith("}") and raw != "{}"
+                and "\n" not in raw and not any(k in letter.record for k in EXTRA_KEYS)):
+            # the stored record and the history are JSON already: splice them in rather than decode and
+            # encode them again (most of the line, and most of the time)
+            extra = self._dumps({"text": letter.text, "page_starts": letter.page_starts,
+                                 "review": review_of(letter)})
+            self._f.write(f'{raw[:-1]},{extra[1:-1]},"history":{letter.history_json},'
+                          f'"annotations":{self._dumps(_annotations(letter))}}}\n')
+        else:
+            self._f.write(self._dumps(line_of(letter)))
+            self._f.write("\n")
         self.counts["letters"] += 1
         self.counts["items"] += len(letter.record.get("items") or [])
         self.counts["annotations"] += len(letter.active_annotations)

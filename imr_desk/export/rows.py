@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from imr_desk.export.selection import LetterData
-from imr_desk.store.records import diff
+from imr_desk.store.records import REVIEWED_PARTS, diff
 
 # (column, type): type is one of text, int, bool, date (ISO date), datetime (ISO date-time, UTC)
 LETTER_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -90,9 +90,21 @@ def _words(value: Any) -> str | None:
     return str(value)
 
 
+def changes(parsed: dict[str, Any], record: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(path, parser's value, clerk's value) where the clerk's record differs from the parser's.
+
+    The same as the store's `records.diff`, but only the parts that differ at all are compared field
+    by field: most of a reviewed record is as the parser read it, and this runs for every letter.
+    """
+    differing = [p for p in REVIEWED_PARTS if parsed.get(p) != record.get(p)]
+    if not differing:
+        return []
+    return list(diff({p: parsed.get(p) for p in differing}, {p: record.get(p) for p in differing}))
+
+
 def changed_fields(letter: LetterData) -> list[str]:
     """The field paths where the clerk's record differs from the parser's."""
-    return [path for path, _old, _new in diff(letter.parsed, letter.record)]
+    return [path for path, _old, _new in changes(letter.parsed, letter.record)]
 
 
 def letter_row(letter: LetterData) -> list[Any]:

@@ -25,13 +25,21 @@ class SqliteWriter:
     needs_text = True
     needs_history = True
     needs_files = True
+    slim = False
     chunk = 100
 
     def __init__(self, path: Path, user: str) -> None:
         self.path = path
         self.files = [path.name]
         self.db = Database.open(path, user=user)
-        self.db.conn.execute("PRAGMA synchronous = OFF")  # a staging file: a crash discards it anyway
+        conn = self.db.conn
+        conn.execute("PRAGMA synchronous = OFF")  # a staging file: a crash discards it anyway
+        # the store's letters_fts names its content table in single quotes, which Datasette and
+        # sqlite-utils do not recognise: drop it now and build it once at the end with enable_fts
+        # (same name, columns, tokenizer and rowids, so IMR Desk searches it as its own)
+        for trigger in ("letters_ai", "letters_ad", "letters_au"):
+            conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        conn.execute("DROP TABLE IF EXISTS letters_fts")
         self._pending: list[LetterData] = []
         self.counts = {"letters": 0, "items": 0, "annotations": 0}
 
@@ -65,12 +73,6 @@ class SqliteWriter:
         if self._pending:
             self._flush()
         conn = self.db.conn
-        # the store's letters_fts names its content table in single quotes, which Datasette and
-        # sqlite-utils do not recognise: rebuild it (same columns, same rowids) with enable_fts
-        conn.execute("DROP TRIGGER IF EXISTS letters_ai")
-        conn.execute("DROP TRIGGER IF EXISTS letters_ad")
-        conn.execute("DROP TRIGGER IF EXISTS letters_au")
-        conn.execute("DROP TABLE IF EXISTS letters_fts")
         self.db.db.table("letters").enable_fts(LETTER_FTS, fts_version="FTS5", tokenize="porter", create_triggers=True)
         self.db.db.table("items").enable_fts(ITEM_FTS, fts_version="FTS5", tokenize="porter", create_triggers=True)
         conn.execute("PRAGMA journal_mode = DELETE")

@@ -79,6 +79,7 @@ class XlsxWriter:
     needs_text = False
     needs_history = False
     needs_files = False
+    slim = True
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -272,7 +272,8 @@ class Database:
     # -- letters -----------------------------------------------------------------------------------
     def letter(self, letter_id: int) -> Letter:
         cur = self.conn.execute(
-            "SELECT l.*, b.name AS batch FROM letters l LEFT JOIN batches b ON b.id = l.batch_id WHERE l.id = ?",
+            "SELECT l.*, c.text, c.page_starts, c.parsed, c.record, b.name AS batch FROM letters l "
+            "JOIN contents c ON c.letter_id = l.id LEFT JOIN batches b ON b.id = l.batch_id WHERE l.id = ?",
             (letter_id,),
         )
         row = cur.fetchone()
@@ -362,15 +363,14 @@ class Database:
                 "status": status, "status_reason": status_reason, "status_by": status_by, "status_at": status_at,
                 "reviewed_at": reviewed_at, "reviewed_by": reviewed_by,
                 "imported_at": imported_at or at, "imported_by": imported_by or self.user,
-                "pages": (parsed.get("source") or {}).get("pages"), "text": text,
-                "page_starts": rec.dumps(list(page_starts)),
-                "parser_version": parser_version or _parser_version(),
-                "parsed": rec.dumps(parsed), "record": rec.dumps(record), "version": 1, "error": error, **cols,
+                "pages": (parsed.get("source") or {}).get("pages"),
+                "parser_version": parser_version or _parser_version(), "version": 1, "error": error, **cols,
             }
             names = ", ".join(values)
             marks = ", ".join(f":{k}" for k in values)
             cur = self.conn.execute(f"INSERT INTO letters ({names}) VALUES ({marks})", values)
             letter_id = int(cur.lastrowid or 0)
+            self._write_contents(letter_id, record, insert=True, text=text, page_starts=page_starts, parsed=parsed)
             self.conn.execute("INSERT INTO files(letter_id, data) VALUES (?, ?)", (letter_id, data))
             self._write_items(letter_id, record)
             history = list(history)
@@ -391,6 +391,24 @@ class Database:
                   a.get("removed_at"), a.get("removed_by")) for a in annotations],
             )
         return letter_id
+
+    def _write_contents(self, letter_id: int, record: dict[str, Any], *, insert: bool = False,
+                        text: str | None = None, page_starts: Sequence[int] | None = None,
+                        parsed: dict[str, Any] | None = None) -> None:
+        """The letter's bulky parts: the clerk's record (and on import the text and the parser's record)."""
+        values: dict[str, Any] = {"letter_id": letter_id, "record": rec.dumps(record), **rec.search_columns_of(record)}
+        if text is not None:
+            values["text"] = text
+        if page_starts is not None:
+            values["page_starts"] = rec.dumps(list(page_starts))
+        if parsed is not None:
+            values["parsed"] = rec.dumps(parsed)
+        if insert:
+            names = ", ".join(values)
+            self.conn.execute(f"INSERT INTO contents ({names}) VALUES ({', '.join(':' + k for k in values)})", values)
+        else:
+            sets = ", ".join(f"{k} = :{k}" for k in values if k != "letter_id")
+            self.conn.execute(f"UPDATE contents SET {sets} WHERE letter_id = :letter_id", values)
 
     def _write_items(self, letter_id: int, record: dict[str, Any]) -> None:
         self.conn.execute("DELETE FROM items WHERE letter_id = ?", (letter_id,))
@@ -413,7 +431,7 @@ class Database:
             clauses.append("l.batch_id = (SELECT id FROM batches WHERE name = ?)")
             params.append(f["batch"])
         if "search" in f:
-            clauses.append("l.id IN (SELECT rowid FROM letters_fts WHERE letters_fts MATCH ?)")
+            clauses.append("l.id IN (SELECT rowid FROM contents_fts WHERE contents_fts MATCH ?)")
             params.append(self.db.quote_fts(str(f["search"])))
         if "decision" in f:
             clauses.append("l.id IN (SELECT letter_id FROM items WHERE decision = ?)")
@@ -459,7 +477,7 @@ class Database:
         where, params = self._where(filter or {})
         col = "b.name" if order_by == "batch" else f"l.{order_by}"
         direction = "DESC" if descending else "ASC"
-        order = f"l.id {direction}" if order_by == "id" else f"{col} IS NULL, {col} {direction}, l.id {direction}"
+        order = f"l.id {direction}" if order_by == "id" else f"{col} {direction}, l.id {direction}"
         sql = (f"SELECT {_QUEUE_COLUMNS} FROM letters l LEFT JOIN batches b ON b.id = l.batch_id{where} "
                f"ORDER BY {order} LIMIT ? OFFSET ?")
         return [QueueRow(*r) for r in self._read(sql, [*params, int(limit), int(offset)])]
@@ -488,9 +506,9 @@ class Database:
         q = self.db.quote_fts(query.strip())
         if not q:
             return []
-        sql = ("SELECT l.id, l.name, l.case_number, l.status, snippet(letters_fts, -1, '[', ']', '…', 12) "
-               "FROM letters_fts JOIN letters l ON l.id = letters_fts.rowid "
-               "WHERE letters_fts MATCH ? ORDER BY rank LIMIT ?")
+        sql = ("SELECT l.id, l.name, l.case_number, l.status, snippet(contents_fts, -1, '[', ']', '…', 12) "
+               "FROM contents_fts JOIN letters l ON l.id = contents_fts.rowid "
+               "WHERE contents_fts MATCH ? ORDER BY rank LIMIT ?")
         return [SearchHit(*r) for r in self._read(sql, (q, int(limit)))]
 
     # -- the clerk's record ------------------------------------------------------------------------
@@ -506,7 +524,8 @@ class Database:
         at = now_iso()
         conflict: VersionConflict | None = None
         with self.transaction("save the letter"):
-            rows = self._read("SELECT version, record, status FROM letters WHERE id = ?", (letter_id,))
+            rows = self._read("SELECT l.version, c.record, l.status FROM letters l JOIN contents c "
+                              "ON c.letter_id = l.id WHERE l.id = ?", (letter_id,))
             if not rows:
                 raise LetterNotFound(f"Letter {letter_id} is not in this database any more; it cannot be saved.")
             version, stored_json, status = rows[0]
@@ -534,10 +553,11 @@ class Database:
                 cols = rec.columns_of(record)
                 sets = ", ".join(f"{k} = :{k}" for k in cols)
                 self.conn.execute(
-                    f"UPDATE letters SET record = :record, version = :version, {sets}, "
+                    f"UPDATE letters SET version = :version, {sets}, "
                     "status = CASE WHEN status = 'to review' THEN 'in review' ELSE status END WHERE id = :id",
-                    {**cols, "record": rec.dumps(record), "version": new_version, "id": letter_id},
+                    {**cols, "version": new_version, "id": letter_id},
                 )
+                self._write_contents(letter_id, record)
                 self._write_items(letter_id, record)
                 rows_h: list[tuple[Any, ...]] = [(letter_id, p, rec.dumps(o), rec.dumps(n), self.user, at, "clerk", reason, new_version)
                           for p, o, n in changes] or [
@@ -588,7 +608,7 @@ class Database:
 
     def changed_fields(self, letter_id: int) -> list[str]:
         """The field paths where the clerk's record differs from the parser's."""
-        rows = self._read("SELECT parsed, record FROM letters WHERE id = ?", (letter_id,))
+        rows = self._read("SELECT parsed, record FROM contents WHERE letter_id = ?", (letter_id,))
         if not rows:
             raise LetterNotFound(f"Letter {letter_id} is not in this database.")
         return [p for p, _o, _n in rec.diff(json.loads(rows[0][0]), json.loads(rows[0][1]))]
@@ -602,7 +622,7 @@ class Database:
             raise StoreError("Select the text to annotate first.")
         at = now_iso()
         with self.transaction("save the annotation"):
-            rows = self._read("SELECT length(text) FROM letters WHERE id = ?", (letter_id,))
+            rows = self._read("SELECT length(text) FROM contents WHERE letter_id = ?", (letter_id,))
             if not rows:
                 raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")
             if end > rows[0][0]:

@@ -34,8 +34,9 @@ def reparse(db: Database, progress: Callable[[int, int], Any] | None = None, for
     for n, letter_id in enumerate(ids, 1):
         try:
             row = db.conn.execute(
-                "SELECT l.name, l.status, l.parsed, l.record, l.version, l.parser_version, f.data FROM letters l "
-                "JOIN files f ON f.letter_id = l.id WHERE l.id = ?", (letter_id,)).fetchone()
+                "SELECT l.name, l.status, c.parsed, c.record, l.version, l.parser_version, f.data FROM letters l "
+                "JOIN contents c ON c.letter_id = l.id JOIN files f ON f.letter_id = l.id WHERE l.id = ?",
+                (letter_id,)).fetchone()
             if row is None:
                 continue
             name, status, parsed_json, record_json, version, old_pv, data = row
@@ -57,18 +58,17 @@ def reparse(db: Database, progress: Callable[[int, int], Any] | None = None, for
                     cols = rec.columns_of(new)
                     sets = ", ".join(f"{k} = :{k}" for k in cols)
                     db.conn.execute(
-                        f"UPDATE letters SET parsed = :parsed, record = :parsed, parser_version = :pv, "
-                        f"version = version + 1, text = :text, page_starts = :ps, {sets} WHERE id = :id",
-                        {**cols, "parsed": rec.dumps(new), "pv": PARSER_VERSION, "text": letter.text,
-                         "ps": rec.dumps(letter.page_starts), "id": letter_id},
+                        f"UPDATE letters SET parser_version = :pv, version = version + 1, {sets} WHERE id = :id",
+                        {**cols, "pv": PARSER_VERSION, "id": letter_id},
                     )
+                    db._write_contents(letter_id, new, text=letter.text, page_starts=letter.page_starts, parsed=new)
                     db._write_items(letter_id, new)
                     rows: list[tuple[Any, ...]] = [(letter_id, p, rec.dumps(o), rec.dumps(v), db.user, at, "reparse", None, version + 1)
                             for p, o, v in changes]
                     report.replaced.append(letter_id)
                 else:
-                    db.conn.execute("UPDATE letters SET parsed = ?, parser_version = ? WHERE id = ?",
-                                    (rec.dumps(new), PARSER_VERSION, letter_id))
+                    db.conn.execute("UPDATE letters SET parser_version = ? WHERE id = ?", (PARSER_VERSION, letter_id))
+                    db.conn.execute("UPDATE contents SET parsed = ? WHERE letter_id = ?", (rec.dumps(new), letter_id))
                     rows = [(letter_id, "*parser", rec.dumps({"parser_version": old_pv}),
                              rec.dumps({"parser_version": PARSER_VERSION,
                                         "changed": [p for p, _o, _v in rec.diff(old_parsed, new)]}),
@@ -92,7 +92,8 @@ def accuracy(db: Database) -> dict[str, dict[str, Any]]:
     """For reviewed letters: per field, how often the parser's value survived the clerk's review."""
     kept: Counter[str] = Counter()
     total: Counter[str] = Counter()
-    for parsed_json, record_json in db.conn.execute("SELECT parsed, record FROM letters WHERE status = 'reviewed'"):
+    for parsed_json, record_json in db.conn.execute("SELECT c.parsed, c.record FROM letters l JOIN contents c ON c.letter_id = l.id "
+                                                   "WHERE l.status = 'reviewed'"):
         parsed, record = json.loads(parsed_json), json.loads(record_json)
         a, b = rec.flatten(parsed), rec.flatten(record)
         changed = {p for p, _o, _n in rec.diff(parsed, record)}

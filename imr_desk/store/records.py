@@ -40,9 +40,17 @@ def columns_of(record: dict[str, Any]) -> dict[str, Any]:
         "error_count": sum(1 for w in warnings if w.get("severity") == "error"),
         "warning_codes": " ".join(sorted({str(w.get("code")) for w in warnings if w.get("code")})),
         "specialties": "; ".join(str(s) for s in reviewer.get("specialties") or []),
+        "layout": record.get("layout"),
+    }
+
+
+def search_columns_of(record: dict[str, Any]) -> dict[str, Any]:
+    """The contents table's searchable columns for a record (besides the letter's text)."""
+    items = record.get("items") or []
+    return {
+        "case_number": (record.get("case") or {}).get("case_number"),
         "requests": "\n".join(str(i.get("request") or "") for i in items),
         "rationales": "\n".join(str(i.get("rationale") or "") for i in items),
-        "layout": record.get("layout"),
     }
 
 

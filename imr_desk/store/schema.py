@@ -18,6 +18,8 @@ _V1 = [
         created_at TEXT NOT NULL,
         created_by TEXT
     )""",
+    # letters holds what the queue shows and filters on (small rows: 50,000 scroll and sort fast);
+    # the bulky parts (text, records) are in `contents`, the original bytes in `files`
     """CREATE TABLE letters (
         id INTEGER PRIMARY KEY,
         sha256 TEXT NOT NULL UNIQUE,
@@ -36,11 +38,7 @@ _V1 = [
         imported_by TEXT,
         layout TEXT,
         pages INTEGER,
-        text TEXT NOT NULL DEFAULT '',
-        page_starts TEXT NOT NULL DEFAULT '[]',
         parser_version TEXT NOT NULL,
-        parsed TEXT NOT NULL,
-        record TEXT NOT NULL,
         version INTEGER NOT NULL DEFAULT 1,
         case_number TEXT,
         decision_date TEXT,
@@ -51,15 +49,28 @@ _V1 = [
         error_count INTEGER NOT NULL DEFAULT 0,
         warning_codes TEXT NOT NULL DEFAULT '',
         specialties TEXT NOT NULL DEFAULT '',
+        error TEXT
+    )""",
+    """CREATE TABLE contents (
+        letter_id INTEGER PRIMARY KEY REFERENCES letters(id) ON DELETE CASCADE,
+        case_number TEXT,
         requests TEXT NOT NULL DEFAULT '',
         rationales TEXT NOT NULL DEFAULT '',
-        error TEXT
+        text TEXT NOT NULL DEFAULT '',
+        page_starts TEXT NOT NULL DEFAULT '[]',
+        parsed TEXT NOT NULL,
+        record TEXT NOT NULL
     )""",
     "CREATE INDEX letters_status ON letters(status, id)",
     "CREATE INDEX letters_batch ON letters(batch_id, id)",
-    "CREATE INDEX letters_case ON letters(case_number)",
-    "CREATE INDEX letters_decided ON letters(decision_date)",
-    "CREATE INDEX letters_reviewed ON letters(reviewed_at)",
+    # one index per sortable queue column, ending in id: pages of the queue come straight off them
+    "CREATE INDEX letters_case ON letters(case_number, id)",
+    "CREATE INDEX letters_decided ON letters(decision_date, id)",
+    "CREATE INDEX letters_reviewed ON letters(reviewed_at, id)",
+    "CREATE INDEX letters_name ON letters(name, id)",
+    "CREATE INDEX letters_items ON letters(item_count, id)",
+    "CREATE INDEX letters_outcome ON letters(outcome, id)",
+    "CREATE INDEX letters_warnings ON letters(warning_count, id)",
     """CREATE TABLE files (
         letter_id INTEGER PRIMARY KEY REFERENCES letters(id) ON DELETE CASCADE,
         data BLOB NOT NULL
@@ -113,24 +124,25 @@ _V1 = [
         acquired_at TEXT NOT NULL,
         expires_at REAL NOT NULL
     )""",
-    # full-text search over the letters' own columns (external content: the text is stored once)
-    """CREATE VIRTUAL TABLE letters_fts USING fts5(
-        case_number, requests, rationales, text, content='letters', content_rowid='id',
+    # full-text search over the letters' contents (external content: the text is stored once).
+    # content="contents" in double quotes, as sqlite-utils and Datasette expect to find it.
+    """CREATE VIRTUAL TABLE contents_fts USING fts5(
+        case_number, requests, rationales, text, content="contents", content_rowid="letter_id",
         tokenize='porter unicode61'
     )""",
-    """CREATE TRIGGER letters_ai AFTER INSERT ON letters BEGIN
-        INSERT INTO letters_fts(rowid, case_number, requests, rationales, text)
-        VALUES (new.id, new.case_number, new.requests, new.rationales, new.text);
+    """CREATE TRIGGER contents_ai AFTER INSERT ON contents BEGIN
+        INSERT INTO contents_fts(rowid, case_number, requests, rationales, text)
+        VALUES (new.letter_id, new.case_number, new.requests, new.rationales, new.text);
     END""",
-    """CREATE TRIGGER letters_ad AFTER DELETE ON letters BEGIN
-        INSERT INTO letters_fts(letters_fts, rowid, case_number, requests, rationales, text)
-        VALUES ('delete', old.id, old.case_number, old.requests, old.rationales, old.text);
+    """CREATE TRIGGER contents_ad AFTER DELETE ON contents BEGIN
+        INSERT INTO contents_fts(contents_fts, rowid, case_number, requests, rationales, text)
+        VALUES ('delete', old.letter_id, old.case_number, old.requests, old.rationales, old.text);
     END""",
-    """CREATE TRIGGER letters_au AFTER UPDATE OF case_number, requests, rationales, text ON letters BEGIN
-        INSERT INTO letters_fts(letters_fts, rowid, case_number, requests, rationales, text)
-        VALUES ('delete', old.id, old.case_number, old.requests, old.rationales, old.text);
-        INSERT INTO letters_fts(rowid, case_number, requests, rationales, text)
-        VALUES (new.id, new.case_number, new.requests, new.rationales, new.text);
+    """CREATE TRIGGER contents_au AFTER UPDATE OF case_number, requests, rationales, text ON contents BEGIN
+        INSERT INTO contents_fts(contents_fts, rowid, case_number, requests, rationales, text)
+        VALUES ('delete', old.letter_id, old.case_number, old.requests, old.rationales, old.text);
+        INSERT INTO contents_fts(rowid, case_number, requests, rationales, text)
+        VALUES (new.letter_id, new.case_number, new.requests, new.rationales, new.text);
     END""",
 ]
 

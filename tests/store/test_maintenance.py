@@ -10,13 +10,14 @@ from imr_desk.store import Database
 
 def _pretend_older_parser(db: Database, letter_id: int, age: int) -> None:
     """Make a letter look as if an older parser had read its age wrong."""
-    row = db.conn.execute("SELECT parsed, record FROM letters WHERE id = ?", (letter_id,)).fetchone()
+    row = db.conn.execute("SELECT parsed, record FROM contents WHERE letter_id = ?", (letter_id,)).fetchone()
     parsed, record = json.loads(row[0]), json.loads(row[1])
     parsed["patient"]["age"] = age
     record["patient"]["age"] = age if record["patient"]["age"] == json.loads(row[0])["patient"]["age"] else \
         record["patient"]["age"]
-    db.conn.execute("UPDATE letters SET parsed = ?, record = ?, parser_version = '0.9' WHERE id = ?",
+    db.conn.execute("UPDATE contents SET parsed = ?, record = ? WHERE letter_id = ?",
                     (json.dumps(parsed), json.dumps(record), letter_id))
+    db.conn.execute("UPDATE letters SET parser_version = '0.9' WHERE id = ?", (letter_id,))
 
 
 def test_reparse_updates_letters_not_yet_reviewed_and_keeps_reviewed_ones(filled: Database) -> None:

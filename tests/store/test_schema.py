@@ -32,7 +32,7 @@ def test_new_database_is_wal_with_foreign_keys_and_current_schema(db: Database) 
     assert db.conn.execute("PRAGMA application_id").fetchone()[0] == schema_mod.APPLICATION_ID
     tables = set(db.db.table_names())
     assert {"letters", "files", "items", "history", "annotations", "leases", "batches", "exports",
-            "letter_exports", "letters_fts"} <= tables
+            "letter_exports", "contents", "contents_fts"} <= tables
 
 
 def test_older_database_is_upgraded_in_place_keeping_its_letters(db_path: Path) -> None:

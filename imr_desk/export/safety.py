@@ -72,8 +72,8 @@ def check_destination(targets: list[Path], force: bool, folder: bool = False) ->
         if target == chosen and folder and target.exists() and not target.is_dir():
             raise ExportError(f"{target} is a file. A CSV export is a folder: give a folder name.")
         if (target.exists() or target.is_symlink()) and not force:
-            raise ExportError(f"{target} already exists. Choose another name, or replace it "
-                              "(the command line's --force).")
+            raise ExportError(f"{target} already exists. Choose another name, or replace it (“Replace it if "
+                              "it exists” in the export dialog, --force on the command line).")
 
 
 class Staging:

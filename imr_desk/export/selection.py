@@ -170,7 +170,14 @@ class LetterData:
 
 _LETTER_COLUMNS = ("id", "name", "sha256", "media_type", "size", "status", "status_reason", "status_by",
                    "status_at", "reviewed_at", "reviewed_by", "imported_at", "imported_by", "layout", "pages",
-                   "parser_version", "version", "record", "parsed")
+                   "parser_version", "version")
+_CONTENT_COLUMNS = ("record", "parsed")  # then text, page_starts when asked
+
+
+def _contents(conn: sqlite3.Connection) -> tuple[str, str]:
+    """(join, alias) for the letters' bulky columns: a `contents` table of their own, or letters itself."""
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'contents'").fetchone()
+    return (" JOIN contents c ON c.letter_id = l.id", "c") if found else ("", "l")
 
 
 def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False, history: bool | str = False,
@@ -183,32 +190,33 @@ def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False
     decoded records, and the warnings and source out of the parser's (SQLite drops them, faster than
     Python decodes them); `record_json` is always the whole stored record.
     """
-    cols = ", ".join(f"l.{c}" for c in _LETTER_COLUMNS)
-    extra = ", l.text, l.page_starts" if text else ""
+    join, c = _contents(conn)
+    cols = ", ".join([*(f"l.{name}" for name in _LETTER_COLUMNS), *(f"{c}.{name}" for name in _CONTENT_COLUMNS)])
+    extra = f", {c}.text, {c}.page_starts" if text else ""
     if slim:
-        extra += (", json_remove(l.record, '$.fields'), "
-                  "json_remove(l.parsed, '$.fields', '$.warnings', '$.source')")
+        extra += (f", json_remove({c}.record, '$.fields'), "
+                  f"json_remove({c}.parsed, '$.fields', '$.warnings', '$.source')")
     for start in range(0, len(ids), chunk):
         part = ids[start:start + chunk]
         key = json.dumps(part)
         try:
             rows = {r[0]: r for r in conn.execute(
-                f"SELECT {cols}, b.name{extra} FROM letters l LEFT JOIN batches b ON b.id = l.batch_id "
+                f"SELECT {cols}, b.name{extra} FROM letters l{join} LEFT JOIN batches b ON b.id = l.batch_id "
                 "WHERE l.id IN (SELECT value FROM json_each(?))", (key,))}
         except sqlite3.OperationalError as exc:
             if "json" not in str(exc).lower():
                 raise
-            bad = conn.execute("SELECT id, name FROM letters WHERE id IN (SELECT value FROM json_each(?)) "
-                               "AND NOT (json_valid(record) AND json_valid(parsed)) ORDER BY id LIMIT 1",
-                               (key,)).fetchone()
+            bad = conn.execute(f"SELECT l.id, l.name FROM letters l{join} WHERE l.id IN (SELECT value FROM "
+                               f"json_each(?)) AND NOT (json_valid({c}.record) AND json_valid({c}.parsed)) "
+                               "ORDER BY l.id LIMIT 1", (key,)).fetchone()
             if bad is None:
                 raise
             raise _damaged(bad[0], bad[1], exc) from exc
         notes: dict[int, list[dict[str, Any]]] = {}
         for a in conn.execute(
                 'SELECT a.id, a.letter_id, a.start, a."end", a.label, a.note, a.who, a.at, a.removed_at, '
-                'a.removed_by, substr(l.text, a.start + 1, a."end" - a.start) '
-                "FROM annotations a JOIN letters l ON l.id = a.letter_id "
+                f'a.removed_by, substr({c}.text, a.start + 1, a."end" - a.start) '
+                f"FROM annotations a JOIN letters l ON l.id = a.letter_id{join} "
                 "WHERE a.letter_id IN (SELECT value FROM json_each(?)) ORDER BY a.letter_id, a.start, a.id",
                 (key,)):
             notes.setdefault(a[1], []).append({
@@ -237,12 +245,12 @@ def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False
             r = rows.get(letter_id)
             if r is None:  # removed since the set was chosen
                 continue
-            n = len(_LETTER_COLUMNS)
+            n = len(_LETTER_COLUMNS) + len(_CONTENT_COLUMNS)
             try:
                 if slim:
                     record, parsed = json.loads(r[-2]), json.loads(r[-1])
                 else:
-                    record, parsed = json.loads(r[17]), json.loads(r[18])
+                    record, parsed = json.loads(r[n - 2]), json.loads(r[n - 1])
             except (TypeError, ValueError) as exc:
                 raise _damaged(letter_id, r[1], exc) from exc
             letter = LetterData(
@@ -251,7 +259,7 @@ def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False
                 imported_by=r[12], layout=r[13], pages=r[14], parser_version=r[15], version=r[16],
                 record=record, parsed=parsed, batch=r[n],
                 annotations=notes.get(letter_id, []), history=hist.get(letter_id, []),
-                data=blobs.get(letter_id), record_json=r[17])
+                data=blobs.get(letter_id), record_json=r[n - 2])
             if history == "json":
                 letter.history_json = "[" + ",".join(hist_json.get(letter_id, ())) + "]"
             if text:

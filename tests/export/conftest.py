@@ -25,6 +25,13 @@ def review(db: Database, letter_id: int, reason: str | None = None) -> None:
         db.set_status(letter_id, "reviewed", reason or "checked by hand")
 
 
+def damage(db: Database, letter_id: int) -> None:
+    """Break a letter's stored record (as a bad disk or a stray program might)."""
+    table, key = ("contents", "letter_id") if db.conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE name = 'contents'").fetchone() else ("letters", "id")
+    db.conn.execute(f"UPDATE {table} SET record = '{{not json' WHERE {key} = ?", (letter_id,))
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "review.db"

@@ -41,7 +41,8 @@ def test_filters_only_new_and_force(reviewed: Database, db_path: Path, tmp_path:
     r = run("export", "--db", str(db_path), "--format", "jsonl", "-o", out)
     assert r.exit_code == 1
     assert r.stderr.strip().splitlines() == [
-        f"imr-desk: error: {out} already exists. Choose another name, or replace it (the command line's --force)."]
+        f"imr-desk: error: {out} already exists. Choose another name, or replace it (“Replace it if it exists” "
+        "in the export dialog, --force on the command line)."]
     r = run("export", "--db", str(db_path), "--format", "jsonl", "-o", out, "--force", "--id", "2", "--id", "3")
     assert r.exit_code == 0, r.output
     assert len((tmp_path / "x.jsonl").read_text(encoding="utf-8").splitlines()) == 2

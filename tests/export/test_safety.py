@@ -12,6 +12,7 @@ import pytest
 
 from imr_desk.export import ExportCancelled, ExportError, export_set, neutralise
 from imr_desk.store import Database
+from tests.export.conftest import damage
 
 FORMATS = ["csv", "jsonl", "xlsx", "sqlite"]
 
@@ -69,7 +70,7 @@ def _leftovers(folder: Path) -> list[str]:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_failure_midway_leaves_nothing_at_the_destination(reviewed: Database, out: Path, fmt: str) -> None:
     # a damaged record in the middle of the set: the writer has already written letters 1 and 2
-    reviewed.conn.execute("UPDATE letters SET record = '{not json' WHERE id = 3")
+    damage(reviewed, 3)
     with pytest.raises(ExportError) as err:
         export_set(reviewed, fmt, out / "out")
     assert "Letter 3" in err.value.clerk_message and "damaged" in err.value.clerk_message
@@ -81,7 +82,7 @@ def test_a_failure_midway_leaves_nothing_at_the_destination(reviewed: Database, 
 def test_a_failed_forced_export_leaves_the_old_one_intact(reviewed: Database, out: Path, fmt: str) -> None:
     first = export_set(reviewed, fmt, out / "out")
     before = {p: p.read_bytes() for p in first.files}
-    reviewed.conn.execute("UPDATE letters SET record = '{not json' WHERE id = 4")
+    damage(reviewed, 4)
     with pytest.raises(ExportError):
         export_set(reviewed, fmt, out / "out", force=True)
     assert {p: p.read_bytes() for p in first.files} == before

@@ -44,6 +44,7 @@ TO_REVIEW, IN_REVIEW, REVIEWED, POSTPONED = "to review", "in review", "reviewed"
 STATUSES = (TO_REVIEW, IN_REVIEW, REVIEWED, POSTPONED)
 OPEN_STATUSES = (TO_REVIEW, IN_REVIEW)
 LEASE_SECONDS = 300
+RANK_WITHIN = 2000  # search ranks at most this many (the most recent) matching letters
 BUSY_TIMEOUT_S = 10.0
 ORDERABLE = ("id", "name", "status", "case_number", "decision_date", "item_count", "outcome",
              "warning_count", "reviewed_at", "batch")
@@ -506,10 +507,15 @@ class Database:
         q = self.db.quote_fts(query.strip())
         if not q:
             return []
+        # Ranking costs time for every match: a common phrase matches nearly every letter, so only the
+        # RANK_WITHIN most recent matches are ranked (found in rowid order, which FTS5 walks cheaply).
+        floor = self._read("SELECT rowid FROM contents_fts WHERE contents_fts MATCH ? ORDER BY rowid DESC "
+                           "LIMIT 1 OFFSET ?", (q, RANK_WITHIN - 1))
+        lowest = int(floor[0][0]) if floor else 0
         sql = ("SELECT l.id, l.name, l.case_number, l.status, snippet(contents_fts, -1, '[', ']', '…', 12) "
                "FROM contents_fts JOIN letters l ON l.id = contents_fts.rowid "
-               "WHERE contents_fts MATCH ? ORDER BY rank LIMIT ?")
-        return [SearchHit(*r) for r in self._read(sql, (q, int(limit)))]
+               "WHERE contents_fts MATCH ? AND contents_fts.rowid >= ? ORDER BY rank LIMIT ?")
+        return [SearchHit(*r) for r in self._read(sql, (q, lowest, int(limit)))]
 
     # -- the clerk's record ------------------------------------------------------------------------
     def save_record(self, letter_id: int, record: dict[str, Any], expected_version: int,

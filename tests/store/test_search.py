@@ -79,3 +79,15 @@ def test_next_letter_wraps_and_skips_reviewed(filled: Database) -> None:
     for i in ids:
         filled.set_status(i, "reviewed", reason="bulk")
     assert filled.next_letter(ids[0]) is None
+
+
+def test_search_ranks_only_the_most_recent_matches_of_a_common_phrase(filled: Database, monkeypatch) -> None:
+    import imr_desk.store.database as database
+
+    everything = {h.id for h in filled.search("medically necessary", limit=100)}
+    assert len(everything) >= 10  # nearly every letter says it
+    monkeypatch.setattr(database, "RANK_WITHIN", 3)
+    newest = sorted(everything)[-3:]
+    assert sorted(h.id for h in filled.search("medically necessary", limit=100)) == newest
+    rare = filled.search("Viagra")  # fewer matches than the cap: all of them, ranked
+    assert rare and all("viagra" in filled.letter(h.id).text.lower() for h in rare)

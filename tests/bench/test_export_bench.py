@@ -43,11 +43,18 @@ def build(path: Path, count: int) -> Path:
     cols = ", ".join(letter_cols)
     conn.execute("BEGIN")
     # the full-text index is not what is measured: keep it out of the way while copying
-    conn.execute("DROP TRIGGER letters_ai")
+    triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_ai'").fetchall()
+    for name, _sql in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
     conn.execute(f"""WITH RECURSIVE n(i) AS (SELECT {base + 1} UNION ALL SELECT i + 1 FROM n WHERE i < {count})
         INSERT INTO letters (id, sha256, {cols})
         SELECT n.i, printf('%064x', n.i), {", ".join("l." + c for c in letter_cols)}
         FROM n JOIN letters l ON l.id = ((n.i - 1) % {base}) + 1""")
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'contents'").fetchone():  # the bulky columns
+        content_cols = [r[1] for r in conn.execute("PRAGMA table_info(contents)") if r[1] != "letter_id"]
+        conn.execute(f"INSERT INTO contents (letter_id, {', '.join(content_cols)}) SELECT l.id, "
+                     f"{', '.join('c.' + c for c in content_cols)} FROM letters l JOIN contents c "
+                     f"ON c.letter_id = ((l.id - 1) % {base}) + 1 WHERE l.id > {base}")
     conn.execute(f"INSERT INTO files (letter_id, data) SELECT l.id, f.data FROM letters l "
                  f"JOIN files f ON f.letter_id = ((l.id - 1) % {base}) + 1 WHERE l.id > {base}")
     item_cols = [r[1] for r in conn.execute("PRAGMA table_info(items)") if r[1] not in ("id", "letter_id")]
@@ -62,10 +69,8 @@ def build(path: Path, count: int) -> Path:
     conn.execute(f"INSERT INTO annotations (letter_id, {', '.join(chr(34) + c + chr(34) for c in ann_cols)}) "
                  f"SELECT l.id, {', '.join('a.' + chr(34) + c + chr(34) for c in ann_cols)} FROM letters l "
                  f"JOIN annotations a ON a.letter_id = ((l.id - 1) % {base}) + 1 WHERE l.id > {base}")
-    conn.execute("""CREATE TRIGGER letters_ai AFTER INSERT ON letters BEGIN
-        INSERT INTO letters_fts(rowid, case_number, requests, rationales, text)
-        VALUES (new.id, new.case_number, new.requests, new.rationales, new.text);
-    END""")
+    for _name, sql in triggers:
+        conn.execute(sql)
     conn.execute("COMMIT")
     assert conn.execute("SELECT count(*) FROM letters WHERE status = 'reviewed'").fetchone()[0] == count
     conn.close()

@@ -34,7 +34,7 @@ SECTION_COLOURS = {
     "summary": QColor(40, 150, 70),
     "items": QColor(235, 120, 0),
 }
-FOCUS_COLOUR = QColor(230, 40, 40)
+FOCUS_COLOUR = QColor(21, 101, 192)  # the focused field: blue, not red, which means an error
 ANNOTATION_COLOUR = QColor(255, 200, 0)
 SELECTION_COLOUR = QColor(40, 110, 255)
 PAGE_GAP = 12.0

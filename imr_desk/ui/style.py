@@ -16,7 +16,7 @@ QComboBox[fieldState="warning"], QDateEdit[fieldState="warning"], QSpinBox[field
 }
 QLineEdit[focusedField="true"], QPlainTextEdit[focusedField="true"], QComboBox[focusedField="true"],
 QDateEdit[focusedField="true"], QSpinBox[focusedField="true"] {
-    border: 2px solid #e62828;
+    border: 2px solid #1565c0;
 }
 QLabel#readOnlyBanner { background: #fff1cc; color: #6b4500; padding: 6px; border: 1px solid #e0b040; }
 QLabel#formTitle { font-size: 11pt; padding: 2px 0 4px 0; }

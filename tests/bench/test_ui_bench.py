@@ -43,8 +43,8 @@ def small_db(tmp_path_factory) -> Path:
 def big_db(small_db: Path, tmp_path_factory) -> Path:
     """QUEUE_SIZE letters: the sample letters, copied by SQL with new case numbers, names and statuses.
 
-    The copies keep the first 2,000 characters of each letter's text (enough for search) and share
-    the originals' files, so the corpus builds in seconds.
+    The copies keep the first 2,000 characters of each letter's text (enough for search) and have no
+    files of their own (the benchmarks open only the originals), so the corpus builds in seconds.
     """
     path = tmp_path_factory.mktemp("ui-bench-big") / "big.db"
     shutil.copy(small_db, path)
@@ -57,7 +57,6 @@ def big_db(small_db: Path, tmp_path_factory) -> Path:
             "sha256": "lower(hex(randomblob(32)))",
             "name": "printf('letter-%06d-', n) || l.name",
             "case_number": "printf('CM%02d-%07d', 15 + n % 4, n)",
-            "text": "substr(l.text, 1, 2000)",
             "status": STATUS_MIX,
             "decision_date": "date('2015-01-01', '+' || (n % 1500) || ' days')",
             "batch_id": "l.batch_id",
@@ -69,6 +68,15 @@ def big_db(small_db: Path, tmp_path_factory) -> Path:
                     INSERT INTO letters ({', '.join(cols)})
                     SELECT {select} FROM seq JOIN letters l ON l.id = 1 + (seq.n % ?)""",
                 (copies, base),
+            )
+            # their searchable contents: the originals' records and the first 2,000 characters of text
+            conn.execute(
+                """INSERT INTO contents (letter_id, case_number, requests, rationales, text, page_starts, parsed,
+                                         record)
+                   SELECT n.id, n.case_number, c.requests, c.rationales, substr(c.text, 1, 2000), c.page_starts,
+                          c.parsed, c.record
+                   FROM letters n JOIN contents c ON c.letter_id = 1 + ((n.id - ?) % ?) WHERE n.id > ?""",
+                (base, base, base),
             )
         assert db.queue_count({}) == QUEUE_SIZE
     return path

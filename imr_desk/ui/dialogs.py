@@ -69,6 +69,9 @@ class AnnotationDialog(QDialog):
         self.label = QComboBox(self)
         self.label.setObjectName("annotationLabel")
         self.label.addItems(labels)
+        self.label.setEditable(True)  # a label not in the list is typed once and offered from then on
+        self.label.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.label.setToolTip("Pick a label, or type a new one: it is added to the list.")
         layout.addRow("Label", self.label)
         self.note = QLineEdit(self)
         self.note.setObjectName("annotationNote")

@@ -350,7 +350,12 @@ class MainWindow(QMainWindow):
         self.dialog = dialog
 
         def done() -> None:
-            self._guard(s.add_annotation, span[0], span[1], dialog.label.currentText(), dialog.note.text().strip())
+            label = " ".join(dialog.label.currentText().split())
+            if not label:
+                self.show_message("Not annotated: give the annotation a label.")
+                return
+            self._guard(s.add_annotation, span[0], span[1], label, dialog.note.text().strip())
+            self.settings.add_annotation_label(label)
             self.side_tabs.setCurrentWidget(self.annotations)
 
         dialog.accepted.connect(done)

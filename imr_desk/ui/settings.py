@@ -64,6 +64,13 @@ class Settings:
         labels = [str(v).strip() for v in value or [] if str(v).strip()]
         return labels or list(DEFAULT_LABELS)
 
+    def add_annotation_label(self, label: str) -> None:
+        """Remember a label the clerk typed, so the list offers it next time."""
+        label = " ".join(label.split())
+        labels = self.annotation_labels()
+        if label and label.lower() not in (x.lower() for x in labels):
+            self.qs.setValue("annotations/labels", [*labels, label])
+
     def sync(self) -> None:
         self.qs.sync()
 

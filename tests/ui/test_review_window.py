@@ -201,6 +201,26 @@ def test_annotate_a_selection_then_remove_it(qtbot, open_window, db_path):
         assert kept[0].removed_by == "alice"
 
 
+def test_a_new_annotation_label_is_typed_once_and_offered_next_time(qtbot, open_window, db_path):
+    w = open_window(db_path)
+    lid = open_by_click(qtbot, w, TEXTS[0].name)
+    s = w.session.text.text.index("MTUS")
+    w.letter_view.select_span(s, s + 4)
+    press(qtbot, w, Qt.Key.Key_M, CTRL)
+    dialog = w.dialog
+    dialog.label.setCurrentText("")
+    qtbot.keyClicks(dialog.label.lineEdit(), "guideline  edition")
+    dialog.accept()
+    qtbot.waitUntil(lambda: w.annotations.list.count() == 1)
+    assert [a.label for a in stored_annotations(w, lid)] == ["guideline edition"]
+    assert w.settings.annotation_labels()[-1] == "guideline edition"
+    w.letter_view.select_span(s, s + 2)
+    press(qtbot, w, Qt.Key.Key_M, CTRL)
+    offered = [w.dialog.label.itemText(i) for i in range(w.dialog.label.count())]
+    assert offered[:4] == ["extraction error", "illegible", "question", "note"] and "guideline edition" in offered
+    w.dialog.reject()
+
+
 def stored_annotations(w, lid):
     with Database.open(w.db_path) as db:
         return db.annotations(lid)

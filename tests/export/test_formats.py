@@ -228,3 +228,35 @@ def test_other_statuses_and_filters(reviewed: Database, tmp_path: Path) -> None:
         (6, "postponed"), (7, "to review"), (8, "to review")]
     assert lines[0]["review"]["status_reason"] == "waiting for page 3"
     assert result.manifest["filter"] == {"status": ["postponed", "to review"]}
+
+
+def test_jsonl_lines_equal_the_records_decoded_and_encoded_again(reviewed: Database, tmp_path: Path) -> None:
+    """The writer splices the stored record and history in as JSON; the result must be what encoding
+    the decoded letter gives."""
+    from imr_desk.export.jsonl_format import line_of
+    from imr_desk.export.selection import iter_letters
+
+    export_set(reviewed, "jsonl", tmp_path / "set.jsonl", ExportSet(status=[]))
+    lines = [json.loads(x) for x in (tmp_path / "set.jsonl").read_text(encoding="utf-8").splitlines()]
+    letters = list(iter_letters(reviewed.conn, list(range(1, 9)), text=True, history=True))
+    assert len(lines) == len(letters) == 8
+    for line, letter in zip(lines, letters, strict=True):
+        assert line == json.loads(json.dumps(line_of(letter)))
+
+
+def test_excel_drops_control_characters_and_cuts_overlong_cells(reviewed: Database, tmp_path: Path) -> None:
+    one = reviewed.letter(4)
+    rec = one.record
+    rec["summary"] = "page\x0cbreak\x00 and \x07bell"
+    rec["items"][0]["rationale"] = "x" * 40_000
+    reviewed.save_record(4, rec, one.version)
+    export_set(reviewed, "xlsx", tmp_path / "set.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "set.xlsx")
+    header = [c.value for c in wb["Letters"][1]]
+    row = [c.value for c in wb["Letters"][5]]
+    assert row[header.index("letter_id")] == 4
+    assert row[header.index("summary")] == "pagebreak and bell"
+    item_header = [c.value for c in wb["Items"][1]]
+    rationale = [r[item_header.index("rationale")].value for r in wb["Items"].iter_rows(min_row=2)
+                 if r[0].value == 4][0]
+    assert len(rationale) == 32_767 and rationale.endswith("…")

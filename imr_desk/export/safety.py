@@ -76,6 +76,23 @@ def check_destination(targets: list[Path], force: bool, folder: bool = False) ->
                               "it exists” in the export dialog, --force on the command line).")
 
 
+def sweep_stale(destination: Path, older_than_s: float) -> list[Path]:
+    """Remove the staging folders that a killed export left beside `destination` (hidden, *.partial/*.old)."""
+    import time
+
+    removed = []
+    cutoff = time.time() - older_than_s
+    for pattern in (f".{destination.name}.*.partial", f".{destination.name}.*.old"):
+        for leftover in destination.parent.glob(pattern):
+            try:
+                if leftover.is_dir() and not leftover.is_symlink() and leftover.stat().st_mtime < cutoff:
+                    shutil.rmtree(leftover, ignore_errors=True)
+                    removed.append(leftover)
+            except OSError:
+                continue  # another export may be removing it at the same moment
+    return removed
+
+
 class Staging:
     """A folder beside the destination where an export's files are written before they go in place.
 
@@ -83,8 +100,11 @@ class Staging:
     it are removed, and the destination is untouched.
     """
 
+    STALE_AFTER_S = 6 * 3600  # older than any export: left by a process that was killed
+
     def __init__(self, destination: Path) -> None:
         self.destination = destination
+        sweep_stale(destination, self.STALE_AFTER_S)
         self.folder = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial",
                                             dir=destination.parent))
         self._committed = False

@@ -178,7 +178,9 @@ def import_iter(db: Database, paths: Iterable[str | Path], batch: str | None = N
             report.cancelled = True
             break
         if src.kind == "jsonl":
-            yield from _import_jsonl(db, src, report, done, total)
+            yield from _import_jsonl(db, src, report, done, total, cancel)
+            if report.cancelled:
+                break
             continue
         outcome, message, letter_id = _one(db, src, report.batch)
         if outcome == "added":
@@ -211,15 +213,23 @@ def _one(db: Database, src: _Source, batch: str) -> tuple[str, str | None, int |
         return "failed", exc.clerk_message, None
 
 
-def _import_jsonl(db: Database, src: _Source, report: ImportReport, done: int,
-                  total: int) -> Generator[ImportEvent, None, None]:
+def _import_jsonl(db: Database, src: _Source, report: ImportReport, done: int, total: int,
+                  cancel: Any = None) -> Generator[ImportEvent, None, None]:
     try:
         from imr_desk.store.roundtrip import import_jsonl
     except ImportError:
         report.failed.append((src.label, "importing JSON Lines exports is not available in this version"))
         yield ImportEvent(done, total, src.label, "failed", "JSON Lines import is not available")
         return
-    for name, outcome, message, letter_id in import_jsonl(db, Path(src.label), report.batch):
+    lines = import_jsonl(db, Path(src.label), report.batch)
+    while True:
+        if cancel is not None and cancel.is_set():  # a large export file: stop between its letters
+            report.cancelled = True
+            return
+        step = next(lines, None)
+        if step is None:
+            return
+        name, outcome, message, letter_id = step
         label = f"{src.label}:{name}"
         if outcome == "added":
             report.added.append(label)

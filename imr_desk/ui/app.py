@@ -148,7 +148,7 @@ def _make_app() -> QApplication:
     app.setApplicationDisplayName("IMR Desk")
     app.setApplicationVersion(__version__)
     app.setOrganizationName("IMR Desk")
-    app.setDesktopFileName("imr-desk")
+    app.setDesktopFileName("io.github.imrdesk.ImrDesk")  # packaging/<id>.desktop
     icon = _icon()
     if icon is not None:
         app.setWindowIcon(icon)

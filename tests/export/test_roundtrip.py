@@ -134,3 +134,22 @@ def test_parser_record_is_rebuilt_from_the_changes() -> None:
         rebuilt = parser_record(record, {p: old for p, old, _new in changes})
         assert list(diff(rebuilt, record)) == changes
         assert list(diff(parsed, rebuilt)) == []
+
+
+def test_cancel_stops_inside_a_large_export_file(reviewed: Database, tmp_path: Path) -> None:
+    import threading
+
+    export_set(reviewed, "jsonl", tmp_path / "set.jsonl")
+    cancel = threading.Event()
+    with Database.open(tmp_path / "copy.db") as copy:
+        gen = copy.import_iter([tmp_path / "set.jsonl"], cancel=cancel)
+        first, second = next(gen), next(gen)
+        assert (first.outcome, second.outcome) == ("added", "added")
+        cancel.set()
+        try:
+            next(gen)
+            raise AssertionError("the import went on after cancel")
+        except StopIteration as stop:
+            report = stop.value
+        assert report.cancelled and len(report.added) == 2
+        assert copy.queue_count() == 2

@@ -158,3 +158,20 @@ def test_exported_files_have_ordinary_permissions(reviewed: Database, out: Path)
     result = export_set(reviewed, "jsonl", out / "out.jsonl")
     for p in result.files:
         assert p.stat().st_mode & 0o044 == 0o044  # readable by others, as a normal new file (umask 022)
+
+
+def test_staging_left_by_a_killed_export_is_swept_by_the_next(reviewed: Database, out: Path) -> None:
+    import os
+    import time
+
+    target = out / "set.jsonl"
+    stale = out / ".set.jsonl.abc123.partial"
+    stale.mkdir()
+    (stale / "set.jsonl").write_text("half a line")
+    old = time.time() - 7 * 3600
+    os.utime(stale, (old, old))
+    running = out / ".set.jsonl.xyz789.partial"  # another export writing right now: left alone
+    running.mkdir()
+    export_set(reviewed, "jsonl", target)
+    assert not stale.exists() and running.exists()
+    assert target.exists()

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from imr_desk.store import Database
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
@@ -20,6 +25,22 @@ def imr_home(tmp_path_factory, monkeypatch) -> Path:
     home = tmp_path_factory.mktemp("imr-home")
     monkeypatch.setenv("IMR_DESK_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Where a test's review database lives (the UI tests start theirs from a template)."""
+    return tmp_path / "review.db"
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[Database]:
+    """A real review database on disk, opened as the clerk alice."""
+    from imr_desk.store import Database
+
+    database = Database.open(db_path, user="alice")
+    yield database
+    database.close()
 
 
 @pytest.fixture

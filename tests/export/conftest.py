@@ -3,7 +3,6 @@ through the store's API, as a clerk's window would."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,18 +29,6 @@ def damage(db: Database, letter_id: int) -> None:
     table, key = ("contents", "letter_id") if db.conn.execute(
         "SELECT 1 FROM sqlite_master WHERE name = 'contents'").fetchone() else ("letters", "id")
     db.conn.execute(f"UPDATE {table} SET record = '{{not json' WHERE {key} = ?", (letter_id,))
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "review.db"
-
-
-@pytest.fixture
-def db(db_path: Path) -> Iterator[Database]:
-    database = Database.open(db_path, user="alice")
-    yield database
-    database.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,18 +12,6 @@ from imr_desk.store import Database
 DATA = Path(__file__).resolve().parent.parent / "data"
 REAL = sorted((DATA / "real").glob("*.pdf"))
 SEEDS = sorted((DATA / "seeds").glob("*.txt"))
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "review.db"
-
-
-@pytest.fixture
-def db(db_path: Path) -> Iterator[Database]:
-    database = Database.open(db_path, user="alice")
-    yield database
-    database.close()
 
 
 @pytest.fixture

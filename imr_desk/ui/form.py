@@ -7,7 +7,7 @@ beside it shows the field's state (confidence, uncertain, warning, changed by th
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeAlias
 
 from PySide6.QtCore import QDate, QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
@@ -31,6 +31,10 @@ from PySide6.QtWidgets import (
 from imr_desk.ui.session import FieldState, ReviewError, ReviewSession
 
 log = logging.getLogger(__name__)
+
+# The editor widget of each kind of field: text and list are line edits, longtext a plain text edit,
+# date a date edit, int a spin box, bool a check box, choice:... a combo box.
+EditorWidget: TypeAlias = QLineEdit | QPlainTextEdit | QDateEdit | QSpinBox | QCheckBox | QComboBox
 
 NULL_DATE = QDate(1900, 1, 1)
 
@@ -76,7 +80,7 @@ class FieldEditor(QObject):
         self.path = path
         self.label = label
         self.kind = kind
-        self.widget = self._make(kind, parent)
+        self.widget: EditorWidget = self._make(kind, parent)
         self.widget.setObjectName(f"field:{path}")
         self.widget.setProperty("fieldPath", path)
         self.widget.installEventFilter(self)
@@ -86,41 +90,45 @@ class FieldEditor(QObject):
         self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._setting = False
 
-    def _make(self, kind: str, parent: QWidget) -> QWidget:
+    def _make(self, kind: str, parent: QWidget) -> EditorWidget:
         if kind == "text" or kind == "list":
-            w: Any = QLineEdit(parent)
-            w.textEdited.connect(lambda _t: self._emit())
+            line = QLineEdit(parent)
+            line.textEdited.connect(lambda _t: self._emit())
             if kind == "list":
-                w.setPlaceholderText("comma-separated")
-        elif kind == "longtext":
-            w = QPlainTextEdit(parent)
-            w.setTabChangesFocus(True)
-            w.setFixedHeight(74)
-            w.textChanged.connect(self._emit)
-        elif kind == "date":
-            w = QDateEdit(parent)
-            w.setCalendarPopup(True)
-            w.setMinimumDate(NULL_DATE)
-            w.setSpecialValueText("—")  # the minimum stands for "no date"
-            w.setDisplayFormat("yyyy-MM-dd")
-            w.dateChanged.connect(lambda _d: self._emit())
-        elif kind == "int":
-            w = QSpinBox(parent)
-            w.setRange(-1, 120)
-            w.setSpecialValueText("—")
-            w.valueChanged.connect(lambda _v: self._emit())
-        elif kind == "bool":
-            w = QCheckBox(parent)
-            w.toggled.connect(lambda _v: self._emit())
-        elif kind.startswith("choice:"):
-            w = QComboBox(parent)
-            w.addItem("—", None)
+                line.setPlaceholderText("comma-separated")
+            return line
+        if kind == "longtext":
+            plain = QPlainTextEdit(parent)
+            plain.setTabChangesFocus(True)
+            plain.setFixedHeight(74)
+            plain.textChanged.connect(self._emit)
+            return plain
+        if kind == "date":
+            date = QDateEdit(parent)
+            date.setCalendarPopup(True)
+            date.setMinimumDate(NULL_DATE)
+            date.setSpecialValueText("—")  # the minimum stands for "no date"
+            date.setDisplayFormat("yyyy-MM-dd")
+            date.dateChanged.connect(lambda _d: self._emit())
+            return date
+        if kind == "int":
+            spin = QSpinBox(parent)
+            spin.setRange(-1, 120)
+            spin.setSpecialValueText("—")
+            spin.valueChanged.connect(lambda _v: self._emit())
+            return spin
+        if kind == "bool":
+            check = QCheckBox(parent)
+            check.toggled.connect(lambda _v: self._emit())
+            return check
+        if kind.startswith("choice:"):
+            combo = QComboBox(parent)
+            combo.addItem("—", None)
             for option in kind.split(":", 1)[1].split(","):
-                w.addItem(option, option)
-            w.currentIndexChanged.connect(lambda _i: self._emit())
-        else:
-            raise ValueError(kind)
-        return w
+                combo.addItem(option, option)
+            combo.currentIndexChanged.connect(lambda _i: self._emit())
+            return combo
+        raise ValueError(kind)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if obj is self.widget and event.type() == QEvent.Type.FocusIn:
@@ -132,20 +140,21 @@ class FieldEditor(QObject):
             self.edited.emit(self.path, self.value())
 
     def value(self) -> Any:
+        # The widget's class follows from the kind (see _make); text and list share QLineEdit.
         w, kind = self.widget, self.kind
-        if kind == "text":
+        if isinstance(w, QLineEdit):
+            if kind == "list":
+                return [s.strip() for s in w.text().split(",") if s.strip()]
             return w.text() if w.text().strip() else (None if not self.path.endswith("request") else "")
-        if kind == "list":
-            return [s.strip() for s in w.text().split(",") if s.strip()]
-        if kind == "longtext":
+        if isinstance(w, QPlainTextEdit):
             text = w.toPlainText()
             return text if text.strip() else None
-        if kind == "date":
+        if isinstance(w, QDateEdit):
             d = w.date()
             return None if d == NULL_DATE else d.toString("yyyy-MM-dd")
-        if kind == "int":
+        if isinstance(w, QSpinBox):
             return None if w.value() < 0 else w.value()
-        if kind == "bool":
+        if isinstance(w, QCheckBox):
             return w.isChecked()
         return w.currentData()
 
@@ -155,20 +164,17 @@ class FieldEditor(QObject):
         self._setting = True
         try:
             w, kind = self.widget, self.kind
-            if kind == "text":
-                w.setText(value or "")
+            if isinstance(w, QLineEdit):
+                w.setText(", ".join(value or []) if kind == "list" else (value or ""))
                 w.setCursorPosition(0)  # a long request shows its beginning
-            elif kind == "list":
-                w.setText(", ".join(value or []))
-                w.setCursorPosition(0)
-            elif kind == "longtext":
+            elif isinstance(w, QPlainTextEdit):
                 w.setPlainText(value or "")
-            elif kind == "date":
+            elif isinstance(w, QDateEdit):
                 d = QDate.fromString(value, "yyyy-MM-dd") if value else NULL_DATE
                 w.setDate(d if d.isValid() else NULL_DATE)
-            elif kind == "int":
+            elif isinstance(w, QSpinBox):
                 w.setValue(value if isinstance(value, int) else -1)
-            elif kind == "bool":
+            elif isinstance(w, QCheckBox):
                 w.setChecked(bool(value))
             else:
                 i = w.findData(value)
@@ -239,9 +245,12 @@ class ItemBox(QGroupBox):
         bar = QHBoxLayout()
         self.outcome_label = QLabel(self)
         bar.addWidget(self.outcome_label, 1)
-        self.up = QPushButton("↑", self, toolTip="Move the item up")
-        self.down = QPushButton("↓", self, toolTip="Move the item down")
-        self.remove = QPushButton("Remove", self, toolTip="Remove the item")
+        self.up = QPushButton("↑", self)
+        self.up.setToolTip("Move the item up")
+        self.down = QPushButton("↓", self)
+        self.down.setToolTip("Move the item down")
+        self.remove = QPushButton("Remove", self)
+        self.remove.setToolTip("Remove the item")
         for b in (self.up, self.down, self.remove):
             b.setObjectName(f"item{index}:{b.text()}")
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)

@@ -94,7 +94,8 @@ class ShortcutGuard(QObject):
     def __init__(self, window: QWidget) -> None:
         super().__init__(window)
         self.window = window
-        self.keys = {QKeySequence(spec.shortcut)[0].toCombined() for spec in ACTIONS}
+        # PySide6 indexes a QKeySequence (C++ operator[]), but its stubs leave __getitem__ out.
+        self.keys = {QKeySequence(spec.shortcut)[0].toCombined() for spec in ACTIONS}  # type: ignore[index]
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.ShortcutOverride and QApplication.activeWindow() is self.window:

@@ -120,7 +120,9 @@ class ExportDialog(QDialog):
         self.db = db
         self.ids = list(ids) if ids else None
         self.job: ExportJob | None = None
-        self.result: ExportResult | None = None
+        # The last export's result. This shadows QDialog.result() (the accept/reject code), which
+        # nothing here calls; the tests read the attribute, so it keeps its name.
+        self.result: ExportResult | None = None  # type: ignore[assignment]
         layout = QVBoxLayout(self)
 
         which = QGroupBox("Letters", self)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_right
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap, QTextCharFormat, QTextCursor
@@ -24,6 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from imr_desk.core import LetterText
+
+if TYPE_CHECKING:
+    import pypdfium2 as pdfium  # imported when a PDF is first shown, to keep start-up quick
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +112,11 @@ class PdfLetterView(QGraphicsView):
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
         self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.setDragMode(QGraphicsView.DragMode.NoDrag)
-        self._doc = None
+        self._doc: pdfium.PdfDocument | None = None
         self._letter: LetterText | None = None
         self._index: SourceIndex | None = None
         self._pages: list[_PageItem] = []
-        self._textpages: dict[int, object] = {}
+        self._textpages: dict[int, pdfium.PdfTextPage] = {}
         self._span_items: dict[str, list[QGraphicsRectItem]] = {}
         self._focus_items: list[QGraphicsRectItem] = []
         self._selection_items: list[QGraphicsRectItem] = []
@@ -162,7 +166,7 @@ class PdfLetterView(QGraphicsView):
         self._selection_items = []
         self._selection = None
         for tp in self._textpages.values():
-            tp.close()  # type: ignore[attr-defined]
+            tp.close()
         self._textpages = {}
         if self._doc is not None:
             self._doc.close()
@@ -211,7 +215,7 @@ class PdfLetterView(QGraphicsView):
         page.rendered_scale = scale
 
     # -- highlights ----------------------------------------------------------------------------
-    def _textpage(self, page: int):
+    def _textpage(self, page: int) -> pdfium.PdfTextPage | None:
         tp = self._textpages.get(page)
         if tp is None and self._doc is not None:
             tp = self._doc[page].get_textpage()
@@ -227,11 +231,13 @@ class PdfLetterView(QGraphicsView):
             if page >= len(self._pages):
                 continue
             tp = self._textpage(page)
+            if tp is None:  # not while a document is open (checked above)
+                continue
             item = self._pages[page]
             try:
                 # PDFium merges the characters' boxes into one rectangle per line itself (fast).
-                n = tp.count_rects(first, last - first)  # type: ignore[union-attr]
-                boxes = [tp.get_rect(i) for i in range(n)]  # type: ignore[union-attr]
+                n = tp.count_rects(first, last - first)
+                boxes = [tp.get_rect(i) for i in range(n)]
             except Exception:  # noqa: BLE001 - fall back to the characters' own boxes
                 boxes = []
             if boxes:
@@ -242,7 +248,7 @@ class PdfLetterView(QGraphicsView):
             line: QRectF | None = None
             for ci in range(first, last):
                 try:
-                    left, bottom, right, top = tp.get_charbox(ci)  # type: ignore[union-attr]
+                    left, bottom, right, top = tp.get_charbox(ci)
                 except Exception:  # noqa: BLE001 - a char without a box (a generated space)
                     continue
                 if right - left <= 0 or top - bottom <= 0:
@@ -336,8 +342,10 @@ class PdfLetterView(QGraphicsView):
         for page in self._pages:
             if page.top <= scene_pos.y() <= page.top + page.height:
                 tp = self._textpage(page.index)
+                if tp is None:  # pages exist only while a document is open
+                    return None
                 x, y = scene_pos.x(), page.top + page.height - scene_pos.y()
-                idx = tp.get_index(x, y, 6, 6)  # type: ignore[union-attr]
+                idx = tp.get_index(x, y, 6, 6)
                 if idx is None or idx < 0:
                     return None
                 return page.index, idx
@@ -450,8 +458,8 @@ class TextLetterView(QPlainTextEdit):
         n = self.document().characterCount() - 1
         cursor.setPosition(max(0, min(start, n)))
         cursor.setPosition(max(0, min(end, n)), QTextCursor.MoveMode.KeepAnchor)
-        sel.cursor = cursor  # type: ignore[attr-defined]
-        sel.format = fmt  # type: ignore[attr-defined]
+        sel.cursor = cursor
+        sel.format = fmt
         return sel
 
     def _refresh(self) -> None:

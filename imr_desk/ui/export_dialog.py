@@ -120,9 +120,7 @@ class ExportDialog(QDialog):
         self.db = db
         self.ids = list(ids) if ids else None
         self.job: ExportJob | None = None
-        # The last export's result. This shadows QDialog.result() (the accept/reject code), which
-        # nothing here calls; the tests read the attribute, so it keeps its name.
-        self.result: ExportResult | None = None  # type: ignore[assignment]
+        self.export_result: ExportResult | None = None  # the last export's result
         layout = QVBoxLayout(self)
 
         which = QGroupBox("Letters", self)
@@ -302,7 +300,7 @@ class ExportDialog(QDialog):
             return False
         fmt = self.fmt()
         destination = normalise_destination(fmt, text)
-        self.result = None
+        self.export_result = None
         job = ExportJob(Path(self.db.path), self.db.user, fmt, destination, selection, self.replace.isChecked(),
                         self)
         job.progressed.connect(self._progressed)
@@ -338,7 +336,7 @@ class ExportDialog(QDialog):
         self._update_count()
 
     def _succeeded(self, result: ExportResult) -> None:
-        self.result = result
+        self.export_result = result
         self._finished()
         self.message.setStyleSheet("")
         self.message.setText(f"{result.summary()}\nManifest: {result.manifest_path}")
@@ -369,7 +367,7 @@ class ExportDialog(QDialog):
         if self.job is not None:
             self.cancel_export()
         else:
-            self.accept() if self.result is not None else self.reject()
+            self.accept() if self.export_result is not None else self.reject()
 
     def done(self, r: int) -> None:
         """Closing the dialog while exporting cancels the export and waits for it to stop."""

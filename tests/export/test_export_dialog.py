@@ -109,7 +109,7 @@ def test_cancel_leaves_nothing(qtbot, reviewed: Database, tmp_path: Path) -> Non
     assert dialog.job is not None
     dialog.job.cancel_event.set()  # before the first letter is written: the export must stop
     qtbot.waitUntil(lambda: dialog.job is None, timeout=30_000)
-    if dialog.result is None:
+    if dialog.export_result is None:
         assert dialog.message.text() == "The export was cancelled; nothing was written."
         assert list(out.iterdir()) == []
     else:  # it finished before the cancel was seen: then it is whole

@@ -560,7 +560,8 @@ class Database:
                 sets = ", ".join(f"{k} = :{k}" for k in cols)
                 self.conn.execute(
                     f"UPDATE letters SET version = :version, {sets}, "
-                    "status = CASE WHEN status = 'to review' THEN 'in review' ELSE status END WHERE id = :id",
+                    "status = CASE WHEN status IN ('to review', 'reviewed') THEN 'in review' ELSE status END "
+                    "WHERE id = :id",
                     {**cols, "version": new_version, "id": letter_id},
                 )
                 self._write_contents(letter_id, record)
@@ -568,9 +569,9 @@ class Database:
                 rows_h: list[tuple[Any, ...]] = [(letter_id, p, rec.dumps(o), rec.dumps(n), self.user, at, "clerk", reason, new_version)
                           for p, o, n in changes] or [
                     (letter_id, "fields", None, None, self.user, at, "clerk", reason, new_version)]
-                if status == TO_REVIEW:
-                    rows_h.append((letter_id, "status", rec.dumps(TO_REVIEW), rec.dumps(IN_REVIEW), self.user, at,
-                                   "clerk", None, new_version))
+                if status in (TO_REVIEW, REVIEWED):  # a record changed after review must be reviewed again
+                    rows_h.append((letter_id, "status", rec.dumps(status), rec.dumps(IN_REVIEW), self.user, at,
+                                   "clerk", "changed after review" if status == REVIEWED else None, new_version))
                 self.conn.executemany(
                     "INSERT INTO history(letter_id, path, old, new, who, at, origin, reason, version) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows_h,
@@ -579,8 +580,14 @@ class Database:
         assert conflict is not None
         raise conflict
 
-    def set_status(self, letter_id: int, status: str, reason: str | None = None) -> None:
-        """Change a letter's status. Postponing needs a reason; so does marking reviewed despite errors."""
+    def set_status(self, letter_id: int, status: str, reason: str | None = None,
+                   expected_version: int | None = None) -> int:
+        """Change a letter's status; returns the letter's new version.
+
+        Postponing needs a reason; so does marking reviewed despite errors. The version goes up, so a
+        save made from an older copy of the letter (before it was marked reviewed) is refused. With
+        `expected_version`, a letter changed by someone else since is refused too (`VersionConflict`).
+        """
         if status not in STATUSES:
             raise StoreError(f"“{status}” is not a status; use one of: {', '.join(STATUSES)}.")
         reason = (reason or "").strip() or None
@@ -592,20 +599,27 @@ class Database:
             if not rows:
                 raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")
             old, errors, version = rows[0]
+            if expected_version is not None and version != expected_version:
+                raise VersionConflict(
+                    "Someone else changed this letter after you opened it, so its status was not changed. "
+                    "Reopen the letter to see their changes, then try again."
+                )
             if status == REVIEWED and errors and not reason:
                 raise StoreError(f"The letter has {errors} error(s) in its checks. Fix them, or give a reason to "
                                  "mark it reviewed anyway (the reason is recorded).")
             reviewed = (at, self.user) if status == REVIEWED else (None, None)
             self.conn.execute(
-                "UPDATE letters SET status = ?, status_reason = ?, status_by = ?, status_at = ?, reviewed_at = ?, "
-                "reviewed_by = ? WHERE id = ?",
+                "UPDATE letters SET status = ?, status_reason = ?, status_by = ?, status_at = ?, "
+                "reviewed_at = coalesce(?, reviewed_at), reviewed_by = coalesce(?, reviewed_by), "
+                "version = version + 1 WHERE id = ?",
                 (status, reason, self.user, at, *reviewed, letter_id),
             )
             self.conn.execute(
                 "INSERT INTO history(letter_id, path, old, new, who, at, origin, reason, version) "
                 "VALUES (?, 'status', ?, ?, ?, ?, 'clerk', ?, ?)",
-                (letter_id, rec.dumps(old), rec.dumps(status), self.user, at, reason, version),
+                (letter_id, rec.dumps(old), rec.dumps(status), self.user, at, reason, version + 1),
             )
+        return int(version) + 1
 
     def history(self, letter_id: int) -> list[HistoryRow]:
         rows = self._read("SELECT id, letter_id, path, old, new, who, at, origin, reason, version FROM history "

@@ -250,6 +250,7 @@ def test_excel_drops_control_characters_and_cuts_overlong_cells(reviewed: Databa
     rec["summary"] = "page\x0cbreak\x00 and \x07bell"
     rec["items"][0]["rationale"] = "x" * 40_000
     reviewed.save_record(4, rec, one.version)
+    reviewed.set_status(4, "reviewed", reason="checked")  # a record changed after review is reviewed again
     export_set(reviewed, "xlsx", tmp_path / "set.xlsx")
     wb = openpyxl.load_workbook(tmp_path / "set.xlsx")
     header = [c.value for c in wb["Letters"][1]]

@@ -118,3 +118,27 @@ def test_leases_keep_a_second_clerk_off_and_expire(filled: Database, db_path: Pa
     with pytest.raises(LetterLeased, match="took this letter over"):
         bob.renew_lease(letter_id, "bob-window")
     bob.close()
+
+
+def test_a_save_from_before_the_review_is_refused_and_an_edit_reopens_the_review(filled: Database,
+                                                                                 db_path: Path) -> None:
+    letter_id = _first(filled)
+    bob = Database.open(db_path, user="bob")
+    stale = bob.letter(letter_id)
+    version = filled.set_status(letter_id, "reviewed")
+    assert version == stale.version + 1 == filled.letter(letter_id).version
+    stale.record["summary"] = "Bob's late change."
+    with pytest.raises(VersionConflict):
+        bob.save_record(letter_id, stale.record, stale.version)
+    with pytest.raises(VersionConflict):
+        bob.set_status(letter_id, "postponed", reason="x", expected_version=stale.version)
+    fresh = bob.letter(letter_id)
+    assert fresh.status == "reviewed" and fresh.reviewed_by == "alice"
+    fresh.record["summary"] = "Bob's correction."
+    bob.save_record(letter_id, fresh.record, fresh.version)
+    after = filled.letter(letter_id)
+    assert after.status == "in review" and after.reviewed_by == "alice"  # the last review, kept
+    reopened = filled.history(letter_id)[-1]
+    assert (reopened.path, reopened.old, reopened.new, reopened.reason) == (
+        "status", "reviewed", "in review", "changed after review")
+    bob.close()

@@ -21,11 +21,12 @@ log = logging.getLogger(__name__)
 def reparse(db: Database, progress: Callable[[int, int], Any] | None = None, force: bool = False) -> ReparseReport:
     """Parse letters again with this parser.
 
-    A letter no clerk has touched (status 'to review') gets the new output as its record, each change
-    in history (origin 're-parse'). For every other letter the clerk's record stays as it is and only
-    the parser's output is replaced (and noted in history), so accuracy compares against the newest parser.
+    A letter whose record no clerk has changed, and that is not reviewed, gets the new output as its
+    record, each change in history (origin 're-parse'). For every other letter the clerk's record stays
+    as it is and only the parser's output is replaced (and noted in history), so accuracy compares
+    against the newest parser.
     """
-    from imr_desk.store.database import TO_REVIEW, ReparseReport, now_iso
+    from imr_desk.store.database import REVIEWED, ReparseReport, now_iso
 
     report = ReparseReport()
     where = "" if force else " WHERE parser_version != ?"
@@ -53,7 +54,7 @@ def reparse(db: Database, progress: Callable[[int, int], Any] | None = None, for
                 current = db.conn.execute("SELECT version, status FROM letters WHERE id = ?", (letter_id,)).fetchone()
                 if current is None or current[0] != version or current[1] != status:
                     continue  # a clerk saved it meanwhile: it is picked up by the next re-parse
-                if status == TO_REVIEW:
+                if status != REVIEWED and not _edited_by_a_clerk(db, letter_id):
                     changes = list(rec.diff(json.loads(record_json), new))
                     cols = rec.columns_of(new)
                     sets = ", ".join(f"{k} = :{k}" for k in cols)
@@ -83,6 +84,13 @@ def reparse(db: Database, progress: Callable[[int, int], Any] | None = None, for
         if progress is not None:
             progress(n, len(ids))
     return report
+
+
+def _edited_by_a_clerk(db: Database, letter_id: int) -> bool:
+    """Whether any value of the letter's record was set by a clerk (or came with an imported review)."""
+    return db.conn.execute(
+        "SELECT 1 FROM history WHERE letter_id = ? AND origin IN ('clerk', 'import') AND path NOT IN "
+        "('status', '*', '*rejected') AND path NOT LIKE 'annotations.%' LIMIT 1", (letter_id,)).fetchone() is not None
 
 
 _ITEM_INDEX = re.compile(r"^items\.\d+\.")

@@ -64,3 +64,21 @@ def test_accuracy_counts_values_kept_through_review(filled: Database) -> None:
     assert stats["by_status"]["reviewed"] == 2 and stats["letters"] == 11
     assert stats["by_batch"] == {"first": 11}
     assert sum(stats["items_by_decision"].values()) == filled.conn.execute("SELECT count(*) FROM items").fetchone()[0]
+
+
+def test_reparse_keeps_a_clerks_edits_whatever_the_status_and_updates_untouched_postponed_letters(
+        filled: Database) -> None:
+    edited, postponed = [r.id for r in filled.queue({}, limit=2)]
+    letter = filled.letter(edited)
+    letter.record["case"]["case_number"] = "CLERK-1"
+    version = filled.save_record(edited, letter.record, letter.version)
+    filled.set_status(edited, "to review", reason="back to the pile")
+    filled.set_status(postponed, "postponed", reason="page missing")
+    true_age = filled.letter(postponed).record["patient"]["age"]
+    for letter_id in (edited, postponed):
+        _pretend_older_parser(filled, letter_id, 3)
+    report = filled.reparse()
+    assert report.recorded == [edited] and report.replaced == [postponed]
+    assert filled.letter(edited).record["case"]["case_number"] == "CLERK-1" and version
+    again = filled.letter(postponed)
+    assert again.record["patient"]["age"] == true_age and again.status == "postponed"

@@ -103,8 +103,14 @@ def accuracy(db: Database) -> dict[str, dict[str, Any]]:
     for parsed_json, record_json in db.conn.execute("SELECT c.parsed, c.record FROM letters l JOIN contents c ON c.letter_id = l.id "
                                                    "WHERE l.status = 'reviewed'"):
         parsed, record = json.loads(parsed_json), json.loads(record_json)
+        aligned, removed = rec.align_items(parsed.get("items") or [], record.get("items") or [])
+        parsed = {**parsed, "items": aligned}
         a, b = rec.flatten(parsed), rec.flatten(record)
         changed = {p for p, _o, _n in rec.diff(parsed, record)}
+        for item in removed:  # an item the clerk struck out: everything the parser read there was wrong
+            for k in rec.ITEM_COLUMNS:
+                if item.get(k) not in (None, "", []) and k != "decision_stated":
+                    total[f"items.{k}"] += 1
         for path in set(a) | set(b):
             key = _ITEM_INDEX.sub("items.", path)
             if a.get(path) in (None, "", []) and b.get(path) in (None, "", []):

@@ -105,3 +105,37 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> Iterator[tuple[str, Any, A
 
 def _path_key(path: str) -> tuple[Any, ...]:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in path.split("."))
+
+
+def align_items(parsed: list[dict[str, Any]], reviewed: list[dict[str, Any]]
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The parser's items in the order of the clerk's, matched by request; and those the clerk removed.
+
+    A clerk who reorders items, or removes a wrong one, has not changed the others: comparing by
+    position would count every item after it as a parser error. An item the clerk added has no
+    match (an empty item stands in for it).
+    """
+    import difflib
+
+    def key(item: dict[str, Any]) -> str:
+        return " ".join(str(item.get("request") or "").lower().split())
+
+    unused = list(range(len(parsed)))
+    matched: list[int | None] = [None] * len(reviewed)
+    for j, item in enumerate(reviewed):  # same request first
+        for i in unused:
+            if key(parsed[i]) and key(parsed[i]) == key(item):
+                matched[j] = i
+                unused.remove(i)
+                break
+    for j, item in enumerate(reviewed):  # then the most alike of what is left (a corrected request)
+        if matched[j] is not None or not unused:
+            continue
+        best = max(unused, key=lambda i: difflib.SequenceMatcher(None, key(parsed[i]), key(item)).ratio())
+        alike = difflib.SequenceMatcher(None, key(parsed[best]), key(item)).ratio() >= 0.5
+        last_pair = len(unused) == 1 and matched.count(None) == 1  # one left on each side: the same item
+        if alike or last_pair:
+            matched[j] = best
+            unused.remove(best)
+    aligned = [parsed[i] if i is not None else {} for i in matched]
+    return aligned, [parsed[i] for i in unused]

@@ -82,3 +82,17 @@ def test_reparse_keeps_a_clerks_edits_whatever_the_status_and_updates_untouched_
     assert filled.letter(edited).record["case"]["case_number"] == "CLERK-1" and version
     again = filled.letter(postponed)
     assert again.record["patient"]["age"] == true_age and again.status == "postponed"
+
+
+def test_accuracy_is_not_fooled_by_reordered_or_removed_items(filled: Database) -> None:
+    letter_id = next(r.id for r in filled.queue({}, limit=20) if r.item_count >= 3)
+    letter = filled.letter(letter_id)
+    items = letter.record["items"]
+    n = len(items)
+    letter.record["items"] = [items[2], items[0]] + items[3:]  # item 2 struck out, the rest reordered
+    letter.record["items"][1]["request"] = items[0]["request"] + " (corrected)"
+    filled.save_record(letter_id, letter.record, letter.version)
+    filled.set_status(letter_id, "reviewed", reason="checked")
+    acc = filled.accuracy()
+    assert acc["items.request"] == {"kept": n - 2, "total": n, "rate": round((n - 2) / n, 4)}
+    assert acc["items.decision"]["kept"] == n - 1 and acc["items.decision"]["total"] == n

@@ -80,14 +80,24 @@ _db_option = click.option(
 )
 
 
-def _open_db(ctx: click.Context, db_path: Path | None, create: bool = True):  # type: ignore[no-untyped-def]
+def _open_db(ctx: click.Context, db_path: Path | None, create: bool = True,  # type: ignore[no-untyped-def]
+             read_only: bool = False):
+    """The database named by --db (the command's or the group's), else the default one.
+
+    `read_only`: the command only reads, so a database in a read-only place is opened read-only.
+    """
+    import os
+
     from imr_desk import paths
     from imr_desk.store import Database
 
     path = db_path or (ctx.find_root().params.get("db_path") if ctx.find_root() else None)
     if path is None:
         path = paths.default_db_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    if read_only and path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        return Database.open(path, readonly=True)
     return Database.open(path, create=create)
 
 
@@ -103,6 +113,7 @@ def import_(ctx: click.Context, db_path: Path | None, batch: str | None, quiet: 
     A letter already in the database is skipped; a file that cannot be read is reported and the
     others are imported all the same (exit status 1 when any failed).
     """
+    batch = " ".join((batch or "").split()) or None
     with _open_db(ctx, db_path) as db:
         def progress(event) -> None:  # type: ignore[no-untyped-def]
             if not quiet:
@@ -126,7 +137,7 @@ def import_(ctx: click.Context, db_path: Path | None, batch: str | None, quiet: 
 @click.pass_context
 def search(ctx: click.Context, db_path: Path | None, limit: int, as_json: bool, query: tuple[str, ...]) -> None:
     """Search the letters' text, requests, rationales and case numbers (best matches first)."""
-    with _open_db(ctx, db_path, create=False) as db:
+    with _open_db(ctx, db_path, create=False, read_only=True) as db:
         hits = db.search(" ".join(query), limit=limit)
         for h in hits:
             if as_json:
@@ -144,7 +155,7 @@ def search(ctx: click.Context, db_path: Path | None, limit: int, as_json: bool, 
 @click.pass_context
 def stats(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
     """Counts by status, outcome, decision and batch, and how often the parser's values survived review."""
-    with _open_db(ctx, db_path, create=False) as db:
+    with _open_db(ctx, db_path, create=False, read_only=True) as db:
         figures = db.stats()
     if as_json:
         click.echo(json.dumps(figures, ensure_ascii=False, indent=2))

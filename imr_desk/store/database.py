@@ -170,14 +170,54 @@ class Database:
     # -- opening -----------------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path, user: str | None = None, *, create: bool = True,
-             busy_timeout: float = BUSY_TIMEOUT_S) -> Database:
-        """Open (creating and upgrading as needed) the review database at `path`."""
+             busy_timeout: float = BUSY_TIMEOUT_S, readonly: bool = False) -> Database:
+        """Open (creating and upgrading as needed) the review database at `path`.
+
+        `readonly` opens an existing database for reading only (search, statistics), which works on
+        a read-only file or folder too; every write then fails with `NotWritable`.
+        """
         path = Path(path)
         try:
+            if readonly:
+                return cls._open_readonly(path, user, busy_timeout)
             return cls._open(path, user, create, busy_timeout)
         except PermissionError as exc:
             raise NotWritable(f"IMR Desk may not open {path}: {exc.strerror}. Ask for access to the folder, or "
                               "copy the database to a folder of your own.") from exc
+
+    @classmethod
+    def _open_readonly(cls, path: Path, user: str | None, busy_timeout: float) -> Database:
+        if path.is_dir():
+            raise NotADatabase(f"{path} is a folder, not a database file. Give the path of a .db file.")
+        if not path.exists() or path.stat().st_size == 0:
+            raise StoreError(f"There is no database at {path}. Check the path, or import letters to create it.")
+        from urllib.parse import quote
+
+        base = f"file:{quote(str(path.resolve()))}?mode=ro"
+        # A WAL database needs its shared-memory file even to be read; where that cannot be created
+        # (a read-only folder, nobody writing), SQLite reads the file as it is ("immutable").
+        conn: sqlite3.Connection | None = None
+        for uri in (base, base + "&immutable=1"):
+            if conn is not None:
+                conn.close()
+            try:
+                conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=busy_timeout,
+                                       check_same_thread=False)
+                conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+                _check_identity(conn, path)
+                version = schema.version_of(conn)
+                break
+            except StoreError:
+                raise
+            except sqlite3.Error as exc:
+                if uri.endswith("immutable=1"):
+                    raise translate(exc, path, "open the database for reading") from exc
+        assert conn is not None
+        if version < schema.SCHEMA_VERSION:
+            conn.close()
+            raise NotWritable(f"{path} was made by an older IMR Desk and must be upgraded before it can be read, "
+                              "which needs write access. Open it once where you may write to it.")
+        return cls(conn, path, user or default_user())
 
     @classmethod
     def _open(cls, path: Path, user: str | None, create: bool, busy_timeout: float) -> Database:

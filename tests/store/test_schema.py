@@ -153,3 +153,34 @@ def test_busy_database_is_a_clear_message(db_path: Path) -> None:
         db.close()
     blocker.execute("ROLLBACK")
     blocker.close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="uses setpriv to drop root's permissions")
+def test_a_read_only_database_can_still_be_searched_and_counted() -> None:
+    import os
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="imr-ro-"))
+    try:
+        with Database.open(folder / "review.db") as db:
+            db.import_paths(REAL[:3])
+        folder.chmod(0o755)
+        (folder / "review.db").chmod(0o444)
+        base = [sys.executable, "-m", "imr_desk"]
+        if os.geteuid() == 0:
+            base = _AS_NOBODY + base
+        env = {**os.environ, "IMR_DESK_HOME": str(folder / "home")}
+        search = subprocess.run([*base, "search", "--db", str(folder / "review.db"), "--json", "Viagra"],
+                                capture_output=True, text=True, timeout=60, env=env)
+        assert search.returncode == 0, search.stderr
+        assert "CM16-0221706" in search.stdout
+        stats = subprocess.run([*base, "stats", "--db", str(folder / "review.db"), "--json"],
+                               capture_output=True, text=True, timeout=60, env=env)
+        assert stats.returncode == 0, stats.stderr
+        assert '"letters": 3' in stats.stdout
+        assert sorted(p.name for p in folder.iterdir()) == ["review.db"]  # reading wrote nothing beside it
+        with Database.open(folder / "review.db", readonly=True) as ro, pytest.raises(NotWritable):
+            ro.set_status(1, "postponed", reason="x")
+    finally:
+        shutil.rmtree(folder)

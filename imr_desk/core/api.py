@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
 from imr_desk.core.parser import PARSER_VERSION, parse_letter
 from imr_desk.core.reading import LetterText, read_letter, sha256_of
+
+MAX_LETTER_BYTES = 200 * 1024 * 1024  # far above any real letter: a bigger file is something else
 
 __all__ = ["PARSER_VERSION", "parse_bytes", "parse_file", "parse_letter"]
 
@@ -21,6 +24,13 @@ def parse_file(path: str | Path, *, include_text: bool = False) -> dict[str, Any
     """Parse one letter file. A file that cannot be opened gives a record with `error`."""
     p = Path(path)
     try:
+        info = p.stat()
+        if p.is_dir():
+            return error_record(p.name, "this is a folder, not a letter file")
+        if not stat.S_ISREG(info.st_mode):  # a pipe or a device: reading it could block or never end
+            return error_record(p.name, "not a regular file (a pipe or a device?)")
+        if info.st_size > MAX_LETTER_BYTES:
+            return error_record(p.name, f"the file is {info.st_size // 1_000_000} MB; no IMR letter is near that size")
         data = p.read_bytes()
     except OSError as exc:
         return error_record(p.name, f"could not open the file: {exc.strerror or exc}")

@@ -192,8 +192,9 @@ def _pdf_pages(data: bytes, letter: LetterText) -> list[str] | None:
         msg = str(exc)
         if "password" in msg.lower():
             letter.error = "The PDF is encrypted with a password, so its text cannot be read."
-        else:
-            letter.error = f"The file is not a readable PDF ({msg}); it may be damaged or incomplete."
+        else:  # PDFium's own reason is often just "Success" or "Unknown error": say what it means
+            letter.error = ("The file is not a readable PDF; it may be damaged, incomplete, or have no pages. "
+                            "Download or scan it again.")
         return None
     try:
         pages = []
@@ -239,7 +240,31 @@ def _looks_binary(data: bytes) -> bool:
     return controls > max(8, len(sample) // 20)
 
 
+def _utf16_without_bom(data: bytes) -> str | None:
+    """The encoding of UTF-16 text saved without a byte-order mark (NULs in every other byte), or None."""
+    sample = data[:4096]
+    if len(sample) < 64 or len(sample) % 2:
+        sample = sample[: len(sample) // 2 * 2]
+    if len(sample) < 64:
+        return None
+    even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    if odd_nuls > 0.6 * half and even_nuls < 0.05 * half:
+        return "utf-16-le"
+    if even_nuls > 0.6 * half and odd_nuls < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
 def _text_pages(data: bytes, letter: LetterText) -> list[str] | None:
+    utf16 = _utf16_without_bom(data) if not data.startswith((b"\xff\xfe", b"\xfe\xff")) else None
+    if utf16:
+        text, encoding = data.decode(utf16, errors="replace"), utf16
+        if _looks_binary(text[:4096].encode("utf-8", errors="replace")):
+            letter.error = "The file is binary, not a letter's text or a PDF."
+            return None
+        letter.problems.append(ReadProblem("encoding", f"The text was read as {encoding}.", "info"))
+        return text.split("\f")
     if _looks_binary(data) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         letter.error = "The file is binary, not a letter's text or a PDF."
         return None

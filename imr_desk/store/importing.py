@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imr_desk.core import parse_letter, read_letter
+from imr_desk.core.api import MAX_LETTER_BYTES
 from imr_desk.core.reading import sha256_of
 
 if TYPE_CHECKING:
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 LETTER_SUFFIXES = (".pdf", ".txt")
 ARCHIVE_SUFFIXES = (".zip",)
 EXPORT_SUFFIXES = (".jsonl",)
-MAX_LETTER_BYTES = 200 * 1024 * 1024  # no IMR letter is near this: a bigger file is something else
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,12 @@ class _Source:
 
 
 def _file_source(p: Path) -> _Source:
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        return _Source(str(p), p.name, bytes, "failed", f"could not read the file ({exc.strerror or exc})")
+    if size > MAX_LETTER_BYTES:  # said before reading it, not after
+        return _Source(str(p), p.name, bytes, "failed", "the file is larger than 200 MB; it is not an IMR letter")
     return _Source(str(p), p.name, p.read_bytes)
 
 
@@ -86,9 +92,13 @@ def _zip_sources(p: Path) -> list[_Source]:
         base = Path(member).name
         if info.is_dir() or base.startswith((".", "__MACOSX")) or "__MACOSX/" in member:
             continue
+        label = f"{p}:{member}"
+        if base.lower().endswith(ARCHIVE_SUFFIXES + EXPORT_SUFFIXES):
+            out.append(_Source(label, base, bytes, "failed", "an archive or export inside an archive is not read; "
+                                                              "extract it and import it on its own"))
+            continue
         if not base.lower().endswith(LETTER_SUFFIXES):
             continue
-        label = f"{p}:{member}"
         if info.file_size > MAX_LETTER_BYTES:
             out.append(_Source(label, base, bytes, "failed", "larger than 200 MB inside the archive; not a letter"))
             continue
@@ -108,7 +118,12 @@ def expand(paths: Iterable[str | Path], ignored: list[str]) -> list[_Source]:
         if p.is_dir():
             for child in sorted(p.rglob("*")):
                 rel = child.relative_to(p)
-                if any(part.startswith(".") for part in rel.parts) or not child.is_file():
+                if any(part.startswith(".") for part in rel.parts):
+                    continue
+                if child.is_symlink() and child.is_dir():  # not walked: a link may loop back
+                    ignored.append(f"{child} (a link to a folder: import that folder itself)")
+                    continue
+                if not child.is_file():
                     continue
                 suffix = child.suffix.lower()
                 if suffix in LETTER_SUFFIXES:
@@ -128,7 +143,7 @@ def expand(paths: Iterable[str | Path], ignored: list[str]) -> list[_Source]:
             else:  # named by the clerk: try it whatever its name says
                 out.append(_file_source(p))
         elif p.exists():
-            out.append(_Source(str(p), p.name, bytes, "failed", "not a regular file"))
+            out.append(_Source(str(p), p.name, bytes, "failed", "not a regular file (a pipe or a device?)"))
         else:
             out.append(_Source(str(p), p.name, bytes, "failed", "no such file or folder"))
     return out

@@ -58,3 +58,19 @@ def test_parse_help():
     result = CliRunner().invoke(cli, ["parse", "--help"])
     assert result.exit_code == 0
     assert "JSON" in result.output
+
+
+def test_pipes_and_oversized_files_are_refused_without_reading_them(tmp_path) -> None:
+    import os
+
+    from imr_desk.core import parse_file
+
+    fifo = tmp_path / "letter.txt"
+    os.mkfifo(fifo)  # reading it would block for ever
+    rec = parse_file(fifo)
+    assert rec["error"] == "not a regular file (a pipe or a device?)"
+    huge = tmp_path / "huge.pdf"
+    with open(huge, "wb") as f:  # sparse: 300 MB on paper, nothing on disk
+        f.truncate(300 * 1024 * 1024)
+    rec = parse_file(huge)
+    assert "no IMR letter is near that size" in rec["error"] and rec["source"]["name"] == "huge.pdf"

@@ -56,9 +56,9 @@ def test_soft_hyphen_marker_becomes_a_hyphen():
     assert "self-directed" in letter.text
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16", "utf-16-le", "utf-16-be"])
 def test_text_encodings(encoding):
-    text = "State(s) of Licensure: California\nLabor Code § 4610.5 – café\n"
+    text = "State(s) of Licensure: California\nLabor Code § 4610.5 – café\n" * 3
     letter = read_letter(text.encode(encoding), "letter.txt")
     assert letter.media_type == TEXT
     assert letter.error is None

@@ -114,3 +114,23 @@ def test_cancel_stops_after_the_current_letter_and_keeps_what_was_read(db: Datab
     assert report.cancelled and len(report.added) == 2
     assert {first.outcome, second.outcome} == {"added"}
     assert db.queue_count() == 2
+
+
+def test_archives_inside_archives_and_linked_folders_are_reported_not_skipped_silently(
+        db: Database, tmp_path: Path) -> None:
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.write(REAL[0], REAL[0].name)
+    outer = tmp_path / "outer.zip"
+    with zipfile.ZipFile(outer, "w") as zf:
+        zf.write(inner, "inner.zip")
+        zf.write(SEEDS[0], SEEDS[0].name)
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    (folder / "elsewhere").symlink_to(tmp_path / "other", target_is_directory=True)
+    (tmp_path / "other").mkdir()
+    report = db.import_paths([outer, folder])
+    assert len(report.added) == 1
+    assert report.failed == [(f"{outer}:inner.zip",
+                              "an archive or export inside an archive is not read; extract it and import it on its own")]
+    assert any("a link to a folder" in i for i in report.ignored)

@@ -7,7 +7,8 @@ Both views speak in offsets of the parser's text (`LetterText.text`), the same o
 from __future__ import annotations
 
 import logging
-from bisect import bisect_right
+import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -392,6 +393,33 @@ class PdfLetterView(QGraphicsView):
         self._render_timer.start()
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+
+
+class Utf16Map:
+    """Between the letter's offsets (Python str indices: code points) and Qt's text positions (UTF-16 units).
+
+    A character outside the Basic Multilingual Plane (an emoji, some CJK, mathematical letters) is one
+    str index but two QTextCursor positions. Built once per letter; the identity when it has none.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._astral = [m.start() for m in _ASTRAL.finditer(text)]
+        # the Qt position of each such character's second (low surrogate) unit
+        self._low = [a + k + 1 for k, a in enumerate(self._astral)]
+
+    @property
+    def identity(self) -> bool:
+        return not self._astral
+
+    def to_qt(self, offset: int) -> int:
+        return offset + bisect_left(self._astral, offset) if self._astral else offset
+
+    def from_qt(self, position: int) -> int:
+        """The str offset at a Qt position (one inside a surrogate pair counts as the pair's character)."""
+        return position - bisect_right(self._low, position) if self._low else position
+
+
 class TextLetterView(QPlainTextEdit):
     """A text letter as text, with the same highlights as the PDF view (extra selections)."""
 
@@ -409,6 +437,7 @@ class TextLetterView(QPlainTextEdit):
         self._spans: list[Span] = []
         self._colours: dict[str, QColor] = {}
         self._focus: tuple[int, int] | None = None
+        self._map = Utf16Map("")
         self.zoom = 1.0
         self._base_point_size = self.font().pointSizeF()
         self.selectionChanged.connect(self._selection_changed)
@@ -416,13 +445,19 @@ class TextLetterView(QPlainTextEdit):
     def show_letter(self, letter: LetterText) -> None:
         self._spans = []
         self._focus = None
+        self._map = Utf16Map(letter.text)
         self.setPlainText(letter.text)
         self._refresh()
 
     def clear_letter(self) -> None:
         self._spans = []
         self._focus = None
+        self._map = Utf16Map("")
         self.setPlainText("")
+
+    def _qt_position(self, offset: int) -> int:
+        """A text offset as a cursor position, inside the document."""
+        return max(0, min(self._map.to_qt(offset), self.document().characterCount() - 1))
 
     def set_zoom(self, zoom: float) -> None:
         self.zoom = max(0.5, min(4.0, zoom))
@@ -443,9 +478,9 @@ class TextLetterView(QPlainTextEdit):
         self._refresh()
         if self._focus:
             cursor = QTextCursor(self.document())
-            cursor.setPosition(min(end or 0, self.document().characterCount() - 1))
+            cursor.setPosition(self._qt_position(end or 0))
             self.setTextCursor(cursor)
-            cursor.setPosition(min(start or 0, self.document().characterCount() - 1))
+            cursor.setPosition(self._qt_position(start or 0))
             self.setTextCursor(cursor)
             self.ensureCursorVisible()
 
@@ -455,9 +490,8 @@ class TextLetterView(QPlainTextEdit):
     def _selection_for(self, start: int, end: int, fmt: QTextCharFormat) -> QTextEdit.ExtraSelection:
         sel = QTextEdit.ExtraSelection()
         cursor = QTextCursor(self.document())
-        n = self.document().characterCount() - 1
-        cursor.setPosition(max(0, min(start, n)))
-        cursor.setPosition(max(0, min(end, n)), QTextCursor.MoveMode.KeepAnchor)
+        cursor.setPosition(self._qt_position(start))
+        cursor.setPosition(self._qt_position(end), QTextCursor.MoveMode.KeepAnchor)
         sel.cursor = cursor
         sel.format = fmt
         return sel
@@ -483,13 +517,16 @@ class TextLetterView(QPlainTextEdit):
         self.setExtraSelections(selections)
 
     def selected_span(self) -> tuple[int, int] | None:
+        """The selection as text offsets (str indices, as the record's provenance uses)."""
         c = self.textCursor()
-        return (c.selectionStart(), c.selectionEnd()) if c.hasSelection() else None
+        if not c.hasSelection():
+            return None
+        return self._map.from_qt(c.selectionStart()), self._map.from_qt(c.selectionEnd())
 
     def select_span(self, start: int, end: int) -> None:
         cursor = QTextCursor(self.document())
-        cursor.setPosition(start)
-        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        cursor.setPosition(self._qt_position(start))
+        cursor.setPosition(self._qt_position(end), QTextCursor.MoveMode.KeepAnchor)
         self.setTextCursor(cursor)
 
     def _selection_changed(self) -> None:
@@ -500,7 +537,7 @@ class TextLetterView(QPlainTextEdit):
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().mouseReleaseEvent(event)
         if event.button() == Qt.MouseButton.LeftButton and not self.textCursor().hasSelection():
-            pos = self.cursorForPosition(event.position().toPoint()).position()
+            pos = self._map.from_qt(self.cursorForPosition(event.position().toPoint()).position())
             hits = [s for s in self._spans if s.start <= pos < s.end and not s.key.startswith("annotation:")]
             if hits:
                 best = min(hits, key=lambda s: s.end - s.start)

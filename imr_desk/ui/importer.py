@@ -33,6 +33,8 @@ class ImportController(QObject):
         self.cancel_button.clicked.connect(self.cancel)
         self._token: object | None = None
         self._cancel = threading.Event()
+        self._ended = threading.Event()
+        self._ended.set()
         self.last_report: Any = None
         self.report_box: QMessageBox | None = None
         writer.stepped.connect(self._stepped)
@@ -48,18 +50,36 @@ class ImportController(QObject):
         paths = [Path(p) for p in paths]
         self._token = token = object()
         self._cancel = cancel = threading.Event()
+        self._ended = ended = threading.Event()
         self.progress.setRange(0, 0)
         self.progress.setFormat("Importing…")
         self.progress.show()
         self.cancel_button.show()
         self.cancel_button.setEnabled(True)
-        self.writer.run_steps(token, lambda db: _import_steps(db, paths, cancel))
+        self.writer.run_steps(token, lambda db: _import_steps(db, paths, cancel, ended))
         return True
 
     def cancel(self) -> None:
         self._cancel.set()
         self.cancel_button.setEnabled(False)
         self.progress.setFormat("Cancelling…")
+
+    def shutdown(self, timeout: float = 60.0) -> bool:
+        """The window is closing: cancel a running import and wait until the writer thread has stopped it.
+
+        Its progress and its end are no longer reported (the window and its database are going away).
+        Returns False when the import did not stop within `timeout` seconds.
+        """
+        if self._token is None:
+            return True
+        self._cancel.set()
+        self._token = None  # _stepped and _done ignore whatever the writer still reports
+        stopped = self._ended.wait(timeout)
+        if not stopped:
+            log.warning("the import did not stop within %s s of closing the window", timeout)
+        self.progress.hide()
+        self.cancel_button.hide()
+        return stopped
 
     def _stepped(self, token: object, event: Any) -> None:
         if token is not self._token:
@@ -93,19 +113,25 @@ class ImportController(QObject):
         box.open()
 
 
-def _import_steps(db: Any, paths: list[Path], cancel: threading.Event):
-    """Runs on the writer thread: the store's import, one event per step; returns its report."""
-    gen = db.import_iter(paths, batch=None, cancel=cancel)
-    report = None
-    while True:
-        try:
-            event = next(gen)
-        except StopIteration as stop:
-            report = stop.value
-            break
-        yield event
-        report = getattr(event, "report", None) or report
-    return report
+def _import_steps(db: Any, paths: list[Path], cancel: threading.Event, ended: threading.Event):
+    """Runs on the writer thread: the store's import, one event per step; returns its report.
+
+    `ended` is set once the import has stopped, whether it finished, failed or was cancelled.
+    """
+    try:
+        gen = db.import_iter(paths, batch=None, cancel=cancel)
+        report = None
+        while True:
+            try:
+                event = next(gen)
+            except StopIteration as stop:
+                report = stop.value
+                break
+            yield event
+            report = getattr(event, "report", None) or report
+        return report
+    finally:
+        ended.set()
 
 
 def _progress_of(event: Any) -> tuple[int, int, str]:

@@ -228,6 +228,10 @@ class QueuePanel(QWidget):
         self.refresh_batches()
         self.apply_filter()
 
+    def stop_timers(self) -> None:
+        """The window is closing: no search may run on its closed database."""
+        self._search_timer.stop()
+
     def refresh_batches(self) -> None:
         current = self.batch.currentData()
         self.batch.blockSignals(True)

@@ -19,13 +19,14 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QSplitter,
     QStatusBar,
     QTabWidget,
     QWidget,
 )
 
-from imr_desk.store import OPEN_STATUSES
+from imr_desk.store import OPEN_STATUSES, StoreError
 from imr_desk.ui.actions import ACTIONS, HelpPanel, ShortcutGuard, build_actions
 from imr_desk.ui.dialogs import AnnotationDialog, HistoryDialog, ReasonDialog
 from imr_desk.ui.form import FormView
@@ -115,6 +116,9 @@ class MainWindow(QMainWindow):
         self.help_panel: HelpPanel | None = None
         self.owns_database = False
         self._shut_down = False
+        self._closing = False
+        self._discard_unsaved = False
+        self.close_box: QMessageBox | None = None
         self.dialog: Any = None
 
         self.queue.letterChosen.connect(self.open_letter)
@@ -198,14 +202,25 @@ class MainWindow(QMainWindow):
 
     # -- opening letters -------------------------------------------------------------------------
     def open_letter(self, letter_id: int) -> bool:
+        """Open a letter; when it cannot be opened (or the current one's edits not saved), stay put and say why."""
         try:
             self.session.open_letter(letter_id)
         except ReviewError as exc:
-            self.show_message(exc.clerk_message)
+            self._stay_on_current(exc.clerk_message)
+            return False
+        except StoreError as exc:  # a locked or full database, a letter removed meanwhile
+            current = self.session.letter
+            stay = f" {current.name} stays open." if current is not None else ""
+            self._stay_on_current(f"Could not open the letter: {exc.clerk_message}{stay}")
             return False
         self.queue.select_letter(letter_id)
         self.letterShown.emit(letter_id)
         return True
+
+    def _stay_on_current(self, message: str) -> None:
+        self.show_message(message)
+        if self.session.letter_id is not None:  # the queue's selection goes back to the open letter
+            self.queue.select_letter(self.session.letter_id)
 
     def _letter_opened(self) -> None:
         s = self.session
@@ -255,6 +270,8 @@ class MainWindow(QMainWindow):
         self._refresh_row()
 
     def _status_changed(self, status: str) -> None:
+        if not self.session.dirty and self.session.letter_id is not None:
+            self.save_label.setText(f"saved (version {self.session.version})")
         self._refresh_row()
         self.queue.update_count()
 
@@ -410,6 +427,8 @@ class MainWindow(QMainWindow):
         self.show_message(f"Importing {len(paths)} item(s)…")
 
     def _import_finished(self, report: Any) -> None:
+        if self._closing:  # the window is closing: its database is (about to be) closed
+            return
         self.queue.refresh_batches()
         self.queue.apply_filter()
         if self.session.letter_id is None:
@@ -480,10 +499,18 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             event.accept()
             return
-        if self.importer.running:
-            self.importer.cancel()
         self.save_settings()
-        self.session.close_letter()
+        try:
+            self.session.close_letter(discard=self._discard_unsaved)
+        except ReviewError as exc:  # the last edits cannot be saved: the clerk decides, the window stays
+            event.ignore()
+            self.show_message(exc.clerk_message)
+            self.ask_close_unsaved(exc.clerk_message)
+            return
+        self._closing = True
+        if self.close_box is not None:
+            self.close_box.close()
+        self.importer.shutdown()
         from PySide6.QtWidgets import QApplication
 
         app = QApplication.instance()
@@ -494,12 +521,41 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
         self.shutdown()
 
+    def ask_close_unsaved(self, message: str) -> None:
+        """Ask whether to close and lose edits that could not be saved (keeping the window open is the default).
+
+        The box does not block: `close_box` is open until the clerk answers; "close" closes the window
+        again without saving.
+        """
+        if self.close_box is not None and self.close_box.isVisible():
+            self.close_box.setInformativeText(message)
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "Edits not saved",
+                          "The letter's last edits could not be saved.", QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("closeUnsaved")
+        box.setInformativeText(message)
+        keep = box.addButton("Keep the window open", QMessageBox.ButtonRole.RejectRole)
+        lose = box.addButton("Close and lose the edits", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        self.close_box = box
+
+        def answered() -> None:
+            if box.clickedButton() is lose:
+                self._discard_unsaved = True
+                QTimer.singleShot(0, self.close)
+
+        box.finished.connect(answered)
+        box.open()
+
     def shutdown(self) -> None:
         """Stop the writer thread and close the database, when this window opened them (app.build_window)."""
+        self._closing = True
+        self.session.stop_timers()
+        self.queue.stop_timers()
         if not self.owns_database or self._shut_down:
             return
         self._shut_down = True
-        self.session.stop_timers()
         self.writer.close()
         self.db.close()
 

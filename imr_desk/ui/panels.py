@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from imr_desk.ui.record_ops import field_of
-from imr_desk.ui.session import ReviewSession
+from imr_desk.ui.session import ReviewError, ReviewSession
 
 SEVERITY_MARK = {"error": "⛔", "warning": "⚠", "info": "ℹ"}
 SEVERITY_COLOUR = {"error": QColor(190, 30, 30), "warning": QColor(170, 110, 0), "info": QColor(70, 90, 120)}
@@ -129,4 +129,7 @@ class AnnotationsPanel(QWidget):
         if item is None:
             self.session.message.emit("Pick the annotation to remove in the list first.")
             return
-        self.session.remove_annotation(item.data(Qt.ItemDataRole.UserRole))
+        try:
+            self.session.remove_annotation(item.data(Qt.ItemDataRole.UserRole))
+        except ReviewError as exc:
+            self.session.message.emit(exc.clerk_message)

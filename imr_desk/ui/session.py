@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from imr_desk.core import LetterText, read_letter
-from imr_desk.store import IN_REVIEW, TO_REVIEW, LetterLeased, StoreError
+from imr_desk.store import DatabaseLocked, LetterLeased, StoreError, VersionConflict
 from imr_desk.ui import record_ops as ops
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ except ImportError:  # pragma: no cover - an older core without checks
 
 UNCERTAIN_BELOW = 0.8
 SAVE_DELAY_MS = 400  # from the first unsaved edit: a kill loses well under a second of typing
+RETRY_DELAY_MS = 3000  # a save refused by a busy database is tried again after this
 CLERK_RULE = "clerk-selection"
 
 
@@ -119,44 +120,67 @@ class ReviewSession(QObject):
         self.focused_path = ""
         self.dirty = False
         self.last_saved_at = 0.0
+        self.last_save_error: StoreError | None = None
         self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
         self._save_timer.timeout.connect(self.save_now)
+        self._retry_timer = QTimer(self, singleShot=True, interval=RETRY_DELAY_MS)
+        self._retry_timer.timeout.connect(self.save_now)
         self._lease_timer = QTimer(self, interval=60_000)
         self._lease_timer.timeout.connect(self._renew_lease)
 
     # -- opening and closing ---------------------------------------------------------------------
     def open_letter(self, letter_id: int) -> None:
-        """Open a letter: its file, its record, and the right to edit it (unless another window holds it)."""
+        """Open a letter: its file, its record, and the right to edit it (unless another window holds it).
+
+        Nothing changes until the new letter is read and its lease settled: when the database refuses
+        (locked, full, the letter gone), `StoreError` is raised and the current letter stays open; when
+        the current letter's last edits cannot be saved, `ReviewError` is raised and it stays open too.
+        """
         if self.letter_id == letter_id:
             return
-        self.close_letter()
         letter = self.db.letter(letter_id)
         data = self.db.letter_file(letter_id)
+        text = read_letter(data, letter.name)
+        if self.letter_id is not None and not self.save_now() and not self._edits_kept_elsewhere():
+            raise ReviewError(self._unsaved_message())
+        read_only, read_only_reason = False, ""
+        try:
+            self.writer.call(lambda db: db.acquire_lease(letter_id, self.holder))
+        except LetterLeased as exc:  # another window holds the letter: show it, read only
+            read_only, read_only_reason = True, getattr(exc, "clerk_message", str(exc))
+        self.close_letter(discard=True)  # saved above (or kept in the history); only the lease to release
         self.letter_id = letter_id
         self.letter = letter
         self.data = data
-        self.text = read_letter(data, letter.name)
+        self.text = text
         self.parsed = letter.parsed or {}
         self.record = copy.deepcopy(letter.record or self.parsed)
         self.record["warnings"] = _recheck(self.record)
         self.version = letter.version
         self.status = letter.status
-        self.read_only, self.read_only_reason = False, ""
-        try:
-            self.writer.call(lambda db: db.acquire_lease(letter_id, self.holder))
+        self.read_only, self.read_only_reason = read_only, read_only_reason
+        if not read_only:
             self._lease_timer.start()
-        except LetterLeased as exc:  # another window holds the letter: show it, read only
-            self.read_only = True
-            self.read_only_reason = getattr(exc, "clerk_message", str(exc))
         self.undo_stack.clear()
         self.focused_path = ""
+        self.last_save_error = None
         self._set_dirty(False)
         self.letterOpened.emit()
 
-    def close_letter(self) -> None:
+    def close_letter(self, discard: bool = False) -> None:
+        """Save the letter's last edits, give up its lease and close it.
+
+        When the edits cannot be saved the letter stays open and dirty and `ReviewError` says why, so
+        nothing is lost; `discard=True` closes it without saving (the clerk chose to lose the edits).
+        A version conflict does not keep the letter open: the store kept the rejected edits in the
+        letter's history, and reopening the letter is the way out of the conflict.
+        """
         if self.letter_id is None:
             return
-        self.save_now()
+        if not discard and not self.save_now() and not self._edits_kept_elsewhere():
+            raise ReviewError(self._unsaved_message())
+        self._save_timer.stop()
+        self._retry_timer.stop()
         if not self.read_only:
             letter_id = self.letter_id
             try:
@@ -172,10 +196,23 @@ class ReviewSession(QObject):
         self.record = {}
         self.parsed = {}
         self.read_only = False
+        self.last_save_error = None
+        self._set_dirty(False)
         self.letterClosed.emit()
+
+    def _edits_kept_elsewhere(self) -> bool:
+        """After a failed save: True when the store kept the edits anyway (a version conflict)."""
+        return isinstance(self.last_save_error, VersionConflict)
+
+    def _unsaved_message(self) -> str:
+        name = self.letter.name if self.letter is not None else "this letter"
+        why = self.last_save_error.clerk_message if self.last_save_error is not None else "the database refused"
+        return (f"Your edits to {name} could not be saved: {why} "
+                "The letter stays open with your edits, so nothing is lost; try again in a moment.")
 
     def stop_timers(self) -> None:
         self._save_timer.stop()
+        self._retry_timer.stop()
         self._lease_timer.stop()
 
     def _renew_lease(self) -> None:
@@ -311,30 +348,55 @@ class ReviewSession(QObject):
 
     # -- saving ----------------------------------------------------------------------------------
     def save_now(self) -> bool:
-        """Save the clerk's record if it changed. Returns False when it could not be saved."""
+        """Save the clerk's record if it changed. Returns False when it could not be saved.
+
+        The letter stays dirty after a failure (`last_save_error` says why); a database that was only
+        busy is tried again a few seconds later.
+        """
         self._save_timer.stop()
+        self._retry_timer.stop()
         if not self.dirty or self.letter_id is None or self.read_only:
             return True
         letter_id, record, expected = self.letter_id, copy.deepcopy(self.record), self.version
         try:
             self.version = self.writer.call(lambda db: db.save_record(letter_id, record, expected))
         except StoreError as exc:  # a version conflict, a full disk, a locked database: the clerk is told
+            self.last_save_error = exc
             self.message.emit(f"Not saved: {exc.clerk_message}")
+            if isinstance(exc, DatabaseLocked):
+                self._retry_timer.start()
             return False
+        self.last_save_error = None
         self.last_saved_at = time.monotonic()
         self._set_dirty(False)
         self.saved.emit(self.version)
-        if self.status == TO_REVIEW:  # the store moves a letter into review on its first save
-            self.status = IN_REVIEW
-            self.statusChanged.emit(self.status)
+        self._read_status()  # the store moves a letter into review on a save, a reviewed one back too
         return True
+
+    def _read_status(self) -> None:
+        """Show the status the store holds for the open letter (it changes it on a save)."""
+        if self.letter_id is None:
+            return
+        try:
+            rows = self.db.queue({"ids": [self.letter_id]}, "id", False, 0, 1)
+        except StoreError as exc:  # the save went through; only the status shown may be stale
+            log.warning("could not read letter %s's status: %s", self.letter_id, exc.clerk_message)
+            return
+        if rows and rows[0].status != self.status:
+            self.status = rows[0].status
+            self.statusChanged.emit(self.status)
 
     def set_status(self, status: str, reason: str | None = None) -> None:
         self._check_editable()
         if not self.save_now():
-            raise ReviewError("The letter's last edits could not be saved, so its status was not changed.")
-        letter_id = self.letter_id
-        self.writer.call(lambda db: db.set_status(letter_id, status, reason=reason))
+            why = self.last_save_error.clerk_message if self.last_save_error is not None else ""
+            raise ReviewError(f"The letter's last edits could not be saved, so its status was not changed. {why}")
+        letter_id, expected = self.letter_id, self.version
+        try:
+            self.version = self.writer.call(
+                lambda db: db.set_status(letter_id, status, reason=reason, expected_version=expected))
+        except StoreError as exc:
+            raise ReviewError(f"The status was not changed: {exc.clerk_message}") from exc
         self.status = status
         self.statusChanged.emit(status)
 
@@ -359,14 +421,20 @@ class ReviewSession(QObject):
         return list(self.db.annotations(self.letter_id)) if self.letter_id is not None else []
 
     def add_annotation(self, start: int, end: int, label: str, note: str) -> None:
-        if self.letter_id is None:
-            raise ReviewError("No letter is open: pick one in the queue first.")
+        self._check_editable()
         letter_id = self.letter_id
-        self.writer.call(lambda db: db.add_annotation(letter_id, start, end, label, note))
+        try:
+            self.writer.call(lambda db: db.add_annotation(letter_id, start, end, label, note))
+        except StoreError as exc:
+            raise ReviewError(f"The annotation was not saved: {exc.clerk_message}") from exc
         self.annotationsChanged.emit()
 
     def remove_annotation(self, annotation_id: int) -> None:
-        self.writer.call(lambda db: db.remove_annotation(annotation_id))
+        self._check_editable()
+        try:
+            self.writer.call(lambda db: db.remove_annotation(annotation_id))
+        except StoreError as exc:
+            raise ReviewError(f"The annotation was not removed: {exc.clerk_message}") from exc
         self.annotationsChanged.emit()
 
 

@@ -1,0 +1,300 @@
+"""The review window when things go wrong: a busy database, a closing window, odd characters, a held letter.
+
+Each test drives the real window on a real temporary database; the database is made busy the way it
+is in the field, by another connection holding a write transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCharFormat, QTextDocument
+from PySide6.QtWidgets import QApplication
+
+from imr_desk.store import Database, StoreError
+from imr_desk.ui.letter_view import Utf16Map
+from imr_desk.ui.session import ReviewError
+from tests.ui.conftest import PDFS, SEEDS, TEXTS, letter_id
+
+
+def stored(window, lid: int):
+    with Database.open(window.db_path, user="reader") as db:
+        return db.letter(lid)
+
+
+@contextmanager
+def database_busy(window) -> Iterator[None]:
+    """Another program holds a write lock on the window's database (its writer waits only 200 ms)."""
+    window.writer.call(lambda db: db.conn.execute("PRAGMA busy_timeout = 200"))
+    other = sqlite3.connect(str(window.db_path), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+def shown_case_number(window) -> object:
+    return window.form.editors["case.case_number"].value()
+
+
+# -- A: a save that fails never loses the edit ----------------------------------------------------------
+def test_an_edit_that_cannot_be_saved_keeps_its_letter_open_when_switching(qtbot, open_window, db_path):
+    w = open_window(db_path)
+    a, b = letter_id(w, PDFS[0].name), letter_id(w, PDFS[1].name)
+    w.open_letter(a)
+    w.session.set_value("case.case_number", "TYPED-BY-CLERK")
+    with database_busy(w):
+        assert w.open_letter(b) is False
+        # still on the first letter, the edit still there and still unsaved; form and session agree
+        assert w.session.letter_id == a and w.session.dirty
+        assert w.session.value("case.case_number") == "TYPED-BY-CLERK" == shown_case_number(w)
+        assert w.queue.model.letter_id(w.queue.view.currentIndex().row()) == a
+        message = w.status.currentMessage()
+        assert "could not be saved" in message and "busy" in message and "stays open" in message
+        with pytest.raises(ReviewError, match="could not be saved") as caught:
+            w.session.close_letter()
+        assert "busy" in caught.value.clerk_message and w.session.letter_id == a
+    assert stored(w, a).record["case"]["case_number"] != "TYPED-BY-CLERK"
+    # once the database is free again, moving on saves the edit
+    assert w.open_letter(b) is True
+    assert w.session.letter_id == b
+    assert stored(w, a).record["case"]["case_number"] == "TYPED-BY-CLERK"
+
+
+def test_a_save_refused_by_a_busy_database_is_tried_again(qtbot, open_window, db_path):
+    w = open_window(db_path)
+    lid = letter_id(w, TEXTS[0].name)
+    w.open_letter(lid)
+    with database_busy(w):
+        w.session.set_value("summary", "typed while busy")
+        qtbot.waitUntil(lambda: w.session.last_save_error is not None, timeout=5000)
+        assert w.session.dirty
+    qtbot.waitUntil(lambda: not w.session.dirty, timeout=10_000)
+    assert stored(w, lid).record["summary"] == "typed while busy"
+
+
+def test_a_letter_the_database_cannot_open_leaves_the_current_one_open(qtbot, open_window, db_path):
+    w = open_window(db_path)
+    a, b = letter_id(w, PDFS[0].name), letter_id(w, PDFS[1].name)
+    w.open_letter(a)
+    before = w.session.value("case.case_number")
+    with database_busy(w):  # the new letter's lease cannot be taken
+        assert w.open_letter(b) is False
+    assert w.session.letter_id == a and not w.session.read_only
+    assert w.session.value("case.case_number") == before == shown_case_number(w)
+    assert "Could not open the letter" in w.status.currentMessage() and "busy" in w.status.currentMessage()
+    assert PDFS[0].name in w.status.currentMessage()
+    # a letter removed meanwhile: the store's own error, the same outcome
+    assert w.open_letter(999_999) is False
+    assert w.session.letter_id == a
+    # the first letter is still held and editable
+    w.session.set_value("case.case_number", "STILL-EDITABLE")
+    qtbot.waitUntil(lambda: not w.session.dirty, timeout=5000)
+    assert stored(w, a).record["case"]["case_number"] == "STILL-EDITABLE"
+
+
+def test_closing_with_edits_that_cannot_be_saved_asks_first(qtbot, open_window, db_path):
+    w = open_window(db_path)
+    lid = letter_id(w, TEXTS[0].name)
+    w.open_letter(lid)
+    w.session.set_value("summary", "the last words typed")
+    with database_busy(w):
+        w.close()
+        # the window stays open with the edit, and asks; keeping it open is the default
+        assert w.isVisible() and w.session.letter_id == lid and w.session.dirty
+        box = w.close_box
+        assert box is not None and box.isVisible()
+        assert "could not be saved" in box.informativeText() and "busy" in box.informativeText()
+        assert box.defaultButton().text() == "Keep the window open"
+        box.defaultButton().click()
+        assert w.isVisible() and w.session.value("summary") == "the last words typed"
+    w.close()  # the database is free again: the edit is saved and the window closes
+    assert not w.isVisible()
+    assert stored(w, lid).record["summary"] == "the last words typed"
+
+
+def test_closing_and_choosing_to_lose_unsaved_edits_closes(qtbot, open_window, db_path):
+    w = open_window(db_path)
+    lid = letter_id(w, TEXTS[0].name)
+    w.open_letter(lid)
+    saved_summary = stored(w, lid).record["summary"]
+    w.session.set_value("summary", "lost on purpose")
+    with database_busy(w):
+        w.close()
+        lose = [b for b in w.close_box.buttons() if b.text() == "Close and lose the edits"]
+        lose[0].click()
+        qtbot.waitUntil(lambda: not w.isVisible())
+    assert stored(w, lid).record["summary"] == saved_summary
+
+
+# -- B: the status and version the store reports ------------------------------------------------------
+def test_after_marking_reviewed_an_edit_saves_and_shows_the_letter_back_in_review(qtbot, open_window, db_path):
+    w = open_window(db_path)
+    lid = letter_id(w, TEXTS[0].name)
+    w.open_letter(lid)
+    w.session.set_status("reviewed", "checked by hand")
+    assert w.session.version == stored(w, lid).version
+    assert w.save_label.text() == f"saved (version {w.session.version})"
+    w.session.set_value("summary", "changed after review")
+    qtbot.waitUntil(lambda: not w.session.dirty, timeout=5000)
+    assert w.session.last_save_error is None
+    letter = stored(w, lid)
+    assert letter.record["summary"] == "changed after review"
+    assert letter.status == "in review" == w.session.status
+    assert w.queue.model._rows[w.queue.model.row_of(lid)].status == "in review"
+    assert "in review" in w.form.title.text()
+
+
+def test_a_status_the_store_refuses_is_told_not_raised_past_the_window(qtbot, open_window, db_path):
+    w = open_window(db_path)
+    lid = letter_id(w, TEXTS[0].name)
+    w.open_letter(lid)
+    with database_busy(w), pytest.raises(ReviewError, match="status was not changed.*busy"):
+        w.session.set_status("postponed", "later")
+    assert w.session.status == stored(w, lid).status != "postponed"
+
+
+# -- C: characters outside the Basic Multilingual Plane in a text letter ------------------------------
+def emoji_letter(db_path: Path, tmp_path: Path, first_line: str) -> str:
+    letter = tmp_path / "astral.txt"
+    letter.write_text(first_line + "\n" + TEXTS[0].read_text(encoding="utf-8"), encoding="utf-8")
+    with Database.open(db_path) as db:
+        db.import_paths([letter])
+    return letter.name
+
+
+def test_utf16_map_agrees_with_qt_positions():
+    text = "a😀b\n𝐍𝐨c 中文 🇺🇸 end"
+    doc = QTextDocument()
+    doc.setPlainText(text)
+    m = Utf16Map(text)
+    assert Utf16Map("plain ascii and § é").identity and not m.identity
+    for i in range(len(text) + 1):
+        units = len(text[:i].encode("utf-16-le")) // 2
+        assert m.to_qt(i) == units
+        assert m.from_qt(units) == i
+    assert m.from_qt(2) == 1  # inside the emoji's surrogate pair: the emoji
+    assert doc.characterCount() - 1 == m.to_qt(len(text))
+
+
+def test_fill_from_a_selection_after_an_emoji(qtbot, open_window, db_path, tmp_path):
+    name = emoji_letter(db_path, tmp_path, "Note from sender 😀😀😀")
+    w = open_window(db_path)
+    w.open_letter(letter_id(w, name))
+    view = w.letter_view.current
+    assert view is w.letter_view.text_view
+    target = "Chronic pain psychology evaluation"
+    w.form.focus_field("items.0.request")
+    view.setTextCursor(view.document().find(target))  # the clerk drags over these words
+    start, end = w.letter_view.selected_span()
+    assert w.session.text.text[start:end] == target
+    w.do_fill_from_selection()
+    assert w.session.value("items.0.request") == target
+    prov = w.session.record["fields"]["items.0.request"]
+    assert w.session.text.text[prov["start"]:prov["end"]] == target
+    # the focused field's highlight sits on those words in the view
+    selections = view.extraSelections()
+    assert selections[-1].cursor.selectedText() == target
+
+
+def test_annotations_and_highlights_after_astral_characters(qtbot, open_window, db_path, tmp_path):
+    name = emoji_letter(db_path, tmp_path, "𝐍𝐨𝐭𝐞 from sender")
+    w = open_window(db_path)
+    lid = letter_id(w, name)
+    w.open_letter(lid)
+    view = w.letter_view.text_view
+    text = w.session.text.text
+    target = "Chronic pain psychology evaluation"
+    view.setTextCursor(view.document().find(target))
+    start, end = w.letter_view.selected_span()
+    assert text[start:end] == target
+    w.session.add_annotation(start, end, "note", "")
+    spans = {s.key: s for s in view._spans}
+    (key,) = [k for k in spans if k.startswith("annotation:")]
+    selections = view.extraSelections()
+    underlined = [x for x in selections if x.format.underlineStyle() != QTextCharFormat.UnderlineStyle.NoUnderline]
+    assert [x.cursor.selectedText() for x in underlined] == [target]
+    # every parsed field's highlight covers the same words in the view as in the letter's text
+    checked = 0
+    for span, sel in zip(view._spans, selections, strict=False):
+        if span.key != key and "\n" not in text[span.start:span.end]:
+            assert sel.cursor.selectedText() == text[span.start:span.end], span.key
+            checked += 1
+    assert checked > 5
+    # a click on a highlighted field's words focuses that field
+    path = "items.0.request"
+    fs, fe = w.session.span_of(path)[:2]
+    cursor = view.textCursor()
+    cursor.setPosition(view._map.to_qt((fs + fe) // 2))
+    view.setTextCursor(cursor)
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.cursorRect(cursor).center())
+    qtbot.waitUntil(lambda: w.session.focused_path != "")
+    clicked = w.session.span_of(w.session.focused_path)
+    assert clicked is not None and clicked[0] <= (fs + fe) // 2 < clicked[1]
+
+
+# -- D: closing the window during an import -----------------------------------------------------------
+def test_closing_the_window_during_an_import_stops_it_cleanly(qtbot, open_window, db_path, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    seed = (SEEDS / "003_bb4913a5b984f6c8.txt").read_text(encoding="utf-8")
+    for i in range(400):
+        (folder / f"l{i:04d}.txt").write_text(f"Copy {i}\n{seed}", encoding="utf-8")
+    w = open_window(db_path)
+    w.import_paths([folder])
+    qtbot.waitUntil(lambda: w.importer.progress.value() >= 5, timeout=60_000)
+    w.close()  # cancels the import and waits for the writer to stop it
+    assert not w.writer._thread.is_alive()
+    qtbot.wait(300)  # whatever the writer reported meanwhile arrives now: nothing may touch the closed database
+    assert w.importer.report_box is None
+    with sqlite3.connect(db_path) as c:
+        assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        n = c.execute("SELECT count(*) FROM letters").fetchone()[0]
+        assert n == c.execute("SELECT count(*) FROM contents").fetchone()[0]
+        assert len(TEXTS) + len(PDFS) < n < len(TEXTS) + len(PDFS) + 400
+
+
+# -- E: a letter held by another window is read only, annotations too ---------------------------------
+def test_a_read_only_window_cannot_add_or_remove_annotations(qtbot, open_window, db_path):
+    a = open_window(db_path, user="alice")
+    b = open_window(db_path, user="bob")
+    lid = letter_id(a, PDFS[0].name)
+    a.open_letter(lid)
+    a.session.add_annotation(0, 5, "note", "alice's")
+    b.open_letter(letter_id(b, TEXTS[0].name))
+    b.open_letter(lid)
+    assert b.session.read_only and b.annotations.list.count() == 1
+    with pytest.raises(ReviewError, match="alice"):
+        b.session.add_annotation(10, 20, "note", "from the read-only window")
+    (note,) = stored_annotations(a, lid)
+    with pytest.raises(ReviewError, match="alice"):
+        b.session.remove_annotation(note.id)
+    # the panel's remove button (disabled there anyway) says so instead of failing
+    b.annotations.list.setCurrentRow(0)
+    b.annotations._remove()
+    assert "alice" in b.status.currentMessage()
+    assert [(x.id, x.note) for x in stored_annotations(a, lid)] == [(note.id, "alice's")]
+
+
+def stored_annotations(window, lid: int):
+    with Database.open(window.db_path) as db:
+        return db.annotations(lid)
+
+
+def test_store_error_is_what_opening_raises(qtbot, open_window, db_path):
+    """The session lets the store's error through (the window catches it); nothing is half-opened."""
+    w = open_window(db_path)
+    a = letter_id(w, PDFS[0].name)
+    w.open_letter(a)
+    with pytest.raises(StoreError):
+        w.session.open_letter(999_999)
+    assert w.session.letter_id == a and w.session.text is not None

@@ -23,6 +23,7 @@ from imr_desk.export.safety import FORMULA_STARTS, neutralise
 from imr_desk.export.selection import LetterData
 
 ENCODING = "utf-8-sig"
+FILES = ("letters.csv", "items.csv", "annotations.csv")  # what a CSV export writes, besides its manifest
 FORMULA_FIRST = frozenset(FORMULA_STARTS)  # all single characters
 
 
@@ -51,7 +52,7 @@ class CsvWriter:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.files = ["letters.csv", "items.csv", "annotations.csv"]
+        self.files = list(FILES)
         self._handles: list[IO[str]] = []
         self._letters = self._open("letters.csv", LETTER_COLUMNS)
         self._items = self._open("items.csv", ITEM_COLUMNS)

@@ -2,13 +2,18 @@
 
 The order is what makes an export safe:
 
-1. check the destination (its folder exists and is writable; it does not exist yet unless `force`);
+1. check the destination: its folder exists and is writable; it does not exist yet unless `force`;
+   it is never the database being exported, one of its -wal/-shm/-journal files or (CSV) a folder
+   holding it, even with `force`; and `force` replaces a CSV folder only when it is an earlier IMR
+   Desk CSV export (its manifest.json and nothing but letters.csv, items.csv, annotations.csv).
+   With `force` a single-file export replaces the file (and, for SQLite, the old file's -wal/-shm/
+   -journal, which SQLite would otherwise apply to the new one). Checked again just before step 4;
 2. choose the set and read it in one read transaction (a consistent snapshot, even while clerks
    keep saving), writing every file into a staging folder beside the destination;
 3. write the manifest (filter, count, who, when, application version, sha256 of every file);
 4. move the files into place (atomic renames), data files first, manifest last;
-5. record the export and the letters it carried (exports, letter_exports) in one transaction, so
-   the next "only new" export leaves them out.
+5. record the export (at the time it started) and the letters it carried (exports, letter_exports)
+   in one transaction, so the next "only new" export leaves them out until they are reviewed again.
 
 A failure or a cancel before step 4 leaves nothing at the destination.
 """
@@ -25,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from imr_desk import __version__
+from imr_desk.export.csv_format import FILES as CSV_FILES
 from imr_desk.export.csv_format import CsvWriter
 from imr_desk.export.jsonl_format import LINE_SCHEMA, JsonlWriter
 from imr_desk.export.safety import (
@@ -32,7 +38,11 @@ from imr_desk.export.safety import (
     ExportError,
     Staging,
     check_destination,
+    check_not_the_database,
+    check_replaceable_folder,
+    database_files,
     publish_file_mode,
+    remove_sidecars,
     sha256_of,
 )
 from imr_desk.export.selection import ExportSet, iter_letters, select_ids
@@ -101,10 +111,7 @@ def export_set(db: Any, fmt: str, destination: str | Path, selection: ExportSet 
     selection = selection if selection is not None else ExportSet()
     dest = normalise_destination(fmt, destination)
     manifest_path = manifest_path_for(fmt, dest)
-    if fmt == "csv":
-        check_destination([dest], force, folder=True)
-    else:
-        check_destination([dest, manifest_path], force)
+    _check(fmt, dest, manifest_path, getattr(db, "path", None), force)
 
     started = dt.datetime.now(dt.UTC)
     conn: sqlite3.Connection = db.conn
@@ -117,19 +124,22 @@ def export_set(db: Any, fmt: str, destination: str | Path, selection: ExportSet 
             if not ids:
                 raise NothingToExport(f"No letters match this set ({selection.describe()}). Nothing was written.")
             with Staging(dest) as staging:
-                written, counts = _write(db, fmt, dest, staging, ids, progress, cancel)
+                written, counts, carried = _write(db, fmt, dest, staging, ids, progress, cancel)
                 manifest = _manifest(db, fmt, selection, started, counts, [staging.path(n) for n in written])
                 _write_json(staging.path(manifest_path.name), manifest)
                 for name in [*written, manifest_path.name]:
                     publish_file_mode(staging.path(name))
                 if cancel is not None and cancel.is_set():
                     raise ExportCancelled()
+                _check(fmt, dest, manifest_path, getattr(db, "path", None), force)  # again: the export took a while
                 if fmt == "csv":
                     staging.commit_folder(dest)
                     files = [dest / n for n in written] + [manifest_path]
                 else:
                     moves = [(n, dest.with_name(n) if n != dest.name else dest) for n in written]
                     moves.append((manifest_path.name, manifest_path))
+                    if fmt == "sqlite":
+                        remove_sidecars(dest)
                     staging.commit_files(moves)
                     files = [final for _n, final in moves]
         finally:
@@ -143,10 +153,24 @@ def export_set(db: Any, fmt: str, destination: str | Path, selection: ExportSet 
         raise ExportError(f"Could not write the export to {dest}: {exc.strerror or exc}. Nothing was written; "
                           "check the destination (space, permissions) and try again.") from exc
 
-    export_id = _record(db, fmt, selection, started, len(ids), manifest, dest, ids)
+    export_id = _record(db, fmt, selection, started, counts["letters"], manifest, dest, carried)
     return ExportResult(format=fmt, destination=dest, manifest_path=manifest_path, files=files, count=counts["letters"],
                         items=counts["items"], annotations=counts["annotations"], export_id=export_id,
                         manifest=manifest)
+
+
+def _check(fmt: str, dest: Path, manifest_path: Path, db_path: Path | None, force: bool) -> None:
+    """Refuse a destination the export must not write to or replace (see the module's docstring)."""
+    if fmt == "csv":
+        check_not_the_database(db_path, [dest], folder=dest)
+        check_destination([dest], force, folder=True)
+        if force:
+            check_replaceable_folder(dest, CSV_MANIFEST, {*CSV_FILES, CSV_MANIFEST}, _is_csv_manifest)
+    else:
+        # a replaced SQLite set's -wal/-shm/-journal go too: SQLite would apply them to the new file
+        sidecars = database_files(dest)[1:] if fmt == "sqlite" else []
+        check_not_the_database(db_path, [dest, manifest_path, *sidecars])
+        check_destination([dest, manifest_path, *sidecars], force)
 
 
 def _writer(fmt: str, dest: Path, staging: Staging, user: str) -> Any:
@@ -160,8 +184,10 @@ def _writer(fmt: str, dest: Path, staging: Staging, user: str) -> Any:
 
 
 def _write(db: Any, fmt: str, dest: Path, staging: Staging, ids: list[int], progress: Progress | None,
-           cancel: Any) -> tuple[list[str], dict[str, int]]:
+           cancel: Any) -> tuple[list[str], dict[str, int], dict[int, str | None]]:
+    """Write the letters; returns the files, the counts and each written letter's reviewed_at (as written)."""
     writer = _writer(fmt, dest, staging, db.user)
+    carried: dict[int, str | None] = {}
     total = len(ids)
     step = max(1, total // 200)
     if progress is not None:
@@ -173,13 +199,14 @@ def _write(db: Any, fmt: str, dest: Path, staging: Staging, ids: list[int], prog
             if cancel is not None and cancel.is_set():
                 raise ExportCancelled()
             writer.write(letter)
+            carried[letter.id] = letter.reviewed_at
             if progress is not None and (done % step == 0 or done == total):
                 progress(done, total)
         writer.close()
     except BaseException:
         writer.abort()
         raise
-    return list(writer.files), dict(writer.counts)
+    return list(writer.files), dict(writer.counts), carried
 
 
 def _manifest(db: Any, fmt: str, selection: ExportSet, started: dt.datetime, counts: dict[str, int],
@@ -209,21 +236,36 @@ def _write_json(path: Path, value: Any) -> None:
         f.write("\n")
 
 
+def _is_csv_manifest(value: Any) -> bool:
+    """An IMR Desk CSV export's manifest (decoded)."""
+    return isinstance(value, dict) and value.get("manifest") == MANIFEST_SCHEMA and value.get("format") == "csv"
+
+
 def _record(db: Any, fmt: str, selection: ExportSet, started: dt.datetime, count: int, manifest: dict[str, Any],
-            dest: Path, ids: list[int]) -> int:
-    """Record the export and the letters it carried, in one transaction."""
+            dest: Path, carried: dict[int, str | None]) -> int:
+    """Record the export and the letters it carried (`carried`: id -> reviewed_at as written), in one transaction.
+
+    "Only new" compares `exports.at` with each letter's `reviewed_at`. The export's time is when it
+    started, before its snapshot of the database was taken: a letter reviewed after that is either
+    in the snapshot (and goes out once more with the next only-new export, a harmless repeat) or
+    not (and goes out with the next one, as it must). A letter reviewed again between the snapshot
+    and now is not recorded as carried: what was written is its earlier review.
+    """
     from imr_desk.store.errors import StoreError
+
+    at = started.isoformat(timespec="milliseconds").replace("+00:00", "Z")  # as imr_desk.store's now_iso()
 
     try:
         with db.transaction("record the export"):
             cur = db.conn.execute(
                 "INSERT INTO exports(at, who, format, filter, count, destination, manifest) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (manifest["at"], db.user, fmt, json.dumps(selection.to_dict()), count, str(dest),
+                (at, db.user, fmt, json.dumps(selection.to_dict()), count, str(dest),
                  json.dumps(manifest, ensure_ascii=False)),
             )
             export_id = int(cur.lastrowid or 0)
             db.conn.executemany("INSERT OR IGNORE INTO letter_exports(letter_id, export_id) "
-                                "SELECT id, ? FROM letters WHERE id = ?", [(export_id, i) for i in ids])
+                                "SELECT id, ? FROM letters WHERE id = ? AND reviewed_at IS ?",
+                                [(export_id, i, at) for i, at in carried.items()])
         return export_id
     except StoreError as exc:
         raise ExportError(f"The export was written to {dest}, but it could not be recorded in the database: "

@@ -12,9 +12,11 @@ complete. A failure or a cancel removes the staging folder and leaves the destin
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,101 @@ def check_destination(targets: list[Path], force: bool, folder: bool = False) ->
         if (target.exists() or target.is_symlink()) and not force:
             raise ExportError(f"{target} already exists. Choose another name, or replace it (“Replace it if "
                               "it exists” in the export dialog, --force on the command line).")
+
+
+SIDECARS = ("-wal", "-shm", "-journal")  # SQLite's files beside a database
+
+
+def database_files(db_path: Path) -> list[Path]:
+    """A SQLite database's file and the files SQLite keeps beside it (-wal, -shm, -journal)."""
+    return [db_path, *(db_path.with_name(db_path.name + s) for s in SIDECARS)]
+
+
+def _same(a: Path, b: Path) -> bool:
+    """The same file: the same path once links are resolved, or the same inode (a hard link)."""
+    try:
+        if a.resolve() == b.resolve():
+            return True
+    except (OSError, RuntimeError):  # a symlink loop: compare what the names give
+        if os.path.abspath(a) == os.path.abspath(b):
+            return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist: not the same file
+        return False
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):
+        return False
+
+
+def check_not_the_database(db_path: Path | None, targets: list[Path], folder: Path | None = None) -> None:
+    """Refuse an export whose files (`targets`, written or removed) would replace the database being
+    exported or one of its -wal/-shm/-journal files, or whose folder (`folder`, CSV) holds that database.
+
+    Done whether or not the clerk asked to replace: replacing the review database with its own
+    export would lose every letter not in the set, and all the work in progress.
+    """
+    if db_path is None or not str(db_path) or str(db_path) == ":memory:":
+        return
+    db_path = Path(db_path)
+    guarded = database_files(db_path)
+    for target in targets:
+        if any(_same(target, g) for g in guarded):
+            raise ExportError(f"{target} is the review database being exported (or one of its files). "
+                              "Choose another name for the export; the database was left as it was.")
+    if folder is not None and any(_inside(g, folder) for g in guarded if g.exists()):
+        raise ExportError(f"The folder {folder} holds the review database being exported ({db_path}); a CSV "
+                          "export would replace the whole folder. Choose a new folder for the export.")
+
+
+def check_replaceable_folder(folder: Path, manifest_name: str, expected: set[str],
+                             is_manifest: Callable[[Any], bool]) -> None:
+    """Refuse to replace an existing folder that is not an earlier export of the same kind.
+
+    It must hold `manifest_name` (a manifest that `is_manifest(decoded JSON)` accepts) and nothing
+    but the files in `expected` (plain files, no sub-folders): anything else might be the clerk's
+    own, and replacing the folder would delete it.
+    """
+    if folder.is_symlink():
+        raise ExportError(f"{folder} is a symbolic link, not an earlier export folder; it was left as it was. "
+                          "Choose a new folder name for the export.")
+    if not folder.is_dir():
+        return
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        raise ExportError(f"Could not look into {folder} ({exc.strerror or exc}); it was left as it was. "
+                          "Choose a new folder name for the export.") from exc
+    manifest = folder / manifest_name
+    decoded: Any = None
+    try:
+        if manifest.is_file() and not manifest.is_symlink() and manifest.stat().st_size < (1 << 24):
+            decoded = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        decoded = None
+    if decoded is None or not is_manifest(decoded):
+        raise ExportError(f"{folder} already exists and is not an earlier IMR Desk CSV export (it has no IMR Desk "
+                          f"{manifest_name}), so it was not replaced, even though replacing was asked for. "
+                          "Choose a new folder name for the export.")
+    others = [p.name for p in entries
+              if p.name not in expected or p.is_symlink() or not p.is_file()]
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise ExportError(f"{folder} is an earlier export, but it now also holds {shown}, which replacing it "
+                          "would delete; it was left as it was. Move those files out (or close the program "
+                          "that has them open), or choose a new folder name for the export.")
+
+
+def remove_sidecars(path: Path) -> None:
+    """Remove the -wal/-shm/-journal files of a SQLite database about to be replaced: left beside the new
+    database, SQLite would apply the old one's journal to it."""
+    for sidecar in database_files(path)[1:]:
+        if sidecar.is_symlink() or sidecar.is_file():
+            sidecar.unlink()
 
 
 def sweep_stale(destination: Path, older_than_s: float) -> list[Path]:

@@ -1,7 +1,8 @@
 """Which letters an export carries (the export set), and reading them from the review database.
 
 The set is chosen by status (reviewed by default), batch, review dates, reviewer, decision, an
-explicit list of ids, and "only new" (letters no earlier export carried). Letters are read straight
+explicit list of ids, and "only new" (letters no export has carried since they were last marked
+reviewed: a letter corrected and reviewed again after an export goes out again with the next one). Letters are read straight
 from the database's tables in chunks, in id order, so memory stays flat however large the set is.
 """
 
@@ -32,7 +33,7 @@ class ExportSet:
     reviewer: str | None = None  # who marked it reviewed
     decision: str | None = None  # letters with at least one item so decided
     ids: list[int] | None = None
-    only_new: bool = False  # only letters that no earlier export carried
+    only_new: bool = False  # only letters no export carried since they were (last) marked reviewed
 
     def __post_init__(self) -> None:
         if isinstance(self.status, str):
@@ -71,7 +72,7 @@ class ExportSet:
         if self.ids is not None:
             parts.append(f"{len(self.ids)} chosen letters")
         if self.only_new:
-            parts.append("not exported before")
+            parts.append("not exported since their last review")
         return ", ".join(parts)
 
 
@@ -84,6 +85,15 @@ def _iso_date(value: Any, name: str) -> str:
         return dt.date.fromisoformat(str(value).strip()).isoformat()
     except ValueError:
         raise ExportError(f"{name}: {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-31.") from None
+
+
+# "carried since it was last reviewed": an export recorded at or after the letter's reviewed_at. Both are
+# ISO UTC strings; julianday() also orders them when one has whole seconds (exports recorded by earlier
+# versions) and the other milliseconds; plain text order stands in if one of them is not a time.
+ONLY_NEW = (
+    "NOT EXISTS (SELECT 1 FROM letter_exports le JOIN exports x ON x.id = le.export_id WHERE le.letter_id = l.id "
+    "AND (l.reviewed_at IS NULL OR coalesce(julianday(x.at) >= julianday(l.reviewed_at), x.at >= l.reviewed_at)))"
+)
 
 
 def _where(s: ExportSet) -> tuple[str, list[Any]]:
@@ -112,7 +122,7 @@ def _where(s: ExportSet) -> tuple[str, list[Any]]:
         clauses.append("l.id IN (SELECT value FROM json_each(?))")
         params.append(json.dumps(s.ids))
     if s.only_new:
-        clauses.append("NOT EXISTS (SELECT 1 FROM letter_exports e WHERE e.letter_id = l.id)")
+        clauses.append(ONLY_NEW)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 

@@ -172,7 +172,7 @@ class ExportDialog(QDialog):
         self.decision.addItem("With an item overturned", "overturned")
         self.decision.currentIndexChanged.connect(self._update_count)
         form.addRow("Decision", self.decision)
-        self.only_new = QCheckBox("Only letters not exported before", which)
+        self.only_new = QCheckBox("Only letters not exported since their last review", which)
         self.only_new.setObjectName("exportOnlyNew")
         self.only_new.toggled.connect(self._update_count)
         form.addRow("", self.only_new)

@@ -37,7 +37,7 @@ def test_filters_only_new_and_force(reviewed: Database, db_path: Path, tmp_path:
     r = run("export", "--db", str(db_path), "--format", "jsonl", "-o", str(tmp_path / "y.jsonl"), "--only-new")
     assert r.exit_code == 1 and not (tmp_path / "y.jsonl").exists()
     assert r.stderr.strip().splitlines() == [
-        "imr-desk: error: No letters match this set (reviewed, not exported before). Nothing was written."]
+        "imr-desk: error: No letters match this set (reviewed, not exported since their last review). Nothing was written."]
     r = run("export", "--db", str(db_path), "--format", "jsonl", "-o", out)
     assert r.exit_code == 1
     assert r.stderr.strip().splitlines() == [

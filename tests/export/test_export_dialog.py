@@ -131,3 +131,28 @@ def test_closing_while_exporting_stops_the_export(qtbot, reviewed: Database, tmp
     dialog.reject()
     assert dialog.job is None
     assert not dialog.isVisible()
+
+
+def test_replace_never_replaces_the_review_database_or_a_folder_that_is_not_an_export(
+        qtbot, reviewed: Database, db_path: Path, tmp_path: Path) -> None:
+    dialog = make(qtbot, reviewed)
+    dialog.replace.setChecked(True)
+    choose_format(dialog, "sqlite")
+    dialog.destination.setText(str(db_path.with_suffix("")))  # "review": the format's .db makes it the database
+    dialog.start_export()
+    qtbot.waitUntil(lambda: dialog.job is None, timeout=30_000)
+    assert "is the review database being exported" in dialog.message.text()
+    assert dialog.export_result is None and dialog.export_button.isEnabled()
+    with Database.open(db_path, user="check") as again:
+        assert again.queue_count({}) == 8
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "letter to the board.docx").write_text("draft")
+    choose_format(dialog, "csv")
+    dialog.destination.setText(str(mine))
+    dialog.start_export()
+    qtbot.waitUntil(lambda: dialog.job is None, timeout=30_000)
+    assert "is not an earlier IMR Desk CSV export" in dialog.message.text()
+    assert sorted(p.name for p in mine.iterdir()) == ["letter to the board.docx"]
+    assert reviewed.queue_count({"exported": True}) == 0
+    assert dialog.only_new.text() == "Only letters not exported since their last review"

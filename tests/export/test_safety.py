@@ -130,12 +130,13 @@ def test_a_lone_manifest_in_the_way_is_an_existing_destination(reviewed: Databas
     assert not (out / "out.jsonl").exists()
 
 
-def test_forced_csv_export_replaces_the_folder(reviewed: Database, out: Path) -> None:
+def test_forced_csv_export_replaces_an_earlier_export_folder(reviewed: Database, out: Path) -> None:
     export_set(reviewed, "csv", out / "set")
-    (out / "set" / "stale.txt").write_text("from before")
+    reviewed.set_status(7, "reviewed")
     export_set(reviewed, "csv", out / "set", force=True)
     assert sorted(p.name for p in (out / "set").iterdir()) == [
         "annotations.csv", "items.csv", "letters.csv", "manifest.json"]
+    assert json.loads((out / "set" / "manifest.json").read_text(encoding="utf-8"))["count"] == 6
     assert sorted(p.name for p in out.iterdir()) == ["set"]
 
 

@@ -26,7 +26,7 @@ def test_reviewed_by_default(reviewed: Database) -> None:
 def test_only_new_leaves_out_letters_exported_before(reviewed: Database, tmp_path: Path) -> None:
     first = export_set(reviewed, "jsonl", tmp_path / "a.jsonl", ExportSet(only_new=True))
     assert first.count == 5
-    with pytest.raises(NothingToExport, match="not exported before"):
+    with pytest.raises(NothingToExport, match="not exported since their last review"):
         export_set(reviewed, "jsonl", tmp_path / "b.jsonl", ExportSet(only_new=True))
     assert not (tmp_path / "b.jsonl").exists()
     review(reviewed, 7)

@@ -153,3 +153,95 @@ def test_cancel_stops_inside_a_large_export_file(reviewed: Database, tmp_path: P
             report = stop.value
         assert report.cancelled and len(report.added) == 2
         assert copy.queue_count() == 2
+
+
+def _bad_lines(line: dict) -> list[tuple[str, object, str]]:
+    """(what to change, its new value, what the reason must say): every way the sweep broke an import."""
+    n = len(line["text"])
+    return [
+        ("items", "notalist", "items should be a list of items, not 'notalist'"),
+        ("items", [5], "items.0 should be an object"),
+        ("items.0.decision", "maybe", "items.0.decision should be 'upheld', 'overturned' or null, not 'maybe'"),
+        ("items.0.decision_stated", "yes", "items.0.decision_stated should be true or false"),
+        ("items.0.rationale", {"a": 1}, "items.0.rationale should be text or null, not an object"),
+        ("patient.age", "forty", "patient.age should be a whole number or null, not 'forty'"),
+        ("reviewer.specialties", "Pain", "reviewer.specialties should be a list of text"),
+        ("case", [], "case should be an object, not a list"),
+        ("warnings", [{"code": 5, "severity": "error", "message": "m"}], "warnings.0.code should be text or null"),
+        ("page_starts", [0, 10 ** 9, -3], "page_starts should be the offsets where the pages begin"),
+        ("page_starts", [3, 10], "page_starts should be"),
+        ("page_starts", [0, 50, 20], "page_starts should be"),
+        ("page_starts", [0, "40"], "page_starts should be"),
+        ("page_starts", "0", "page_starts should be"),
+        ("fields", {"case.case_number": {"start": 10, "end": n + 5, "confidence": 0.9}},
+         f"fields.case.case_number: its span 10..{n + 5} is outside the letter's text ({n} characters)"),
+        ("fields", {"summary": {"start": "0", "end": 4, "confidence": 0.9}}, "fields.summary.start should be"),
+        ("fields", {"summary": 7}, "fields.summary should be an object"),
+        ("annotations", [{"start": 0, "end": 10 ** 7, "label": "x"}], "annotations.0: its span"),
+        ("annotations", ["a note"], "annotations.0 should be an object"),
+        ("annotations", [{"start": 0, "end": 5}], "annotations.0.label should be a label"),
+        ("history", [{"path": "summary", "at": ["x"]}], "history.0.at should be text or null"),
+        ("history", "all of it", "history should be a list"),
+        ("review", "reviewed", "review should be an object"),
+        ("review.parser_values", {"items.count": "two"}, "review.parser_values.items.count should be a whole number"),
+        ("review.status", "done", "unknown status 'done'"),
+    ]
+
+
+def _set(line: dict, path: str, value: object) -> None:
+    node = line
+    *parents, last = path.split(".")
+    for p in parents:
+        node = node[int(p)] if isinstance(node, list) else node[p]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def test_every_bad_line_is_reported_with_its_reason_and_the_others_imported(reviewed: Database,
+                                                                           tmp_path: Path) -> None:
+    export_set(reviewed, "jsonl", tmp_path / "set.jsonl")
+    good = json.loads((tmp_path / "set.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    case_number = good["case"]["case_number"]
+    assert case_number and good["items"] and len(good["text"]) > 100
+    cases = _bad_lines(good)
+    out = []
+    for n, (path, value, _reason) in enumerate(cases):
+        bad = json.loads(json.dumps(good))
+        _set(bad, path, value)
+        bad["source"]["sha256"] = f"{n:064x}"
+        out.append(json.dumps(bad))
+    spare = json.loads(json.dumps(good))
+    spare["page_starts"] = [0, 40, 40, len(spare["text"])]  # an empty page: two pages begin at one offset
+    out.append(json.dumps(spare))
+    (tmp_path / "mixed.jsonl").write_text("\n".join(out) + "\n", encoding="utf-8")
+    with Database.open(tmp_path / "other.db", user="bob") as other:
+        events = list(other.import_iter([tmp_path / "mixed.jsonl"]))
+        assert [e.outcome for e in events] == ["failed"] * len(cases) + ["added"]
+        for number, (event, (path, _value, reason)) in enumerate(zip(events, cases, strict=False), 1):
+            named = good["source"]["name"] if path == "case" else case_number  # no case number: the file's name
+            assert event.name.endswith(f"mixed.jsonl:line {number}: {named}"), event.name
+            assert reason in (event.message or ""), (path, event.message)
+        assert events[-1].name.endswith(f"line {len(cases) + 1}: {case_number}")
+        letter = other.letter(events[-1].letter_id or 0)
+        assert letter.record == reviewed.letter(1).record and letter.page_starts == spare["page_starts"]
+        assert other.queue_count({}) == 1  # nothing of a failed line was stored
+
+
+def test_the_import_command_goes_on_after_a_bad_line(reviewed: Database, tmp_path: Path) -> None:
+    export_set(reviewed, "jsonl", tmp_path / "set.jsonl")
+    lines = (tmp_path / "set.jsonl").read_text(encoding="utf-8").splitlines()
+    bad = json.loads(lines[0])
+    bad["items"] = "notalist"
+    pages = json.loads(lines[1])
+    pages["page_starts"] = [0, 10 ** 9, -3]
+    (tmp_path / "mixed.jsonl").write_text("\n".join([json.dumps(bad), json.dumps(pages), lines[2]]) + "\n",
+                                          encoding="utf-8")
+    result = CliRunner().invoke(cli, ["import", "--db", str(tmp_path / "new.db"), str(tmp_path / "mixed.jsonl")])
+    assert result.exit_code == 1
+    assert "1 letter(s) added, 0 already in the database, 2 failed" in result.stdout
+    errors = [x for x in result.stderr.splitlines() if x.startswith("imr-desk: ")]
+    assert len(errors) == 2 and "Traceback" not in result.output
+    assert f"mixed.jsonl:line 1: {bad['case']['case_number']}: items should be a list" in errors[0]
+    assert "mixed.jsonl:line 2: " in errors[1] and "page_starts should be" in errors[1]

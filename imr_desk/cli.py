@@ -206,7 +206,7 @@ def reparse(ctx: click.Context, db_path: Path | None, force: bool) -> None:
 @click.option("--decision", default=None, type=click.Choice(["upheld", "overturned"]),
               help="Only letters with at least one item so decided.")
 @click.option("--id", "ids", multiple=True, type=int, metavar="ID", help="Only these letters (repeat for several).")
-@click.option("--only-new", is_flag=True, help="Only letters that no earlier export carried.")
+@click.option("--only-new", is_flag=True, help="Only letters not exported since their last review.")
 @click.option("--force", is_flag=True, help="Replace the destination if it exists.")
 @click.option("--format", "fmt", required=True, type=click.Choice(["csv", "jsonl", "xlsx", "sqlite"]),
               help="csv: a folder of letters.csv, items.csv, annotations.csv; jsonl, xlsx, sqlite: one file.")
@@ -220,7 +220,7 @@ def export(ctx: click.Context, db_path: Path | None, statuses: tuple[str, ...], 
     """Export a set of letters (reviewed ones by default) as CSV, JSON Lines, Excel or SQLite.
 
     Every export writes a manifest beside its files (manifest.json in the CSV folder, NAME.manifest.json
-    beside a file) and is recorded in the database, so `--only-new` leaves out letters exported before.
+    beside a file) and is recorded in the database, so `--only-new` leaves out letters exported since their last review.
     Nothing is written at the destination unless the whole export succeeds.
     """
     from imr_desk.export import ExportSet, export_set

@@ -567,9 +567,9 @@ class Database:
         """
         record = dict(record)
         record["warnings"] = recheck(record)
-        at = now_iso()
         conflict: VersionConflict | None = None
         with self.transaction("save the letter"):
+            at = now_iso()  # taken under the write lock: times in history follow the order of the writes
             rows = self._read("SELECT l.version, c.record, l.status FROM letters l JOIN contents c "
                               "ON c.letter_id = l.id WHERE l.id = ?", (letter_id,))
             if not rows:
@@ -633,8 +633,8 @@ class Database:
         reason = (reason or "").strip() or None
         if status == POSTPONED and not reason:
             raise StoreError("Say why the letter is postponed: the reason is kept with it.")
-        at = now_iso()
         with self.transaction("change the letter's status"):
+            at = now_iso()  # under the write lock, so an export started meanwhile sees a later review time
             rows = self._read("SELECT status, error_count, version FROM letters WHERE id = ?", (letter_id,))
             if not rows:
                 raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")

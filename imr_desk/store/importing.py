@@ -68,6 +68,7 @@ class _Source:
     load: Callable[[], bytes]
     kind: str = "letter"  # 'letter' | 'jsonl' | 'failed'
     problem: str | None = None
+    weight: int = 1  # steps of progress: one per letter (a JSON Lines export: one per line)
 
 
 def _file_source(p: Path) -> _Source:
@@ -78,6 +79,18 @@ def _file_source(p: Path) -> _Source:
     if size > MAX_LETTER_BYTES:  # said before reading it, not after
         return _Source(str(p), p.name, bytes, "failed", "the file is larger than 200 MB; it is not an IMR letter")
     return _Source(str(p), p.name, p.read_bytes)
+
+
+def _jsonl_source(p: Path) -> _Source:
+    """A JSON Lines export, weighed by its lines so that progress moves letter by letter."""
+    lines = 0
+    try:
+        with open(p, "rb") as f:
+            for raw in f:
+                lines += bool(raw.strip())
+    except OSError:
+        lines = 1  # the import itself reports why it cannot be read
+    return _Source(str(p), p.name, p.read_bytes, "jsonl", weight=max(1, lines))
 
 
 def _zip_sources(p: Path) -> list[_Source]:
@@ -131,7 +144,7 @@ def expand(paths: Iterable[str | Path], ignored: list[str]) -> list[_Source]:
                 elif suffix in ARCHIVE_SUFFIXES:
                     out.extend(_zip_sources(child))
                 elif suffix in EXPORT_SUFFIXES:
-                    out.append(_Source(str(child), child.name, child.read_bytes, "jsonl"))
+                    out.append(_jsonl_source(child))
                 else:
                     ignored.append(str(child))
         elif p.is_file():
@@ -139,7 +152,7 @@ def expand(paths: Iterable[str | Path], ignored: list[str]) -> list[_Source]:
             if suffix in ARCHIVE_SUFFIXES:
                 out.extend(_zip_sources(p))
             elif suffix in EXPORT_SUFFIXES:
-                out.append(_Source(str(p), p.name, p.read_bytes, "jsonl"))
+                out.append(_jsonl_source(p))
             else:  # named by the clerk: try it whatever its name says
                 out.append(_file_source(p))
         elif p.exists():
@@ -187,16 +200,19 @@ def import_iter(db: Database, paths: Iterable[str | Path], batch: str | None = N
     """Import letters one at a time, yielding an `ImportEvent` after each; returns the `ImportReport`."""
     report = ImportReport(batch=batch or default_batch_name())
     sources = expand(paths, report.ignored)
-    total = len(sources)
-    for done, src in enumerate(sources, 1):
+    total = sum(src.weight for src in sources)
+    done = 0
+    for src in sources:
         if cancel is not None and cancel.is_set():
             report.cancelled = True
             break
         if src.kind == "jsonl":
             yield from _import_jsonl(db, src, report, done, total, cancel)
+            done += src.weight
             if report.cancelled:
                 break
             continue
+        done += 1
         outcome, message, letter_id = _one(db, src, report.batch)
         if outcome == "added":
             report.added.append(src.label)
@@ -245,6 +261,7 @@ def _import_jsonl(db: Database, src: _Source, report: ImportReport, done: int, t
         if step is None:
             return
         name, outcome, message, letter_id = step
+        done = min(done + 1, total)
         label = f"{src.label}:{name}"
         if outcome == "added":
             report.added.append(label)

@@ -245,3 +245,12 @@ def test_the_import_command_goes_on_after_a_bad_line(reviewed: Database, tmp_pat
     assert len(errors) == 2 and "Traceback" not in result.output
     assert f"mixed.jsonl:line 1: {bad['case']['case_number']}: items should be a list" in errors[0]
     assert "mixed.jsonl:line 2: " in errors[1] and "page_starts should be" in errors[1]
+
+
+def test_progress_counts_the_lines_of_an_export(reviewed: Database, tmp_path: Path) -> None:
+    export_set(reviewed, "jsonl", tmp_path / "set.jsonl")
+    with Database.open(tmp_path / "copy.db") as copy:
+        events = []
+        copy.import_paths([tmp_path / "set.jsonl", REAL[-1]], progress=events.append)
+    assert [(e.done, e.total) for e in events] == [(n, 6) for n in range(1, 7)]
+    assert events[0].name.startswith(f"{tmp_path / 'set.jsonl'}:line 1")

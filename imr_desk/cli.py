@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from imr_desk import __version__
 
+if TYPE_CHECKING:
+    from imr_desk.store import Database, ImportEvent
+
 
 class Group(click.Group):
     """A group whose errors are one line on standard error, never a traceback."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
@@ -80,8 +84,8 @@ _db_option = click.option(
 )
 
 
-def _open_db(ctx: click.Context, db_path: Path | None, create: bool = True,  # type: ignore[no-untyped-def]
-             read_only: bool = False):
+def _open_db(ctx: click.Context, db_path: Path | None, create: bool = True,
+             read_only: bool = False) -> Database:
     """The database named by --db (the command's or the group's), else the default one.
 
     `read_only`: the command only reads, so a database in a read-only place is opened read-only.
@@ -115,7 +119,7 @@ def import_(ctx: click.Context, db_path: Path | None, batch: str | None, quiet: 
     """
     batch = " ".join((batch or "").split()) or None
     with _open_db(ctx, db_path) as db:
-        def progress(event) -> None:  # type: ignore[no-untyped-def]
+        def progress(event: ImportEvent) -> None:
             if not quiet:
                 extra = f": {event.message}" if event.message and event.outcome != "added" else ""
                 click.echo(f"[{event.done}/{event.total}] {event.outcome:9} {event.name}{extra}", err=True)

@@ -85,19 +85,41 @@ class LetterText:
         if self.media_type != PDF or start >= end or not self.segments:
             return []
         runs: list[tuple[int, int, int]] = []
-        end = min(end, len(self.text))
-        for pos in range(max(0, start), end):
-            if self.text[pos] == "\n":
+        start, end = max(0, start), min(end, len(self.text))
+
+        def add(raw_lo: int, raw_hi: int) -> None:  # source chars [raw_lo, raw_hi), split at pages
+            while raw_lo < raw_hi:
+                page = self._raw_page(raw_lo)
+                base = self.raw_page_starts[page]
+                page_end = self.raw_page_starts[page + 1] if page + 1 < len(self.raw_page_starts) else raw_hi
+                lo, hi = raw_lo - base, min(raw_hi, max(page_end, raw_lo + 1)) - base
+                if runs and runs[-1][0] == page and lo - runs[-1][2] <= 2:  # touching, or a space apart
+                    runs[-1] = (page, runs[-1][1], max(runs[-1][2], hi))
+                else:
+                    runs.append((page, lo, hi))
+                raw_lo = base + hi
+
+        segs = self.segments
+        i = max(0, bisect_right(self._seg_starts(), start) - 1)
+        while i < len(segs) and segs[i][0] < end:
+            t0, tlen, s0, slen = segs[i]
+            i += 1
+            a, b = max(start, t0), min(end, t0 + tlen)
+            if a >= b:
                 continue
-            raw = self.source_offset(pos)
-            page = self._raw_page(raw)
-            idx = raw - self.raw_page_starts[page]
-            if runs and runs[-1][0] == page and runs[-1][2] >= idx:
-                runs[-1] = (page, runs[-1][1], max(runs[-1][2], idx + 1))
-            elif runs and runs[-1][0] == page and idx - runs[-1][2] <= 2:
-                runs[-1] = (page, runs[-1][1], idx + 1)
-            else:
-                runs.append((page, idx, idx + 1))
+            if tlen != slen:  # a repaired run (mojibake, ligature): map character by character
+                for pos in range(a, b):
+                    if self.text[pos] != "\n":
+                        raw = self.source_offset(pos)
+                        add(raw, raw + 1)
+                continue
+            pos = a
+            while pos < b:  # the run minus its line breaks, which draw nothing
+                nl = self.text.find("\n", pos, b)
+                stop = b if nl < 0 else nl
+                if stop > pos:
+                    add(s0 + pos - t0, s0 + stop - t0)
+                pos = stop + 1
         return runs
 
     def _raw_page(self, raw: int) -> int:

@@ -240,6 +240,7 @@ class ItemBox(QGroupBox):
     def __init__(self, index: int, parent: QWidget) -> None:
         super().__init__(f"Item {index + 1}", parent)
         self.index = index
+        self.spare_editors: dict[str, FieldEditor] = {}  # its editors while it is hidden and unused
         self.setObjectName(f"item:{index}")
         outer = QVBoxLayout(self)
         bar = QHBoxLayout()
@@ -272,6 +273,7 @@ class FormView(QScrollArea):
         self.setWidgetResizable(True)
         self.editors: dict[str, FieldEditor] = {}
         self._item_boxes: list[ItemBox] = []
+        self._spare_boxes: dict[int, ItemBox] = {}  # boxes of items the current letter does not have
         body = QWidget(self)
         self.body = body
         self.layout_ = QVBoxLayout(body)
@@ -370,15 +372,23 @@ class FormView(QScrollArea):
             box.down.setEnabled(box.index < len(items) - 1 and not s.read_only)
 
     def _rebuild_items(self) -> None:
-        for box in self._item_boxes:
-            for spec in ITEM_FIELDS:
-                ed = self.editors.pop(f"items.{box.index}.{spec[0]}", None)
-                if ed is not None:
-                    ed.deleteLater()
-            self.items_area.removeWidget(box)
-            box.deleteLater()
-        self._item_boxes = []
-        for i, _item in enumerate(self.session.record.get("items") or []):
+        """One box per item. Boxes are bound to an index and kept (hidden, when fewer items are shown)
+        for the next letter: switching letters creates no editors once the boxes exist."""
+        wanted = len(self.session.record.get("items") or [])
+        while len(self._item_boxes) > wanted:
+            box = self._item_boxes.pop()
+            box.hide()
+            box.spare_editors = {k: self.editors.pop(k) for k in [f"items.{box.index}.{f[0]}" for f in ITEM_FIELDS]
+                                 if k in self.editors}
+            self._spare_boxes[box.index] = box
+        for i in range(len(self._item_boxes), wanted):
+            spare = self._spare_boxes.pop(i, None)
+            if spare is not None:
+                self.editors.update(spare.spare_editors)
+                spare.spare_editors = {}
+                spare.show()
+                self._item_boxes.append(spare)
+                continue
             box = ItemBox(i, self.body)
             for key, label, kind in ITEM_FIELDS:
                 self._add_editor(box.form, box, f"items.{i}.{key}", label, kind)

@@ -148,7 +148,9 @@ class ReviewSession(QObject):
             self.writer.call(lambda db: db.acquire_lease(letter_id, self.holder))
         except LetterLeased as exc:  # another window holds the letter: show it, read only
             read_only, read_only_reason = True, getattr(exc, "clerk_message", str(exc))
-        self.close_letter(discard=True)  # saved above (or kept in the history); only the lease to release
+        # saved above (or kept in the history); only the lease to release. No letterClosed: the views
+        # go straight to the next letter instead of emptying themselves first.
+        self.close_letter(discard=True, switching=True)
         self.letter_id = letter_id
         self.letter = letter
         self.data = data
@@ -167,7 +169,7 @@ class ReviewSession(QObject):
         self._set_dirty(False)
         self.letterOpened.emit()
 
-    def close_letter(self, discard: bool = False) -> None:
+    def close_letter(self, discard: bool = False, switching: bool = False) -> None:
         """Save the letter's last edits, give up its lease and close it.
 
         When the edits cannot be saved the letter stays open and dirty and `ReviewError` says why, so
@@ -198,7 +200,8 @@ class ReviewSession(QObject):
         self.read_only = False
         self.last_save_error = None
         self._set_dirty(False)
-        self.letterClosed.emit()
+        if not switching:
+            self.letterClosed.emit()
 
     def _edits_kept_elsewhere(self) -> bool:
         """After a failed save: True when the store kept the edits anyway (a version conflict)."""

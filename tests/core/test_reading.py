@@ -131,3 +131,23 @@ def test_pdf_without_text_layer_is_read_with_a_warning():
     assert letter.error is None
     assert letter.pages == 1
     assert [p.code for p in letter.problems] == ["no-text-layer"]
+
+
+def test_pdf_char_spans_of_long_spans_across_pages_are_whole_runs():
+    """A span over a page break gives one run per page, each covering its characters without gaps."""
+    pdf = DATA / "real" / "CM16-0230651.pdf"
+    letter = read_letter(pdf.read_bytes(), pdf.name)
+    start = letter.page_starts[1] - 200
+    end = letter.page_starts[1] + 200
+    runs = letter.pdf_char_spans(start, end)
+    assert [r[0] for r in runs] == [0, 1]
+    doc = pdfium.PdfDocument(pdf.read_bytes())
+    try:
+        for page_index, first, last in runs:
+            textpage = doc[page_index].get_textpage()
+            got = " ".join(textpage.get_text_range(first, last - first).split())
+            want = " ".join(letter.text[max(start, letter.page_starts[page_index]):
+                                        min(end, letter.page_starts[page_index + 1])].split())
+            assert got.replace("\ufffe", "-") == want
+    finally:
+        doc.close()

@@ -520,3 +520,26 @@ def test_drop_files_on_the_window_imports_them(qtbot, open_window, tmp_path):
     assert len(blocker.args[0].added) == 2
     w.importer.report_box.close()
     assert w.queue.model.rowCount() == 2
+
+
+def test_item_boxes_kept_between_letters_show_and_edit_the_right_item(qtbot, open_window, db_path):
+    """Switching between a 10-item and a 1-item letter reuses the item boxes: values and edits stay right."""
+    w = open_window(db_path)
+    big = open_by_click(qtbot, w, "CM16-0230651.pdf")
+    items = w.session.record["items"]
+    assert len(items) == 10
+    open_by_click(qtbot, w, "CM16-0221706.pdf")
+    visible = [b for b in w.form._item_boxes if b.isVisible()]
+    assert len(visible) == 1 and not any(k.startswith("items.1.") for k in w.form.editors)
+    assert w.form.editors["items.0.request"].value() == w.session.record["items"][0]["request"]
+    open_by_click(qtbot, w, "CM16-0230651.pdf")
+    assert [w.form.editors[f"items.{i}.request"].value() for i in range(10)] == [i["request"] for i in items]
+    assert all(b.isVisible() for b in w.form._item_boxes) and len(w.form._item_boxes) == 10
+    combo = focus_field(qtbot, w, "items.6.decision")
+    qtbot.keyClick(combo, Qt.Key.Key_Down if items[6]["decision"] == "upheld" else Qt.Key.Key_Up)
+    qtbot.waitUntil(lambda: not w.session.dirty)
+    with Database.open(w.db_path) as db:
+        stored = db.letter(big).record["items"]
+    assert stored[6]["decision"] != items[6]["decision"]
+    assert [i["decision"] for k, i in enumerate(stored) if k != 6] == [i["decision"] for k, i in enumerate(items)
+                                                                       if k != 6]

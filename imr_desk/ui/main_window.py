@@ -173,7 +173,7 @@ class MainWindow(QMainWindow):
         if not self._splitters_restored:
             # Only now do the splitters have their real width; sizes set earlier would be re-spread.
             self._splitters_restored = True
-            _restore_sizes(self.splitter, self.settings.ints("window/splitter"), [0.26, 0.41, 0.33])
+            _restore_sizes(self.splitter, self.settings.ints("window/splitter"), [0.28, 0.40, 0.32])
             _restore_sizes(self.right, self.settings.ints("window/rightSplitter"), [0.8, 0.2])
 
     def save_settings(self) -> None:

@@ -33,7 +33,7 @@ COLUMNS = [
     ("warning_count", "⚠", "warning_count"),
     ("name", "File", "name"),
 ]
-COLUMN_WIDTHS = (70, 102, 78, 40, 84, 34)  # the last column (the file name) stretches
+COLUMN_WIDTHS = (66, 100, 78, 40, 76, 34)  # the last column (the file name) stretches
 STATUS_COLOURS = {
     "to review": QColor(40, 90, 170),
     "in review": QColor(110, 60, 170),

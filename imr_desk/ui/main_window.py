@@ -535,13 +535,21 @@ class MainWindow(QMainWindow):
         box.setObjectName("closeUnsaved")
         box.setInformativeText(message)
         keep = box.addButton("Keep the window open", QMessageBox.ButtonRole.RejectRole)
-        lose = box.addButton("Close and lose the edits", QMessageBox.ButtonRole.DestructiveRole)
+        lose = box.addButton("Close, keeping the edits in a recovery file", QMessageBox.ButtonRole.DestructiveRole)
         box.setDefaultButton(keep)
         box.setEscapeButton(keep)
         self.close_box = box
 
         def answered() -> None:
             if box.clickedButton() is lose:
+                try:
+                    kept = self.session.write_recovery()
+                except OSError as exc:  # not even a file could be written: the window stays open
+                    self.show_message(f"Not closed: the edits could not be kept in a recovery file either "
+                                      f"({exc.strerror or exc}). Free some disk space, then try again.")
+                    return
+                if kept is not None:
+                    self.show_message(f"The unsaved edits are kept in {kept}.")
                 self._discard_unsaved = True
                 QTimer.singleShot(0, self.close)
 

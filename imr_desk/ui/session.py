@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -202,6 +203,35 @@ class ReviewSession(QObject):
         self._set_dirty(False)
         if not switching:
             self.letterClosed.emit()
+
+    def write_recovery(self) -> Path | None:
+        """Keep the open letter's unsaved record in a recovery file (the database refuses it just now).
+
+        Returns the file, or None when there is nothing unsaved. The file names the database, the
+        letter (id, name, sha256) and the version the edits started from, so they can be put back.
+        """
+        if self.letter_id is None or not self.dirty or self.letter is None:
+            return None
+        from datetime import datetime
+
+        from imr_desk import paths
+
+        folder = paths.data_dir() / "recovery"
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = folder / f"letter-{self.letter_id}-{stamp}.json"
+        content = {
+            "database": str(getattr(self.db, "path", "")), "letter_id": self.letter_id,
+            "name": self.letter.name, "sha256": self.letter.sha256, "version": self.version,
+            "saved_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "why": self.last_save_error.clerk_message if isinstance(self.last_save_error, StoreError) else None,
+            "record": self.record,
+        }
+        tmp = target.with_suffix(".part")
+        tmp.write_text(json.dumps(content, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(target)
+        log.warning("unsaved edits of letter %s kept in %s", self.letter_id, target)
+        return target
 
     def _edits_kept_elsewhere(self) -> bool:
         """After a failed save: True when the store kept the edits anyway (a version conflict)."""

@@ -120,18 +120,26 @@ def test_closing_with_edits_that_cannot_be_saved_asks_first(qtbot, open_window, 
     assert stored(w, lid).record["summary"] == "the last words typed"
 
 
-def test_closing_and_choosing_to_lose_unsaved_edits_closes(qtbot, open_window, db_path):
+def test_closing_anyway_keeps_the_unsaved_edits_in_a_recovery_file(qtbot, open_window, db_path, imr_home):
+    import json
+
     w = open_window(db_path)
     lid = letter_id(w, TEXTS[0].name)
     w.open_letter(lid)
     saved_summary = stored(w, lid).record["summary"]
-    w.session.set_value("summary", "lost on purpose")
+    w.session.set_value("summary", "typed while the disk was busy")
     with database_busy(w):
         w.close()
-        lose = [b for b in w.close_box.buttons() if b.text() == "Close and lose the edits"]
-        lose[0].click()
+        close = [b for b in w.close_box.buttons() if b.text().startswith("Close, keeping the edits")]
+        close[0].click()
         qtbot.waitUntil(lambda: not w.isVisible())
-    assert stored(w, lid).record["summary"] == saved_summary
+    assert stored(w, lid).record["summary"] == saved_summary  # the database did not take them
+    kept = sorted((imr_home / "data" / "recovery").glob(f"letter-{lid}-*.json"))
+    assert len(kept) == 1
+    content = json.loads(kept[0].read_text(encoding="utf-8"))
+    assert content["record"]["summary"] == "typed while the disk was busy"
+    assert (content["letter_id"], content["name"], content["database"]) == (lid, TEXTS[0].name, str(db_path))
+    assert content["sha256"] == stored(w, lid).sha256
 
 
 # -- B: the status and version the store reports ------------------------------------------------------

@@ -346,6 +346,11 @@ def _block_value(r: _Reader, label: re.Match[str], limit: int) -> tuple[int, int
         if not first:
             if not line.strip() or _BLOCK_STOP.match(line.strip()) or line.strip().isupper():
                 break
+        inner = _BLOCK_STOP.search(text, pos, line_end)  # the next label on the same line (lines run together)
+        if inner is not None and inner.start() > start:
+            if text[start:inner.start()].strip():
+                end = inner.start()
+            break
         if line.strip():
             end = line_end
         first = False
@@ -481,6 +486,9 @@ _RA_LABEL = re.compile(r"Decision\s+rationales?\s*:|The\s+(?:Physician|Expert)\s
                        r"rationale\s*:", _I)
 
 
+_DECISION_BEFORE = re.compile(r":\s*(?:Upheld|Overturned)$", _I)
+
+
 def _starts_label(text: str, pos: int) -> bool:
     """A label begins a line, or follows the end of a sentence (text glued by extraction).
 
@@ -490,6 +498,9 @@ def _starts_label(text: str, pos: int) -> bool:
     i = pos - 1
     while i >= 0 and text[i] in " \t":
         i -= 1
+    if i >= 0 and text[i].isalpha():  # a header's decision ends it: "Viagra 50mg: Upheld Claims Administrator..."
+        if _DECISION_BEFORE.search(text, max(0, i - 24), i + 1):
+            return True
     return i < 0 or text[i] in "\n.!?\"”)"
 _DECISION_AT_END = re.compile(r"(?P<colon>:)?[ \t]*(?:\n\s*)?(?P<decision>Upheld|Overturned)[ \t]*\.?\s*$", _I)
 _COLON_AT_END = re.compile(r":[ \t]*\s*$")
@@ -640,19 +651,30 @@ def _walk_back(text: str, anchor: int, lo: int, max_lines: int = 3) -> tuple[int
 
 
 def _cut_glue(text: str, start: int, end: int, took_lines: bool) -> tuple[int, str]:
-    """Where the header really starts inside text[start:end], cutting off a glued end of the previous rationale."""
-    glue = None
+    """Where the header really starts inside text[start:end], cutting off the end of the previous rationale.
+
+    The rationale ends at the later of: the last place where its last sentence is glued to the header
+    with no space ("...necessary.X-rays: Upheld"), and the last sentence break when the header was
+    wrapped onto lines before its decision or its line runs on from a rationale (text whose lines were
+    joined into paragraphs).
+    """
+    cut, how = start, ""
     for m in _GLUE.finditer(text, start, end):
-        glue = m
-    if glue is not None:
-        return glue.end(), "glued"
-    if took_lines:
-        brk = None
-        for m in _SENTENCE_BREAK.finditer(text, start, end):
-            brk = m
-        if brk is not None:
-            return brk.end(), "sentence-break"
-    return start, ""
+        cut, how = m.end(), "glued"
+    brk = None
+    for m in _HEADER_BREAK.finditer(text, start, end):
+        brk = m
+    if brk is not None and brk.end() > cut:
+        before = text[start:brk.start()]
+        # On the header's own line a sentence break is the end of the previous rationale when what comes
+        # before it reads like one (a verdict, or more words than a request's abbreviation: "Dr. X").
+        if took_lines or end - start > _LONGEST_HEADER or len(before) >= 60 or _NECESSARY.search(before):
+            cut, how = brk.end(), "sentence-break"
+    return cut, how
+
+
+_LONGEST_HEADER = 300
+_HEADER_BREAK = re.compile(r"[.!?][\"”’)]*\s+(?=[A-Z0-9(\"“])")  # a request may begin with a number
 
 
 def _find_header(text: str, lo: int, hi: int, first: bool) -> _Header:

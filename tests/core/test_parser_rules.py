@@ -404,3 +404,36 @@ def test_decision_sentences_give_items_when_no_item_is_labelled() -> None:
     assert " ".join(rec["text"][span["start"]:span["end"]].split()) == "a 6 month follow-up aftercare program"
     assert span["confidence"] < 0.8 and span["rule"] == "decision-sentence"
     assert any(w["code"] == "rationale-missing" for w in rec["warnings"])
+
+
+# Text whose lines were joined into paragraphs (some converters do this): labels, headers and the
+# previous rationale's last sentence all share one line.
+JOINED = (
+    "HOW THE IMR FINAL DETERMINATION WAS MADE MAXIMUS Federal Services sent the complete case file to an "
+    "expert reviewer. The Expert Reviewer has the following credentials: State(s) of Licensure: California, "
+    "South Carolina Certification(s)/Specialty: Preventive Medicine, Occupational Medicine\n\n"
+    "CLINICAL CASE SUMMARY The injured worker is a 65 year old male with an industrial injury.\n\n"
+    "IMR ISSUES, DECISIONS AND RATIONALES The Final Determination was based on decisions for the disputed "
+    "items/services set forth below: Three months coverage of Viagra 50mg:  Overturned Claims Administrator "
+    "guideline: The Claims Administrator did not cite any medical evidence for its decision. MAXIMUS "
+    "guideline: Decision based on Non-MTUS Citation UpToDate. Decision rationale: The request is medically "
+    "necessary. Treatment of PAH is described in \"the guidelines.\" The requested medication is medically "
+    "necessary. 1 knee scooter: Upheld Claims Administrator guideline: Decision based on ODG. MAXIMUS "
+    "guideline: Decision based on ODG. Decision rationale: The knee scooter is not medically necessary.\n"
+)
+
+
+def test_lines_joined_into_paragraphs_still_give_every_item_and_credential() -> None:
+    rec = parse_bytes(JOINED.encode(), "joined.txt")
+    assert rec["reviewer"]["licensure"] == ["California", "South Carolina"]
+    assert rec["reviewer"]["specialties"] == ["Preventive Medicine", "Occupational Medicine"]
+    got = [(i["request"], i["decision"], i["decision_stated"]) for i in rec["items"]]
+    assert got == [("Three months coverage of Viagra 50mg", "overturned", True), ("1 knee scooter", "upheld", True)]
+    assert rec["items"][0]["rationale"].endswith("The requested medication is medically necessary.")
+    assert rec["items"][0]["claims_administrator_guideline"].startswith("The Claims Administrator did not cite")
+
+
+def test_a_short_abbreviation_in_a_request_is_not_taken_for_a_sentence_end() -> None:
+    text = JOINED.replace("1 knee scooter: Upheld", "\nConsult with Dr. Jones: Upheld")
+    rec = parse_bytes(text.encode(), "abbrev.txt")
+    assert rec["items"][1]["request"] == "Consult with Dr. Jones"

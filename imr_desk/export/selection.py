@@ -201,10 +201,13 @@ def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False
     Python decodes them); `record_json` is always the whole stored record.
     """
     join, c = _contents(conn)
-    cols = ", ".join([*(f"l.{name}" for name in _LETTER_COLUMNS), *(f"{c}.{name}" for name in _CONTENT_COLUMNS)])
+    # the store keeps the clerk's record as NULL while it is still the parser's
+    record_of = f"coalesce({c}.record, {c}.parsed)"
+    cols = ", ".join([*(f"l.{name}" for name in _LETTER_COLUMNS),
+                      *(record_of if name == "record" else f"{c}.{name}" for name in _CONTENT_COLUMNS)])
     extra = f", {c}.text, {c}.page_starts" if text else ""
     if slim:
-        extra += (f", json_remove({c}.record, '$.fields'), "
+        extra += (f", json_remove({record_of}, '$.fields'), "
                   f"json_remove({c}.parsed, '$.fields', '$.warnings', '$.source')")
     for start in range(0, len(ids), chunk):
         part = ids[start:start + chunk]
@@ -217,7 +220,7 @@ def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False
             if "json" not in str(exc).lower():
                 raise
             bad = conn.execute(f"SELECT l.id, l.name FROM letters l{join} WHERE l.id IN (SELECT value FROM "
-                               f"json_each(?)) AND NOT (json_valid({c}.record) AND json_valid({c}.parsed)) "
+                               f"json_each(?)) AND NOT (json_valid({record_of}) AND json_valid({c}.parsed)) "
                                "ORDER BY l.id LIMIT 1", (key,)).fetchone()
             if bad is None:
                 raise

@@ -313,7 +313,8 @@ class Database:
     # -- letters -----------------------------------------------------------------------------------
     def letter(self, letter_id: int) -> Letter:
         cur = self.conn.execute(
-            "SELECT l.*, c.text, c.page_starts, c.parsed, c.record, b.name AS batch FROM letters l "
+            "SELECT l.*, c.text, c.page_starts, c.parsed, coalesce(c.record, c.parsed) AS record, "
+            "b.name AS batch FROM letters l "
             "JOIN contents c ON c.letter_id = l.id LEFT JOIN batches b ON b.id = l.batch_id WHERE l.id = ?",
             (letter_id,),
         )
@@ -437,19 +438,27 @@ class Database:
                         text: str | None = None, page_starts: Sequence[int] | None = None,
                         parsed: dict[str, Any] | None = None) -> None:
         """The letter's bulky parts: the clerk's record (and on import the text and the parser's record)."""
-        values: dict[str, Any] = {"letter_id": letter_id, "record": rec.dumps(record), **rec.search_columns_of(record)}
+        record_json = rec.dumps(record)
+        values: dict[str, Any] = {"letter_id": letter_id, "record": record_json, **rec.search_columns_of(record)}
         if text is not None:
             values["text"] = text
         if page_starts is not None:
             values["page_starts"] = rec.dumps(list(page_starts))
         if parsed is not None:
             values["parsed"] = rec.dumps(parsed)
+            if values["parsed"] == record_json:
+                values["record"] = None  # still the parser's record: kept once
         if insert:
             names = ", ".join(values)
             self.conn.execute(f"INSERT INTO contents ({names}) VALUES ({', '.join(':' + k for k in values)})", values)
         else:
-            sets = ", ".join(f"{k} = :{k}" for k in values if k != "letter_id")
-            self.conn.execute(f"UPDATE contents SET {sets} WHERE letter_id = :letter_id", values)
+            sets = ", ".join(f"{k} = :{k}" for k in values if k not in ("letter_id", "record"))
+            # with a new parser record, `values` already says whether they are equal; else compare with
+            # the stored one (SQLite reads the row's values as they were before this update)
+            same = ":record IS NULL" if parsed is not None else ":record = parsed"
+            self.conn.execute(
+                f"UPDATE contents SET {sets}{', ' if sets else ''}"
+                f"record = CASE WHEN {same} THEN NULL ELSE :record END WHERE letter_id = :letter_id", values)
 
     def _write_items(self, letter_id: int, record: dict[str, Any]) -> None:
         self.conn.execute("DELETE FROM items WHERE letter_id = ?", (letter_id,))
@@ -570,7 +579,7 @@ class Database:
         conflict: VersionConflict | None = None
         with self.transaction("save the letter"):
             at = now_iso()  # taken under the write lock: times in history follow the order of the writes
-            rows = self._read("SELECT l.version, c.record, l.status FROM letters l JOIN contents c "
+            rows = self._read("SELECT l.version, coalesce(c.record, c.parsed), l.status FROM letters l JOIN contents c "
                               "ON c.letter_id = l.id WHERE l.id = ?", (letter_id,))
             if not rows:
                 raise LetterNotFound(f"Letter {letter_id} is not in this database any more; it cannot be saved.")
@@ -668,7 +677,7 @@ class Database:
 
     def changed_fields(self, letter_id: int) -> list[str]:
         """The field paths where the clerk's record differs from the parser's."""
-        rows = self._read("SELECT parsed, record FROM contents WHERE letter_id = ?", (letter_id,))
+        rows = self._read("SELECT parsed, coalesce(record, parsed) FROM contents WHERE letter_id = ?", (letter_id,))
         if not rows:
             raise LetterNotFound(f"Letter {letter_id} is not in this database.")
         return [p for p, _o, _n in rec.diff(json.loads(rows[0][0]), json.loads(rows[0][1]))]

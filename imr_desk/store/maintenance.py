@@ -35,7 +35,7 @@ def reparse(db: Database, progress: Callable[[int, int], Any] | None = None, for
     for n, letter_id in enumerate(ids, 1):
         try:
             row = db.conn.execute(
-                "SELECT l.name, l.status, c.parsed, c.record, l.version, l.parser_version, f.data FROM letters l "
+                "SELECT l.name, l.status, c.parsed, coalesce(c.record, c.parsed), l.version, l.parser_version, f.data FROM letters l "
                 "JOIN contents c ON c.letter_id = l.id JOIN files f ON f.letter_id = l.id WHERE l.id = ?",
                 (letter_id,)).fetchone()
             if row is None:
@@ -69,7 +69,9 @@ def reparse(db: Database, progress: Callable[[int, int], Any] | None = None, for
                     report.replaced.append(letter_id)
                 else:
                     db.conn.execute("UPDATE letters SET parser_version = ? WHERE id = ?", (PARSER_VERSION, letter_id))
-                    db.conn.execute("UPDATE contents SET parsed = ? WHERE letter_id = ?", (rec.dumps(new), letter_id))
+                    # the clerk's record stays as it is, even where it was still the old parser's (NULL)
+                    db.conn.execute("UPDATE contents SET record = coalesce(record, parsed), parsed = ? "
+                                    "WHERE letter_id = ?", (rec.dumps(new), letter_id))
                     rows = [(letter_id, "*parser", rec.dumps({"parser_version": old_pv}),
                              rec.dumps({"parser_version": PARSER_VERSION,
                                         "changed": [p for p, _o, _v in rec.diff(old_parsed, new)]}),
@@ -100,7 +102,7 @@ def accuracy(db: Database) -> dict[str, dict[str, Any]]:
     """For reviewed letters: per field, how often the parser's value survived the clerk's review."""
     kept: Counter[str] = Counter()
     total: Counter[str] = Counter()
-    for parsed_json, record_json in db.conn.execute("SELECT c.parsed, c.record FROM letters l JOIN contents c ON c.letter_id = l.id "
+    for parsed_json, record_json in db.conn.execute("SELECT c.parsed, coalesce(c.record, c.parsed) FROM letters l JOIN contents c ON c.letter_id = l.id "
                                                    "WHERE l.status = 'reviewed'"):
         parsed, record = json.loads(parsed_json), json.loads(record_json)
         aligned, removed = rec.align_items(parsed.get("items") or [], record.get("items") or [])

@@ -59,7 +59,7 @@ _V1 = [
         text TEXT NOT NULL DEFAULT '',
         page_starts TEXT NOT NULL DEFAULT '[]',
         parsed TEXT NOT NULL,
-        record TEXT NOT NULL
+        record TEXT  -- the clerk's record; NULL while it is still the parser's (most letters: saves space)
     )""",
     "CREATE INDEX letters_status ON letters(status, id)",
     "CREATE INDEX letters_batch ON letters(batch_id, id)",

@@ -10,7 +10,8 @@ from imr_desk.store import Database
 
 def _pretend_older_parser(db: Database, letter_id: int, age: int) -> None:
     """Make a letter look as if an older parser had read its age wrong."""
-    row = db.conn.execute("SELECT parsed, record FROM contents WHERE letter_id = ?", (letter_id,)).fetchone()
+    row = db.conn.execute("SELECT parsed, coalesce(record, parsed) FROM contents WHERE letter_id = ?",
+                          (letter_id,)).fetchone()
     parsed, record = json.loads(row[0]), json.loads(row[1])
     parsed["patient"]["age"] = age
     record["patient"]["age"] = age if record["patient"]["age"] == json.loads(row[0])["patient"]["age"] else \
@@ -96,3 +97,19 @@ def test_accuracy_is_not_fooled_by_reordered_or_removed_items(filled: Database) 
     acc = filled.accuracy()
     assert acc["items.request"] == {"kept": n - 2, "total": n, "rate": round((n - 2) / n, 4)}
     assert acc["items.decision"]["kept"] == n - 1 and acc["items.decision"]["total"] == n
+
+
+def test_reparse_keeps_a_reviewed_record_that_was_still_the_parsers(filled: Database) -> None:
+    letter_id = filled.queue({}, limit=1)[0].id
+    filled.set_status(letter_id, "reviewed", reason="all correct")  # reviewed without a single change
+    approved = filled.letter(letter_id).record
+    # an older parser had read another age; the clerk approved the record as it was
+    filled.conn.execute("UPDATE letters SET parser_version = '0.9' WHERE id = ?", (letter_id,))
+    parsed = dict(approved, patient=dict(approved["patient"], age=99))
+    filled.conn.execute("UPDATE contents SET parsed = ?, record = NULL WHERE letter_id = ?",
+                        (json.dumps(parsed), letter_id))
+    report = filled.reparse()
+    assert report.recorded == [letter_id]
+    after = filled.letter(letter_id)
+    assert after.record["patient"]["age"] == 99  # what the clerk approved, not the new parser's value
+    assert after.parsed["patient"]["age"] == approved["patient"]["age"]

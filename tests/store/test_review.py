@@ -142,3 +142,22 @@ def test_a_save_from_before_the_review_is_refused_and_an_edit_reopens_the_review
     assert (reopened.path, reopened.old, reopened.new, reopened.reason) == (
         "status", "reviewed", "in review", "changed after review")
     bob.close()
+
+
+def test_a_record_still_the_parsers_is_stored_once(filled: Database) -> None:
+    letter_id = _first(filled)
+    raw = "SELECT record IS NULL FROM contents WHERE letter_id = ?"
+    assert filled.conn.execute(raw, (letter_id,)).fetchone()[0] == 1  # as imported
+    letter = filled.letter(letter_id)
+    assert letter.record == letter.parsed
+    original = letter.record["summary"]
+    letter.record["summary"] = "Changed."
+    version = filled.save_record(letter_id, letter.record, letter.version)
+    assert filled.conn.execute(raw, (letter_id,)).fetchone()[0] == 0
+    assert filled.letter(letter_id).record["summary"] == "Changed."
+    back = filled.letter(letter_id)
+    back.record["summary"] = original
+    back.record["warnings"] = letter.parsed["warnings"]
+    filled.save_record(letter_id, back.record, version)
+    assert filled.letter(letter_id).record["summary"] == original
+    assert filled.changed_fields(letter_id) == []

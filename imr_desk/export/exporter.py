@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import logging
 import sqlite3
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,10 +185,13 @@ def _writer(fmt: str, dest: Path, staging: Staging, user: str) -> Any:
 
 
 def _write(db: Any, fmt: str, dest: Path, staging: Staging, ids: list[int], progress: Progress | None,
-           cancel: Any) -> tuple[list[str], dict[str, int], dict[int, str | None]]:
-    """Write the letters; returns the files, the counts and each written letter's reviewed_at (as written)."""
+           cancel: Any) -> tuple[list[str], dict[str, int], array[int]]:
+    """Write the letters; returns the files, the counts and the ids of the letters written.
+
+    The ids are kept as a packed array (8 bytes a letter), so memory stays flat as the set grows.
+    """
     writer = _writer(fmt, dest, staging, db.user)
-    carried: dict[int, str | None] = {}
+    carried: array[int] = array("q")
     total = len(ids)
     step = max(1, total // 200)
     if progress is not None:
@@ -199,7 +203,7 @@ def _write(db: Any, fmt: str, dest: Path, staging: Staging, ids: list[int], prog
             if cancel is not None and cancel.is_set():
                 raise ExportCancelled()
             writer.write(letter)
-            carried[letter.id] = letter.reviewed_at
+            carried.append(letter.id)
             if progress is not None and (done % step == 0 or done == total):
                 progress(done, total)
         writer.close()
@@ -242,14 +246,14 @@ def _is_csv_manifest(value: Any) -> bool:
 
 
 def _record(db: Any, fmt: str, selection: ExportSet, started: dt.datetime, count: int, manifest: dict[str, Any],
-            dest: Path, carried: dict[int, str | None]) -> int:
-    """Record the export and the letters it carried (`carried`: id -> reviewed_at as written), in one transaction.
+            dest: Path, carried: array[int]) -> int:
+    """Record the export and the letters it carried (their ids), in one transaction.
 
     "Only new" compares `exports.at` with each letter's `reviewed_at`. The export's time is when it
     started, before its snapshot of the database was taken: a letter reviewed after that is either
     in the snapshot (and goes out once more with the next only-new export, a harmless repeat) or
-    not (and goes out with the next one, as it must). A letter reviewed again between the snapshot
-    and now is not recorded as carried: what was written is its earlier review.
+    not (and goes out with the next one, as it must). A letter reviewed after the export started is
+    not recorded as carried: what was written may be its earlier review.
     """
     from imr_desk.store.errors import StoreError
 
@@ -264,8 +268,8 @@ def _record(db: Any, fmt: str, selection: ExportSet, started: dt.datetime, count
             )
             export_id = int(cur.lastrowid or 0)
             db.conn.executemany("INSERT OR IGNORE INTO letter_exports(letter_id, export_id) "
-                                "SELECT id, ? FROM letters WHERE id = ? AND reviewed_at IS ?",
-                                [(export_id, i, at) for i, at in carried.items()])
+                                "SELECT id, ? FROM letters WHERE id = ? AND (reviewed_at IS NULL OR reviewed_at <= ?)",
+                                ((export_id, i, at) for i in carried))
         return export_id
     except StoreError as exc:
         raise ExportError(f"The export was written to {dest}, but it could not be recorded in the database: "

@@ -21,8 +21,15 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+        except (click.exceptions.Exit, click.Abort, SystemExit):
             raise
+        except click.UsageError as exc:  # a wrong option or argument: one line, and where to look
+            where = exc.ctx.command_path if exc.ctx is not None else "imr-desk"
+            click.echo(f"imr-desk: error: {exc.format_message()} (see: {where} --help)", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"imr-desk: error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
         except BrokenPipeError:  # the reader (head, less) stopped early: not an error
             import os
 
@@ -118,6 +125,10 @@ def import_(ctx: click.Context, db_path: Path | None, batch: str | None, quiet: 
     others are imported all the same (exit status 1 when any failed).
     """
     batch = " ".join((batch or "").split()) or None
+    if not any(p.exists() or p.is_symlink() for p in paths):
+        missing = ", ".join(str(p) for p in paths[:3]) + (" …" if len(paths) > 3 else "")
+        raise click.ClickException(f"nothing to import: no such file or folder ({missing}). "
+                                   "Check the paths; the database was not touched.")
     with _open_db(ctx, db_path) as db:
         def progress(event: ImportEvent) -> None:
             if not quiet:

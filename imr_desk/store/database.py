@@ -190,7 +190,7 @@ class Database:
         if path.is_dir():
             raise NotADatabase(f"{path} is a folder, not a database file. Give the path of a .db file.")
         if not path.exists() or path.stat().st_size == 0:
-            raise StoreError(f"There is no database at {path}. Check the path, or import letters to create it.")
+            raise StoreError(_nothing_at(path))
         from urllib.parse import quote
 
         base = f"file:{quote(str(path.resolve()))}?mode=ro"
@@ -225,7 +225,7 @@ class Database:
             raise NotADatabase(f"{path} is a folder, not a database file. Give the path of a .db file.")
         exists = path.exists() and path.stat().st_size > 0
         if not exists and not create:
-            raise StoreError(f"There is no database at {path}. Check the path, or import letters to create it.")
+            raise StoreError(_nothing_at(path))
         if not path.parent.is_dir():
             raise NotWritable(f"The folder {path.parent} does not exist. Create it, or choose another place "
                               "for the database.")
@@ -803,6 +803,12 @@ class Database:
         from imr_desk.store.maintenance import stats
 
         return stats(self)
+
+
+def _nothing_at(path: Path) -> str:
+    if path.exists():
+        return f"{path} is an empty file, not a review database yet. Import letters into it to create one."
+    return f"There is no database at {path}. Check the path, or import letters to create it."
 
 
 def _parser_version() -> str:

@@ -68,3 +68,21 @@ def test_errors_are_one_line_never_a_traceback(tmp_path: Path) -> None:
         lines = out.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("imr-desk: error: "), out.stderr
     assert "newer IMR Desk" in imr("stats", "--db", str(newer)).stderr
+
+
+def test_usage_mistakes_and_missing_paths_are_one_line_and_touch_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    for args, expected in (
+        (["import", "--db", str(db), str(tmp_path / "nope.pdf")], "nothing to import: no such file or folder"),
+        (["search"], "Missing argument 'QUERY...'. (see: imr-desk search --help)"),
+        (["bogus"], "No such command 'bogus'. (see: imr-desk --help)"),
+    ):
+        out = imr(*args)
+        assert out.returncode != 0
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("imr-desk: error: ") and expected in lines[0], out.stderr
+    assert not db.exists()
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    out = imr("stats", "--db", str(empty))
+    assert out.returncode == 1 and "is an empty file, not a review database yet" in out.stderr

@@ -184,12 +184,6 @@ _LETTER_COLUMNS = ("id", "name", "sha256", "media_type", "size", "status", "stat
 _CONTENT_COLUMNS = ("record", "parsed")  # then text, page_starts when asked
 
 
-def _contents(conn: sqlite3.Connection) -> tuple[str, str]:
-    """(join, alias) for the letters' bulky columns: a `contents` table of their own, or letters itself."""
-    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'contents'").fetchone()
-    return (" JOIN contents c ON c.letter_id = l.id", "c") if found else ("", "l")
-
-
 def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False, history: bool | str = False,
                  files: bool = False, slim: bool = False, chunk: int = CHUNK) -> Iterator[LetterData]:
     """The letters with these ids, in the given order, read `chunk` at a time.
@@ -200,7 +194,7 @@ def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False
     decoded records, and the warnings and source out of the parser's (SQLite drops them, faster than
     Python decodes them); `record_json` is always the whole stored record.
     """
-    join, c = _contents(conn)
+    join, c = " JOIN contents c ON c.letter_id = l.id", "c"  # the letters' bulky columns
     # the store keeps the clerk's record as NULL while it is still the parser's
     record_of = f"coalesce({c}.record, {c}.parsed)"
     cols = ", ".join([*(f"l.{name}" for name in _LETTER_COLUMNS),

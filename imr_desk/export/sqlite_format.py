@@ -3,9 +3,9 @@
 It is an IMR Desk review database (`imr-desk --db set.db` opens it: records, review status, history
 and annotations as they were) built with the store's own `insert_letter`, and plain tables that
 Datasette opens as they are: letters, items, annotations, history, files, batches. Full-text search
-is the store's own over the letters' text, case number, requests and rationales (rebuilt with
-sqlite-utils' `enable_fts` when the store's is one Datasette would not detect), and items_fts over the
-items' request and rationale, set up with `enable_fts`. The journal is switched back
+is the store's own `contents_fts` over the letters' text, case number, requests and rationales (which
+Datasette and sqlite-utils detect), and items_fts over the items' request and rationale, set up with
+sqlite-utils' `enable_fts`. The journal is switched back
 from WAL to a plain rollback journal at the end, so the set is one file.
 """
 
@@ -16,7 +16,6 @@ from pathlib import Path
 from imr_desk.export.selection import LetterData
 from imr_desk.store import Database
 
-LETTER_FTS = ["case_number", "requests", "rationales", "text"]
 ITEM_FTS = ["request", "rationale"]
 
 
@@ -35,15 +34,6 @@ class SqliteWriter:
         self.db = Database.open(path, user=user)
         conn = self.db.conn
         conn.execute("PRAGMA synchronous = OFF")  # a staging file: a crash discards it anyway
-        # a letters_fts that names its content table in single quotes is not recognised by Datasette
-        # or sqlite-utils: drop it now and build it once at the end with enable_fts (same name,
-        # columns, tokenizer and rowids, so IMR Desk searches it as its own)
-        self._rebuild_letters_fts = self.db.db.table("letters").detect_fts() is None and bool(conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = 'letters_fts'").fetchone())
-        if self._rebuild_letters_fts:
-            for trigger in ("letters_ai", "letters_ad", "letters_au"):
-                conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-            conn.execute("DROP TABLE letters_fts")
         self._pending: list[LetterData] = []
         self.counts = {"letters": 0, "items": 0, "annotations": 0}
 
@@ -77,9 +67,6 @@ class SqliteWriter:
         if self._pending:
             self._flush()
         conn = self.db.conn
-        if self._rebuild_letters_fts:
-            self.db.db.table("letters").enable_fts(LETTER_FTS, fts_version="FTS5", tokenize="porter",
-                                                   create_triggers=True)
         self.db.db.table("items").enable_fts(ITEM_FTS, fts_version="FTS5", tokenize="porter", create_triggers=True)
         conn.execute("PRAGMA journal_mode = DELETE")
         self.db.close()

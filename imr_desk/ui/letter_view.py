@@ -585,14 +585,16 @@ class LetterView(QStackedWidget):
             self.setCurrentWidget(self.text_view)
             self.text_view.show_letter(letter)
 
-    def set_field_spans(self, fields: dict[str, dict]) -> None:
+    def set_field_spans(self, fields: dict[str, dict], push: bool = True) -> None:
+        """The parsed fields' spans; `push=False` when set_annotations follows and draws both at once."""
         spans = []
         for path, prov in fields.items():
             start, end = prov.get("start"), prov.get("end")
             if isinstance(start, int) and isinstance(end, int) and end > start:
                 spans.append(Span(start, end, path))
         self._field_spans = spans
-        self._push_spans()
+        if push:
+            self._push_spans()
 
     def set_annotations(self, annotations: list[tuple[int, int, int, str]], colours: dict[str, QColor]) -> None:
         """Annotations as (id, start, end, label)."""

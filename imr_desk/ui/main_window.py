@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._discard_unsaved = False
         self.close_box: QMessageBox | None = None
+        self._shown_fields: dict[str, Any] = {}  # the provenance whose highlights the letter shows
         self.dialog: Any = None
 
         self.queue.letterChosen.connect(self.open_letter)
@@ -225,8 +226,9 @@ class MainWindow(QMainWindow):
     def _letter_opened(self) -> None:
         s = self.session
         self.letter_view.show_letter(s.text, s.data)
-        self.letter_view.set_field_spans(s.record.get("fields") or {})
-        self._show_annotations()
+        self._shown_fields = s.record.get("fields") or {}
+        self.letter_view.set_field_spans(self._shown_fields, push=False)
+        self._show_annotations()  # draws the fields' and the annotations' highlights in one pass
         if s.read_only:
             self.show_message(f"Read only: {s.read_only_reason}")
         self.save_label.setText(f"saved (version {s.version})" if s.version else "")
@@ -245,7 +247,10 @@ class MainWindow(QMainWindow):
 
     def _record_changed(self, _path: str) -> None:
         s = self.session
-        self.letter_view.set_field_spans(s.record.get("fields") or {})
+        fields = s.record.get("fields") or {}
+        if fields != self._shown_fields:  # most keystrokes change a value, not where values came from
+            self._shown_fields = fields
+            self.letter_view.set_field_spans(fields)
         self._focus_changed(s.focused_path)
         n = len(s.warnings())
         self.side_tabs.setTabText(0, f"Checks ({n})" if n else "Checks")

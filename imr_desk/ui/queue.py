@@ -139,8 +139,11 @@ class QueueModel(QAbstractTableModel):
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         # -1: no column (Qt asks so when sorting is switched on): the queue's own order, by id
-        self.order_by = COLUMNS[column][2] if 0 <= column < len(COLUMNS) else "id"
-        self.descending = order == Qt.SortOrder.DescendingOrder and self.order_by != "id"
+        order_by = COLUMNS[column][2] if 0 <= column < len(COLUMNS) else "id"
+        descending = order == Qt.SortOrder.DescendingOrder and order_by != "id"
+        if (order_by, descending) == (self.order_by, self.descending) and self._rows:
+            return  # Qt asks twice for one click (the view, then the header's indicator)
+        self.order_by, self.descending = order_by, descending
         self.reload()
 
     # -- rows by letter --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from imr_desk.core.fields import field_at, value_at
+from imr_desk.core.verdicts import rationale_verdict
 
 # Codes computed from the record by check_record; any other code (from reading the file) is kept as is.
 RECORD_CODES = frozenset({
@@ -36,8 +37,6 @@ def _w(code: str, severity: str, message: str, path: str | None = None) -> dict[
 
 def check_record(rec: dict[str, Any]) -> list[dict[str, Any]]:
     """The consistency warnings of a record (parsed or edited by a clerk)."""
-    from imr_desk.core.parser import rationale_verdict  # the verdict rules live with the parser
-
     out: list[dict[str, Any]] = []
     if rec.get("error"):
         return out

@@ -140,6 +140,8 @@ class MainWindow(QMainWindow):
         self.annotations.spanRequested.connect(self.letter_view.set_focus_span)
         self.importer.finished.connect(self._import_finished)
         self.actions_["toggle_highlights"].setChecked(True)
+        self.actions_["toggle_queue"].setChecked(self.settings.flag("window/queueShown", True))
+        self.queue.setVisible(self.actions_["toggle_queue"].isChecked())
         self._restore()
 
     # -- layout and settings ---------------------------------------------------------------------
@@ -233,6 +235,39 @@ class MainWindow(QMainWindow):
             self.show_message(f"Read only: {s.read_only_reason}")
         self.save_label.setText(f"saved (version {s.version})" if s.version else "")
         self._status_changed(s.status)
+        self._make_ready()
+
+    def _make_ready(self) -> None:
+        """A letter opens ready: page 1 at the top, the form at the top, the first field to check focused.
+
+        The field is the first needing attention (a warning, a low confidence), else the first field.
+        While the clerk is moving through the queue, the queue keeps the keyboard; the field is still
+        the current one (outlined in the letter), so Ctrl+3 or a click goes on from there.
+        """
+        self.letter_view.go_to_start()
+        self.form.verticalScrollBar().setValue(0)
+        self.form.horizontalScrollBar().setValue(0)
+        target = self.first_field_to_check()
+        if target is None:
+            return
+        if self._focus_in(self.queue):
+            self.session.focus(target)
+        else:
+            self.form.focus_field(target)
+
+    def first_field_to_check(self) -> str | None:
+        paths = self.form.field_paths()
+        attention = set(self.form.attention_paths())
+        for p in paths:
+            if p in attention:
+                return p
+        return paths[0] if paths else None
+
+    def _focus_in(self, widget: QWidget) -> bool:
+        from PySide6.QtWidgets import QApplication
+
+        focus = QApplication.focusWidget()
+        return focus is not None and (focus is widget or widget.isAncestorOf(focus))
 
     def _letter_closed(self) -> None:
         self.letter_view.show_letter(None, None)
@@ -473,6 +508,27 @@ class MainWindow(QMainWindow):
     def do_fit_width(self) -> None:
         self.letter_view.fit_width()
 
+    def do_focus_queue(self) -> None:
+        if not self.queue.isVisible():
+            self.actions_["toggle_queue"].setChecked(True)
+        self.queue.view.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def do_focus_letter(self) -> None:
+        self.letter_view.current.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def do_focus_form(self) -> None:
+        path = self.session.focused_path
+        if not path or path not in self.form.editors:
+            path = self.first_field_to_check() or ""
+        if not path or not self.form.focus_field(path):
+            self.form.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def do_toggle_queue(self, shown: bool) -> None:
+        if not shown and self._focus_in(self.queue):
+            self.do_focus_letter()
+        self.queue.setVisible(shown)
+        self.settings.set("window/queueShown", shown)
+
     def do_help(self) -> None:
         if self.help_panel is None:
             self.help_panel = HelpPanel(self)
@@ -577,7 +633,7 @@ def _restore_sizes(splitter: QSplitter, saved: list[int] | None, default: list[f
     """The saved pane sizes, scaled to the splitter's size now (the screen may be smaller than last time)."""
     horizontal = splitter.orientation() == Qt.Orientation.Horizontal
     total = max(200, splitter.width() if horizontal else splitter.height())
-    if saved and len(saved) == len(default) and sum(saved) > 0 and min(saved) >= 0:
+    if saved and len(saved) == len(default) and min(saved) > 0:  # a hidden pane saves as 0: use the default
         parts = [v / sum(saved) for v in saved]
     else:
         parts = default

@@ -1,8 +1,8 @@
 """The letter's record as types: what `contract/record.schema.json` describes, declared once.
 
 `Record` and its parts (`Source`, `Case`, `Reviewer`, `Patient`, `Item`, `Provenance`, `Warning`)
-are msgspec `Struct`s, and the closed vocabularies are enums (`Decision`, `Outcome`, `Sex`,
-`Severity`, `Status`, `Priority`).
+are msgspec `Struct`s, and the closed vocabularies are enums (`Decision`, from the verdict module,
+`Outcome`, `Sex`, `Severity`, `Status`, `Priority`).
 
 Why msgspec rather than dataclasses or attrs: a record crosses a boundary (a JSON Lines line, a
 database row, the parser's output) far more often than it is built by hand, and msgspec converts
@@ -31,22 +31,18 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, Struct, UnsetType
 
+from imr_desk.core import verdicts
+from imr_desk.core.verdicts import Decision  # the item's decision: one enum, the verdict module's
+
 SCHEMA = "imr-desk/record/1"
 
 
-class Decision(StrEnum):
-    """The decision on one disputed item."""
-
-    UPHELD = "upheld"
-    OVERTURNED = "overturned"
-
-
 class Outcome(StrEnum):
-    """The letter's outcome, derived from its items' decisions."""
+    """The letter's outcome, derived from its items' decisions (`verdicts.outcome_of`)."""
 
-    UPHELD = "upheld"
-    OVERTURNED = "overturned"
-    PARTIALLY_OVERTURNED = "partially overturned"
+    UPHELD = Decision.UPHELD.value
+    OVERTURNED = Decision.OVERTURNED.value
+    PARTIALLY_OVERTURNED = verdicts.PARTIALLY_OVERTURNED
 
 
 class Sex(StrEnum):
@@ -189,14 +185,14 @@ def to_dict(record: Record) -> dict[str, Any]:
 
 def outcome_of(items: list[dict[str, Any]]) -> str | None:
     """The letter's outcome from its items' decisions (plain dict items, as records hold them)."""
-    decided = {it.get("decision") for it in items} - {None}
-    if decided == {Decision.UPHELD}:
-        return Outcome.UPHELD.value
-    if decided == {Decision.OVERTURNED}:
-        return Outcome.OVERTURNED.value
-    return Outcome.PARTIALLY_OVERTURNED.value if decided else None
+    return verdicts.outcome_of(it.get("decision") for it in items)
 
 
 def empty_item() -> dict[str, Any]:
     """A new disputed item, as the form adds it."""
     return msgspec.to_builtins(Item())
+
+
+__all__ = ["OPEN_STATUSES", "SCHEMA", "STATUSES", "BadRecord", "Case", "Decision", "Item", "Outcome", "Patient",
+           "Priority", "Provenance", "Record", "Reviewer", "Severity", "Sex", "Source", "Status", "Warning",
+           "empty_item", "from_dict", "outcome_of", "to_dict"]

@@ -24,6 +24,7 @@ from typing import Any
 import sqlite_utils
 
 from imr_desk.core.checks import recheck
+from imr_desk.core.record import OPEN_STATUSES, STATUSES, Status
 from imr_desk.store import records as rec
 from imr_desk.store import schema
 from imr_desk.store.errors import (
@@ -40,9 +41,7 @@ from imr_desk.store.errors import (
 
 log = logging.getLogger(__name__)
 
-TO_REVIEW, IN_REVIEW, REVIEWED, POSTPONED = "to review", "in review", "reviewed", "postponed"
-STATUSES = (TO_REVIEW, IN_REVIEW, REVIEWED, POSTPONED)
-OPEN_STATUSES = (TO_REVIEW, IN_REVIEW)
+TO_REVIEW, IN_REVIEW, REVIEWED, POSTPONED = (s.value for s in Status)
 LEASE_SECONDS = 300
 RANK_WITHIN = 2000  # search ranks at most this many (the most recent) matching letters
 BUSY_TIMEOUT_S = 10.0

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from imr_desk.core import checks
+from imr_desk.core import checks, ocr_text
 from imr_desk.core.dates import DATE_PATTERN, to_iso
 from imr_desk.core.reading import LetterText
 from imr_desk.core.verdicts import (
@@ -95,7 +95,7 @@ def empty_record(letter: LetterText) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "source": {"name": letter.name, "sha256": letter.sha256, "media_type": letter.media_type,
-                   "pages": letter.pages},
+                   "pages": letter.pages, **ocr_text.source_extra(letter)},
         "layout": None,
         "case": {k: None for k in CASE_KEYS},
         "reviewer": {"role": None, "licensure": [], "specialties": []},
@@ -125,6 +125,7 @@ def parse_letter(letter: LetterText, *, include_text: bool = False) -> dict[str,
         _parse_patient(r, sections)
         _parse_items(r, sections)
         rec["outcome"] = outcome_of(it["decision"] for it in rec["items"])
+    ocr_text.weigh_confidences(rec, letter)
     rec["warnings"] = checks.merge(rec["warnings"], checks.check_record(rec))
     if include_text:
         rec["text"] = letter.text

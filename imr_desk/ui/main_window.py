@@ -231,6 +231,8 @@ class MainWindow(QMainWindow):
         self._shown_fields = s.record.get("fields") or {}
         self.letter_view.set_field_spans(self._shown_fields, push=False)
         self._show_annotations()  # draws the fields' and the annotations' highlights in one pass
+        self._count_checks()
+        self.side_tabs.setCurrentWidget(self.checks)  # each letter starts on its checks
         if s.read_only:
             self.show_message(f"Read only: {s.read_only_reason}")
         self.save_label.setText(f"saved (version {s.version})" if s.version else "")
@@ -287,7 +289,10 @@ class MainWindow(QMainWindow):
             self._shown_fields = fields
             self.letter_view.set_field_spans(fields)
         self._focus_changed(s.focused_path)
-        n = len(s.warnings())
+        self._count_checks()
+
+    def _count_checks(self) -> None:
+        n = len(self.session.warnings()) if self.session.letter_id is not None else 0
         self.side_tabs.setTabText(0, f"Checks ({n})" if n else "Checks")
 
     def _focus_changed(self, path: str) -> None:
@@ -357,13 +362,15 @@ class MainWindow(QMainWindow):
         current = self.session.letter_id
         if self._guard(self.session.mark_reviewed, reason) is None and self.session.status != "reviewed":
             return
+        self._open_next_to_review(current, "Marked reviewed.")
+
+    def _open_next_to_review(self, current: int | None, done: str) -> None:
         nxt = self.db.next_letter(current, status=OPEN_STATUSES)
         if nxt is None:
-            self.show_message("Marked reviewed. No letters are left to review.")
+            self.show_message(f"{done} No letters are left to review.")
             return
-        next_id = nxt if isinstance(nxt, int) else nxt.id
-        self.open_letter(next_id)
-        self.show_message("Marked reviewed; opened the next letter to review.")
+        if self.open_letter(nxt):
+            self.show_message(f"{done} Opened the next letter to review.")
 
     def do_next_letter(self) -> None:
         target = self.queue.neighbour(self.session.letter_id, +1)
@@ -424,8 +431,9 @@ class MainWindow(QMainWindow):
             return
 
         def postpone(reason: str) -> None:
+            current = self.session.letter_id
             if self._guard(self.session.set_status, "postponed", reason) is None and self.session.status == "postponed":
-                self.show_message(f"Postponed: {reason}")
+                self._open_next_to_review(current, f"Postponed: {reason}.")
 
         self._ask_reason("Postpone the letter", "Why is this letter put aside?", postpone)
 

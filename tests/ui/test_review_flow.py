@@ -110,3 +110,34 @@ def test_keys_move_between_queue_letter_and_form_and_hide_the_queue(qtbot, open_
     w.close()
     again = open_window(db_path)
     assert not again.queue.isVisible(), "a hidden queue stays hidden on the next start"
+
+
+def test_a_second_letter_with_a_case_number_is_flagged_in_the_queue_and_its_checks(qtbot, open_window, db_path,
+                                                                                 tmp_path):
+    from imr_desk.core import read_letter
+    from imr_desk.store import Database
+    from tests.ui.conftest import PDFS, TEXTS
+
+    copy_of = tmp_path / "resent-letter.txt"  # the first PDF letter's words, sent again as text
+    copy_of.write_text(read_letter(PDFS[0].read_bytes(), PDFS[0].name).text + "\nResent by fax.\n", encoding="utf-8")
+    with Database.open(db_path, user="importer") as db:
+        assert len(db.import_paths([copy_of], batch="test").added) == 1
+    w = open_window(db_path)
+    original, resent = letter_id(w, PDFS[0].name), letter_id(w, copy_of.name)
+    assert w.queue.model.duplicate(original) and w.queue.model.duplicate(resent)
+    others = [lid for lid in (letter_id(w, p.name) for p in [*PDFS[1:], *TEXTS]) if w.queue.model.duplicate(lid)]
+    assert others == []
+    row = w.queue.model.row_of(resent)
+    tip = w.queue.model.data(w.queue.model.index(row, 1), Qt.ItemDataRole.ToolTipRole)
+    assert PDFS[0].name in tip and "to review" in tip
+    assert not w.queue.model.data(w.queue.model.index(row, 1), Qt.ItemDataRole.DecorationRole).isNull()
+    assert w.open_letter(resent)
+    assert "duplicate_case" in w.checks.codes()
+    (warning,) = [x for x in w.session.warnings() if x["code"] == "duplicate_case"]
+    assert PDFS[0].name in warning["message"] and "(to review)" in warning["message"]
+    assert w.side_tabs.currentWidget() is w.checks and "Checks (" in w.side_tabs.tabText(0)
+    # correcting the case number clears the flag in the checks and in the queue
+    w.session.set_value("case.case_number", "CM99-0000001")
+    assert "duplicate_case" not in w.checks.codes()
+    qtbot.waitUntil(lambda: not w.session.dirty, timeout=5000)
+    assert not w.queue.model.duplicate(resent) and not w.queue.model.duplicate(original)

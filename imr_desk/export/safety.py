@@ -20,15 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from imr_desk.store.errors import ClerkError
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-class ExportError(Exception):
+class ExportError(ClerkError):
     """An export could not be made; `clerk_message` says what happened and what to do."""
-
-    def __init__(self, clerk_message: str) -> None:
-        super().__init__(clerk_message)
-        self.clerk_message = clerk_message
 
 
 class ExportCancelled(ExportError):

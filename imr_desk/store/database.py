@@ -15,7 +15,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +36,8 @@ from imr_desk.store.errors import (
     NotWritable,
     StoreError,
     VersionConflict,
-    translate,
+    raise_known,
+    sqlite_code,
 )
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,10 @@ class Database:
         self.user = user
         self.db = sqlite_utils.Database(conn)
         self._depth = 0
+        # Asked when a write finds the lock taken by another program (after the busy timeout), with what
+        # the write is for and the seconds waited: True waits on, False gives up (`DatabaseLocked`). The
+        # window's writer thread waits as long as the window is open, saying so; the CLI gives up.
+        self.lock_waiter: Callable[[str, float], bool] | None = None
 
     # -- opening -----------------------------------------------------------------------------------
     @classmethod
@@ -246,7 +251,7 @@ class Database:
                 raise
             except sqlite3.Error as exc:
                 if uri.endswith("immutable=1"):
-                    raise translate(exc, path, "open the database for reading") from exc
+                    raise_known(exc, path, "open the database for reading")
         assert conn is not None
         if version < schema.SCHEMA_VERSION:
             conn.close()
@@ -273,7 +278,7 @@ class Database:
         try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
         except sqlite3.Error as exc:
-            raise translate(exc, path, "open the database") from exc
+            raise_known(exc, path, "open the database")
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             _check_identity(conn, path)
@@ -288,7 +293,7 @@ class Database:
             raise
         except sqlite3.Error as exc:
             conn.close()
-            raise translate(exc, path, "open the database") from exc
+            raise_known(exc, path, "open the database")
         return cls(conn, path, user or default_user())
 
     def close(self) -> None:
@@ -315,22 +320,33 @@ class Database:
             finally:
                 self._depth -= 1
             return
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise translate(exc, self.path, doing) from exc
+        self._begin(doing)
         self._depth = 1
         try:
             yield self.conn
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
-            raise translate(exc, self.path, doing) from exc
+            raise_known(exc, self.path, doing)
         except BaseException:
             self._rollback()
             raise
         finally:
             self._depth = 0
+
+    def _begin(self, doing: str) -> None:
+        """BEGIN IMMEDIATE: take the write lock, waiting for it as `lock_waiter` says."""
+        started = time.monotonic()
+        while True:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.Error as exc:
+                waiter = self.lock_waiter
+                if (sqlite_code(exc) in ("SQLITE_BUSY", "SQLITE_LOCKED") and waiter is not None
+                        and waiter(doing, time.monotonic() - started)):
+                    continue
+                raise_known(exc, self.path, doing)
 
     def _rollback(self) -> None:
         try:
@@ -343,7 +359,7 @@ class Database:
         try:
             return self.conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
-            raise translate(exc, self.path, "read the database") from exc
+            raise_known(exc, self.path, "read the database")
 
     # -- letters -----------------------------------------------------------------------------------
     def letter(self, letter_id: int) -> Letter:

@@ -7,7 +7,6 @@ without an event loop, for the tests and benchmarks.
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import sys
 import traceback
 from pathlib import Path
@@ -19,26 +18,13 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from imr_desk import __version__, paths
+from imr_desk.logs import setup_logging
 from imr_desk.store import Database, StoreError
 from imr_desk.ui.main_window import MainWindow
 from imr_desk.ui.style import STYLE_SHEET
 from imr_desk.ui.writer import DbWriter
 
 log = logging.getLogger("imr_desk.ui")
-
-
-def setup_logging() -> Path:
-    """Log to a rotating file in the log folder (and warnings to stderr)."""
-    folder = paths.log_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "imr-desk.log"
-    root = logging.getLogger("imr_desk")
-    if not any(isinstance(h, logging.handlers.RotatingFileHandler) for h in root.handlers):
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
-    return path
 
 
 def _qt_message(mode: QtMsgType, _context: Any, message: str) -> None:

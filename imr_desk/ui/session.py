@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from imr_desk.core import LetterText, read_letter
-from imr_desk.store import DatabaseLocked, LetterLeased, StoreError, VersionConflict
+from imr_desk.store import ClerkError, DatabaseLocked, LetterLeased, StoreError, VersionConflict
 from imr_desk.ui import record_ops as ops
 
 log = logging.getLogger(__name__)
@@ -36,12 +36,8 @@ RETRY_DELAY_MS = 3000  # a save refused by a busy database is tried again after 
 CLERK_RULE = "clerk-selection"
 
 
-class ReviewError(Exception):
+class ReviewError(ClerkError):
     """Something the clerk must know about; `clerk_message` says what happened and what to do."""
-
-    def __init__(self, clerk_message: str) -> None:
-        super().__init__(clerk_message)
-        self.clerk_message = clerk_message
 
 
 @dataclass

@@ -257,7 +257,7 @@ def export(ctx: click.Context, db_path: Path | None, statuses: tuple[str, ...], 
            ids: tuple[int, ...], only_new: bool, force: bool, fmt: str, output: Path, quiet: bool) -> None:
     """Export a set of letters (reviewed ones by default) as CSV, JSON Lines, Excel or SQLite.
 
-    Every export writes a manifest beside its files (manifest.json in the CSV folder, NAME.manifest.json
+    Every export writes a manifest beside its files (manifest.json in the CSV folder, NAME.EXT.manifest.json
     beside a file) and is recorded in the database, so `--only-new` leaves out letters exported since their last review.
     Nothing is written at the destination unless the whole export succeeds.
     """

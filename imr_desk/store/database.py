@@ -37,6 +37,7 @@ from imr_desk.store.errors import (
     VersionConflict,
     translate,
 )
+from imr_desk.store.fts import fts_query
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +236,10 @@ class Database:
         if not os.access(path.parent, os.W_OK):
             raise NotWritable(f"The folder {path.parent} is read-only for you, so the database cannot keep its "
                               "journal there. Move the database to a folder you can write to.")
+        if not exists:  # a new database holds patient data: its owner's only (SQLite gives -wal/-shm its mode)
+            from imr_desk.paths import private_file
+
+            private_file(path)
         try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -482,7 +487,7 @@ class Database:
             params.append(f["batch"])
         if "search" in f:
             clauses.append("l.id IN (SELECT rowid FROM contents_fts WHERE contents_fts MATCH ?)")
-            params.append(self.db.quote_fts(str(f["search"])))
+            params.append(fts_query(str(f["search"])) or '""')
         if "decision" in f:
             clauses.append("l.id IN (SELECT letter_id FROM items WHERE decision = ?)")
             params.append(str(f["decision"]).lower())
@@ -553,7 +558,7 @@ class Database:
 
     def search(self, query: str, limit: int = 50) -> list[SearchHit]:
         """Letters whose text, requests, rationales or case number match the words of `query`, best first."""
-        q = self.db.quote_fts(query.strip())
+        q = fts_query(query)
         if not q:
             return []
         # Ranking costs time for every match: a common phrase matches nearly every letter, so only the

@@ -66,9 +66,10 @@ class QueueModel(QAbstractTableModel):
         self.reload()
 
     def reload(self) -> None:
+        total = self.db.queue_count(self.filter)  # read first: a failure leaves the model as it was
+        rows = list(self.db.queue(self.filter, self.order_by, self.descending, 0, self.PAGE))
         self.beginResetModel()
-        self._total = self.db.queue_count(self.filter)
-        self._rows = list(self.db.queue(self.filter, self.order_by, self.descending, 0, self.PAGE))
+        self._total, self._rows = total, rows
         self.endResetModel()
         self.countChanged.emit(self._total)
 

@@ -19,26 +19,13 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from imr_desk import __version__, paths
+from imr_desk.logfile import setup_logging
 from imr_desk.store import Database, StoreError
 from imr_desk.ui.main_window import MainWindow
 from imr_desk.ui.style import STYLE_SHEET
 from imr_desk.ui.writer import DbWriter
 
 log = logging.getLogger("imr_desk.ui")
-
-
-def setup_logging() -> Path:
-    """Log to a rotating file in the log folder (and warnings to stderr)."""
-    folder = paths.log_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "imr-desk.log"
-    root = logging.getLogger("imr_desk")
-    if not any(isinstance(h, logging.handlers.RotatingFileHandler) for h in root.handlers):
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
-    return path
 
 
 def _qt_message(mode: QtMsgType, _context: Any, message: str) -> None:
@@ -112,7 +99,10 @@ def build_window(db_path: Path | str | None = None, user: str | None = None,
     """
     default = db_path is None
     path = Path(db_path) if db_path is not None else paths.default_db_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if default:
+        paths.private_dir(path.parent)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
     who = _user(user)
     db = Database.open(path, user=who)  # the UI thread's (reading) connection; creates/migrates
     try:

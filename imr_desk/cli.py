@@ -39,12 +39,35 @@ class Group(click.Group):
             click.echo("imr-desk: interrupted", err=True)
             sys.exit(130)
         except Exception as exc:  # noqa: BLE001 - the last line of defence for a command-line user
-            import logging
+            from imr_desk.store.errors import known_error
 
-            logging.getLogger("imr_desk").debug("command failed", exc_info=True)
-            message = getattr(exc, "clerk_message", None) or f"{type(exc).__name__}: {exc}"
-            click.echo(f"imr-desk: error: {message}", err=True)
+            known = known_error(exc)
+            if known is not None:  # a condition of the clerk's machine: what happened and what to do
+                click.echo(f"imr-desk: error: {one_line(known.clerk_message)}", err=True)
+                sys.exit(1)
+            click.echo(f"imr-desk: internal error: {one_line(_report_bug(ctx, exc))}", err=True)
             sys.exit(1)
+
+
+def one_line(text: str) -> str:
+    """A message as one line of standard error."""
+    return " ".join(str(text).split())
+
+
+def _report_bug(ctx: click.Context, exc: BaseException) -> str:
+    """Log a bug with its traceback in the log file; returns what to print (naming the file)."""
+    import logging
+
+    from imr_desk.logs import setup_logging
+
+    what = f"{type(exc).__name__}: {exc}"
+    try:
+        path = setup_logging()
+    except OSError as log_exc:  # no log folder either: say so rather than hide the bug
+        return f"{what} (a bug in IMR Desk; the log could not be written: {log_exc.strerror or log_exc})"
+    logging.getLogger("imr_desk.cli").error("internal error in `%s`", " ".join(sys.argv[1:]) or ctx.command_path,
+                                            exc_info=exc)
+    return f"{what} (a bug in IMR Desk; the details are in {path})"
 
 
 @click.group(cls=Group, invoke_without_command=True)
@@ -257,9 +280,9 @@ def export(ctx: click.Context, db_path: Path | None, statuses: tuple[str, ...], 
 
 def main() -> None:
     try:
-        from imr_desk.logfile import setup_logging
+        from imr_desk.logs import setup_logging
 
-        setup_logging()  # warnings and bugs go to the log file, never onto the terminal as tracebacks
+        setup_logging()  # warnings (a line an import could not read) go to the log file, never onto the terminal
     except OSError:  # no log folder to be had (a read-only home): log nowhere rather than not run
         import logging
 

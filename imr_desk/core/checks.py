@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from imr_desk.core.fields import field_at, value_at
+from imr_desk.core.verdicts import rationale_verdict
+
 # Codes computed from the record by check_record; any other code (from reading the file) is kept as is.
 RECORD_CODES = frozenset({
     "no-items", "unknown-layout", "decision-not-stated", "decision-missing", "decision-contradicts-rationale",
@@ -16,15 +19,16 @@ RECORD_CODES = frozenset({
     "age-out-of-range", "rationale-missing",
 })
 
-_DATE_ORDER = [
-    ("date_of_injury", "date of injury"),
-    ("ur_denial_date", "UR denial date"),
-    ("application_received", "application received"),
-    ("date_assigned", "date assigned"),
-    ("decision_date", "decision date"),
-]
+# The case's dates in the order the events happen (the catalogue gives each one's label).
+_DATE_ORDER = ("case.date_of_injury", "case.ur_denial_date", "case.application_received", "case.date_assigned",
+               "case.decision_date")
 _CASE_NUMBER = re.compile(r"^CM\d{2}-\d{7}$")
 _ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*$|\)$|\]$")
+
+
+def _phrase(path: str) -> str:
+    f = field_at(path)
+    return f.phrase() if f is not None else path
 
 
 def _w(code: str, severity: str, message: str, path: str | None = None) -> dict[str, Any]:
@@ -33,8 +37,6 @@ def _w(code: str, severity: str, message: str, path: str | None = None) -> dict[
 
 def check_record(rec: dict[str, Any]) -> list[dict[str, Any]]:
     """The consistency warnings of a record (parsed or edited by a clerk)."""
-    from imr_desk.core.parser import rationale_verdict  # the verdict rules live with the parser
-
     out: list[dict[str, Any]] = []
     if rec.get("error"):
         return out
@@ -74,11 +76,10 @@ def check_record(rec: dict[str, Any]) -> list[dict[str, Any]]:
     if number and not _CASE_NUMBER.match(number):
         out.append(_w("case-number-format", "warning",
                       f"The case number '{number}' is not of the form CM16-0123456.", "case.case_number"))
-    dated = [(k, label, str(case[k])) for k, label in _DATE_ORDER if case.get(k)]
-    for (_k1, l1, d1), (k2, l2, d2) in zip(dated, dated[1:], strict=False):
+    dated = [(p, _phrase(p), str(value_at(rec, p))) for p in _DATE_ORDER if value_at(rec, p)]
+    for (_p1, l1, d1), (p2, l2, d2) in zip(dated, dated[1:], strict=False):
         if d1 > d2:
-            out.append(_w("dates-out-of-order", "warning",
-                          f"The {l1} ({d1}) is after the {l2} ({d2}).", f"case.{k2}"))
+            out.append(_w("dates-out-of-order", "warning", f"The {l1} ({d1}) is after the {l2} ({d2}).", p2))
     reviewer = rec.get("reviewer") or {}
     if rec.get("layout") and not reviewer.get("specialties"):
         out.append(_w("reviewer-missing", "warning", "The reviewer's specialty was not found.",

@@ -18,11 +18,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from imr_desk.core import checks
+from imr_desk.core.dates import DATE_PATTERN, to_iso
 from imr_desk.core.reading import LetterText
+from imr_desk.core.verdicts import (
+    DECISION_WORD,
+    decision_of_necessity,
+    find_verdict,
+    mentions_necessity,
+    normalise_decision,
+    outcome_of,
+)
 
 PARSER_VERSION = "1.0"
 SCHEMA = "imr-desk/record/1"
@@ -116,22 +124,11 @@ def parse_letter(letter: LetterText, *, include_text: bool = False) -> dict[str,
         _parse_summary(r, sections)
         _parse_patient(r, sections)
         _parse_items(r, sections)
-        rec["outcome"] = outcome_of(rec["items"])
+        rec["outcome"] = outcome_of(it["decision"] for it in rec["items"])
     rec["warnings"] = checks.merge(rec["warnings"], checks.check_record(rec))
     if include_text:
         rec["text"] = letter.text
     return rec
-
-
-def outcome_of(items: list[dict[str, Any]]) -> str | None:
-    decisions = {it.get("decision") for it in items} - {None}
-    if not decisions:
-        return None
-    if decisions == {"upheld"}:
-        return "upheld"
-    if decisions == {"overturned"}:
-        return "overturned"
-    return "partially overturned"
 
 
 # ---------------------------------------------------------------- sections
@@ -194,7 +191,6 @@ def _find_sections(text: str) -> _Sections:
 
 # ---------------------------------------------------------------- header
 
-_DATE = r"(?:\d{1,2}\s*[/-]\s*\d{1,2}\s*[/-]\s*\d{2,4})"
 _CASE_NUMBER_ANY = re.compile(r"\bCM\d{2}-\d{7}\b")
 # The header is read as a run of tokens: labels, values, and other text. Letters print it as a two-column
 # table, which text extraction gives back either row by row ("Label: value Label: value") or column by
@@ -209,29 +205,12 @@ _HEADER_TOKEN = re.compile(
     r"|(?P<application_received>Application\b(?:\s+Received)?\s*:?)"
     r"|(?P<priority>Priority\s*:)"
     r"|(?P<v_case>CM\s*\d{2}\s*-\s*\d{7})"
-    r"|(?P<v_date>" + _DATE + r")"
+    r"|(?P<v_date>" + DATE_PATTERN + r")"
     r"|(?P<v_priority>\b(?:Standard|Expedited|Regular|Urgent)\b)"
     r"|(?P<noise>Received\s*:)"
     r"|(?P<other>\S+)", _I)
 _DATE_LABELS = ("date_assigned", "date_of_injury", "decision_date", "ur_denial_date", "application_received")
 _VALUE_KIND = {"case_number": "v_case", "priority": "v_priority", **{k: "v_date" for k in _DATE_LABELS}}
-
-
-def to_iso(value: str) -> str | None:
-    """'11/23/2016' or '10-16-16' -> '2016-11-23'; None when it is not a real date."""
-    parts = re.split(r"\s*[/-]\s*", value.strip())
-    if len(parts) != 3:
-        return None
-    try:
-        month, day, year = (int(p) for p in parts)
-    except ValueError:
-        return None
-    if year < 100:
-        year += 2000 if year < 70 else 1900
-    try:
-        return date(year, month, day).isoformat()
-    except ValueError:
-        return None
 
 
 def _header_tokens(text: str, lo: int, hi: int) -> list[tuple[str, int, int]]:
@@ -486,7 +465,7 @@ _RA_LABEL = re.compile(r"Decision\s+rationales?\s*:|The\s+(?:Physician|Expert)\s
                        r"rationale\s*:", _I)
 
 
-_DECISION_BEFORE = re.compile(r":\s*(?:Upheld|Overturned)$", _I)
+_DECISION_BEFORE = re.compile(r":\s*" + DECISION_WORD + r"$", _I)
 
 
 def _starts_label(text: str, pos: int) -> bool:
@@ -502,7 +481,7 @@ def _starts_label(text: str, pos: int) -> bool:
         if _DECISION_BEFORE.search(text, max(0, i - 24), i + 1):
             return True
     return i < 0 or text[i] in "\n.!?\"”)"
-_DECISION_AT_END = re.compile(r"(?P<colon>:)?[ \t]*(?:\n\s*)?(?P<decision>Upheld|Overturned)[ \t]*\.?\s*$", _I)
+_DECISION_AT_END = re.compile(r"(?P<colon>:)?[ \t]*(?:\n\s*)?(?P<decision>" + DECISION_WORD + r")[ \t]*\.?\s*$", _I)
 _COLON_AT_END = re.compile(r":[ \t]*\s*$")
 # 2013 letters: "1. Physical therapy for the lumbar spine is not medically necessary and appropriate."
 _NECESSITY_AT_END = re.compile(
@@ -522,56 +501,6 @@ _REMAINING_TAIL = re.compile(r"\s+(?:is|are)\s*:?\s*$", _I)
 _TERMINAL = re.compile(r"[.!?][\"'”’)\]]*\s*$|\)\s*$")
 _GLUE = re.compile(r"(?<=[a-z0-9%)\]\"”’])[.!?][\"”’]?(?=[A-Z(\"“])")
 _SENTENCE_BREAK = re.compile(r"[.!?][\"”’)]*\s+(?=[A-Z(\"“])")
-
-_NECESSARY = re.compile(
-    r"medically\s+(?:un)?necessary\b|(?<=\s)(?:is|are|was|were|be|been|deemed|considered|found)\s+(?:not\s+)?"
-    r"(?:un)?necessary\b|medical\s+necessity", _I)
-_NEGATION = re.compile(r"\b(?:not|non|no|never|neither|nor)\b|n't|\bnon-", _I)
-_CLAUSE_BREAK = re.compile(r"[.;:!?,]")
-_NECESSITY_AFTER = re.compile(
-    r"\s+(?:has|have|is|was|were)\s+(?P<neg>not\s+)?(?:been\s+)?(?:established|supported|demonstrated|met|shown)"
-    r"|\s+(?:is|was)\s+(?P<neg2>not\s+)?(?:\w+\s+)?(?:evident|documented)", _I)
-
-
-def rationale_verdict(rationale: str | None) -> str | None:
-    """What a rationale concludes: 'upheld' (not medically necessary), 'overturned' (necessary), or None."""
-    found = _verdict(rationale or "", 0, len(rationale or ""))
-    return found[0] if found else None
-
-
-def _verdict(text: str, lo: int, hi: int) -> tuple[str, int, int] | None:
-    """The last verdict phrase in text[lo:hi] (looking at its end): ('upheld'|'overturned', start, end).
-
-    "not medically necessary" upholds the denial, "is medically necessary" overturns it, and
-    "medical necessity has (not) been established" says the same in other words.
-    """
-    lo = max(lo, hi - 800)
-    last: tuple[str, int, int] | None = None
-    for m in _NECESSARY.finditer(text, lo, hi):
-        phrase = m.group().lower()
-        end = m.end()
-        if "necessity" in phrase:
-            after = _NECESSITY_AFTER.match(text, m.end(), min(hi, m.end() + 60))
-            if after is None:
-                continue
-            negative = bool(after.group("neg") or after.group("neg2"))
-            end = after.end()
-        elif "unnecessary" in phrase:
-            negative = True
-        else:
-            b0 = max(lo, m.start() - 80)
-            before = text[b0:m.start()]
-            clause_start = b0 + max((c.end() for c in _CLAUSE_BREAK.finditer(before)), default=0)
-            words = list(re.finditer(r"\S+", text[clause_start:m.start()]))[-6:]
-            near = clause_start + words[0].start() if words else m.start()
-            negation = _NEGATION.search(text, near, m.end())
-            negative = negation is not None
-            if negation is not None and negation.start() < m.start():
-                last = ("upheld", negation.start(), end)
-                continue
-        last = ("upheld" if negative else "overturned", m.start(), end)
-    return last
-
 
 @dataclass
 class _Label:
@@ -668,13 +597,18 @@ def _cut_glue(text: str, start: int, end: int, took_lines: bool) -> tuple[int, s
         before = text[start:brk.start()]
         # On the header's own line a sentence break is the end of the previous rationale when what comes
         # before it reads like one (a verdict, or more words than a request's abbreviation: "Dr. X").
-        if took_lines or end - start > _LONGEST_HEADER or len(before) >= 60 or _NECESSARY.search(before):
+        if took_lines or end - start > _LONGEST_HEADER or len(before) >= 60 or mentions_necessity(before):
             cut, how = brk.end(), "sentence-break"
     return cut, how
 
 
 _LONGEST_HEADER = 300
 _HEADER_BREAK = re.compile(r"[.!?][\"”’)]*\s+(?=[A-Z0-9(\"“])")  # a request may begin with a number
+
+
+def _decision_value(word: str) -> str | None:
+    found = normalise_decision(word)
+    return found.value if found else None
 
 
 def _find_header(text: str, lo: int, hi: int, first: bool) -> _Header:
@@ -688,11 +622,11 @@ def _find_header(text: str, lo: int, hi: int, first: bool) -> _Header:
     nm = None if dm else _NECESSITY_AT_END.search(text, max(lo, seg_end - 80), seg_end)
     if dm and dm.end() >= seg_end:
         decision = (dm.start("decision"), dm.end("decision"))
-        decision_value = dm.group("decision").lower()
+        decision_value = _decision_value(dm.group("decision"))
         req_end = dm.start("colon") if dm.group("colon") else dm.start()
     elif nm is not None:
         decision = r_trim(text, nm.start(), seg_end)
-        decision_value = "upheld" if nm.group("neg") else "overturned"
+        decision_value = decision_of_necessity(bool(nm.group("neg"))).value
         req_end = nm.start()
     else:
         cm = _COLON_AT_END.search(text, max(lo, seg_end - 5), seg_end)
@@ -767,7 +701,7 @@ def _parse_decision_sentences(r: _Reader) -> None:
             continue
         seen.add(key)
         i = len(r.record["items"])
-        decision = "upheld" if m.group("neg") is not None else "overturned"
+        decision = decision_of_necessity(m.group("neg") is not None).value
         r.record["items"].append({
             "request": request, "original_request": None, "authorized": None, "decision": decision,
             "decision_stated": True, "claims_administrator_guideline": None, "maximus_guideline": None,
@@ -840,9 +774,9 @@ def _parse_items(r: _Reader, s: _Sections) -> None:
     for i, item in enumerate(items):
         f = r.fields.get(f"items.{i}.rationale")
         if item["decision"] is None and f:
-            found = _verdict(text, f["start"], f["end"])
+            found = find_verdict(text, f["start"], f["end"])
             if found:
-                item["decision"] = found[0]
+                item["decision"] = found[0].value
                 item["decision_stated"] = False
                 r.note(f"items.{i}.decision", found[1], found[2], GUESS, "decision-from-rationale")
 

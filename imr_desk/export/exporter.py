@@ -147,9 +147,9 @@ def export_set(db: Any, fmt: str, destination: str | Path, selection: ExportSet 
             if own_read and conn.in_transaction:
                 conn.execute("COMMIT")
     except sqlite3.Error as exc:
-        from imr_desk.store.errors import translate
+        from imr_desk.store.errors import raise_known
 
-        raise translate(exc, getattr(db, "path", "the database"), "read the letters to export") from exc
+        raise_known(exc, getattr(db, "path", "the database"), "read the letters to export")
     except OSError as exc:
         raise ExportError(f"Could not write the export to {dest}: {exc.strerror or exc}. Nothing was written; "
                           "check the destination (space, permissions) and try again.") from exc

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from imr_desk.core.fields import diff
 from imr_desk.export.selection import LetterData
-from imr_desk.store.records import REVIEWED_PARTS, diff
+from imr_desk.store.records import REVIEWED_PARTS
 
 # (column, type): type is one of text, int, bool, date (ISO date), datetime (ISO date-time, UTC)
 LETTER_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from imr_desk.core.limits import first_visible
+from imr_desk.store.errors import ClerkError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST = frozenset(FORMULA_STARTS)
@@ -45,12 +46,8 @@ def is_formula(text: str) -> bool:
     return first_visible(text) in _FORMULA_VISIBLE
 
 
-class ExportError(Exception):
+class ExportError(ClerkError):
     """An export could not be made; `clerk_message` says what happened and what to do."""
-
-    def __init__(self, clerk_message: str) -> None:
-        super().__init__(clerk_message)
-        self.clerk_message = clerk_message
 
 
 class ExportCancelled(ExportError):

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from imr_desk.core.record import STATUSES, Decision
 from imr_desk.export.safety import ExportError
 
-STATUSES = ("to review", "in review", "reviewed", "postponed")
-DECISIONS = ("upheld", "overturned")
+DECISIONS = tuple(d.value for d in Decision)
 CHUNK = 500
 
 

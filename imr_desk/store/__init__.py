@@ -17,8 +17,10 @@ from imr_desk.store.database import (
     SearchHit,
 )
 from imr_desk.store.errors import (
+    ClerkError,
     DatabaseLocked,
     DiskFull,
+    DiskIOError,
     LetterLeased,
     LetterNotFound,
     NewerDatabase,
@@ -32,7 +34,7 @@ from imr_desk.store.schema import SCHEMA_VERSION
 
 __all__ = [
     "IN_REVIEW", "LEASE_SECONDS", "OPEN_STATUSES", "POSTPONED", "REVIEWED", "SCHEMA_VERSION", "STATUSES",
-    "TO_REVIEW", "Annotation", "Database", "DatabaseLocked", "DiskFull", "HistoryRow", "ImportEvent",
+    "TO_REVIEW", "Annotation", "ClerkError", "Database", "DatabaseLocked", "DiskFull", "DiskIOError", "HistoryRow", "ImportEvent",
     "ImportReport", "Letter", "LetterLeased", "LetterNotFound", "NewerDatabase", "NotADatabase", "NotWritable",
     "QueueRow", "ReparseReport", "SearchHit", "StoreError", "VersionConflict",
 ]

@@ -15,7 +15,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import Any
 import sqlite_utils
 
 from imr_desk.core.checks import recheck
+from imr_desk.core.record import OPEN_STATUSES, STATUSES, Status
 from imr_desk.store import records as rec
 from imr_desk.store import schema
 from imr_desk.store.errors import (
@@ -35,20 +36,39 @@ from imr_desk.store.errors import (
     NotWritable,
     StoreError,
     VersionConflict,
-    translate,
+    raise_known,
+    sqlite_code,
 )
-from imr_desk.store.fts import fts_query
+from imr_desk.store.fts import MAX_WORDS, fts_words
 
 log = logging.getLogger(__name__)
 
-TO_REVIEW, IN_REVIEW, REVIEWED, POSTPONED = "to review", "in review", "reviewed", "postponed"
-STATUSES = (TO_REVIEW, IN_REVIEW, REVIEWED, POSTPONED)
-OPEN_STATUSES = (TO_REVIEW, IN_REVIEW)
+TO_REVIEW, IN_REVIEW, REVIEWED, POSTPONED = (s.value for s in Status)
 LEASE_SECONDS = 300
 RANK_WITHIN = 2000  # search ranks at most this many (the most recent) matching letters
 BUSY_TIMEOUT_S = 10.0
 ORDERABLE = ("id", "name", "status", "case_number", "decision_date", "item_count", "outcome",
              "warning_count", "reviewed_at", "batch")
+
+
+def match_query(text: str) -> str:
+    """The full-text query for what a clerk typed (the queue's search box, `imr-desk search`).
+
+    Every word must appear, and each matches as the start of a word: "Norc" finds Norco, "CM17-0005"
+    finds CM17-0005123, "acupunct" finds acupuncture. Quotes, NUL and FTS5's own syntax (AND, NEAR, *,
+    :, parentheses) are plain text. A word with no letter or digit matches nothing, so it is dropped;
+    "" means no words at all. A word typed twice is asked once (see `store/fts.py`).
+    """
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in fts_words(text)[:MAX_WORDS])
+
+
+def case_fragment(text: str) -> str | None:
+    """A LIKE pattern (escape character \\) for a piece of a case number (one word with a digit), else None."""
+    word = text.replace("\x00", "").strip()
+    if not word or any(ch.isspace() for ch in word) or not any(ch.isdigit() for ch in word):
+        return None
+    escaped = word.upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def now_iso() -> str:
@@ -167,6 +187,10 @@ class Database:
         self.user = user
         self.db = sqlite_utils.Database(conn)
         self._depth = 0
+        # Asked when a write finds the lock taken by another program (after the busy timeout), with what
+        # the write is for and the seconds waited: True waits on, False gives up (`DatabaseLocked`). The
+        # window's writer thread waits as long as the window is open, saying so; the CLI gives up.
+        self.lock_waiter: Callable[[str, float], bool] | None = None
 
     # -- opening -----------------------------------------------------------------------------------
     @classmethod
@@ -212,7 +236,7 @@ class Database:
                 raise
             except sqlite3.Error as exc:
                 if uri.endswith("immutable=1"):
-                    raise translate(exc, path, "open the database for reading") from exc
+                    raise_known(exc, path, "open the database for reading")
         assert conn is not None
         if version < schema.SCHEMA_VERSION:
             conn.close()
@@ -243,7 +267,7 @@ class Database:
         try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
         except sqlite3.Error as exc:
-            raise translate(exc, path, "open the database") from exc
+            raise_known(exc, path, "open the database")
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             _check_identity(conn, path)
@@ -258,7 +282,7 @@ class Database:
             raise
         except sqlite3.Error as exc:
             conn.close()
-            raise translate(exc, path, "open the database") from exc
+            raise_known(exc, path, "open the database")
         return cls(conn, path, user or default_user())
 
     def close(self) -> None:
@@ -285,22 +309,33 @@ class Database:
             finally:
                 self._depth -= 1
             return
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise translate(exc, self.path, doing) from exc
+        self._begin(doing)
         self._depth = 1
         try:
             yield self.conn
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
-            raise translate(exc, self.path, doing) from exc
+            raise_known(exc, self.path, doing)
         except BaseException:
             self._rollback()
             raise
         finally:
             self._depth = 0
+
+    def _begin(self, doing: str) -> None:
+        """BEGIN IMMEDIATE: take the write lock, waiting for it as `lock_waiter` says."""
+        started = time.monotonic()
+        while True:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.Error as exc:
+                waiter = self.lock_waiter
+                if (sqlite_code(exc) in ("SQLITE_BUSY", "SQLITE_LOCKED") and waiter is not None
+                        and waiter(doing, time.monotonic() - started)):
+                    continue
+                raise_known(exc, self.path, doing)
 
     def _rollback(self) -> None:
         try:
@@ -313,7 +348,7 @@ class Database:
         try:
             return self.conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
-            raise translate(exc, self.path, "read the database") from exc
+            raise_known(exc, self.path, "read the database")
 
     # -- letters -----------------------------------------------------------------------------------
     def letter(self, letter_id: int) -> Letter:
@@ -486,8 +521,15 @@ class Database:
             clauses.append("l.batch_id = (SELECT id FROM batches WHERE name = ?)")
             params.append(f["batch"])
         if "search" in f:
-            clauses.append("l.id IN (SELECT rowid FROM contents_fts WHERE contents_fts MATCH ?)")
-            params.append(fts_query(str(f["search"])) or '""')
+            query = match_query(str(f["search"]))
+            fragment = case_fragment(str(f["search"]))
+            if query and fragment:
+                clauses.append("(l.id IN (SELECT rowid FROM contents_fts WHERE contents_fts MATCH ?)"
+                               " OR l.case_number LIKE ? ESCAPE '\\')")
+                params += [query, fragment]
+            elif query:
+                clauses.append("l.id IN (SELECT rowid FROM contents_fts WHERE contents_fts MATCH ?)")
+                params.append(query)
         if "decision" in f:
             clauses.append("l.id IN (SELECT letter_id FROM items WHERE decision = ?)")
             params.append(str(f["decision"]).lower())
@@ -541,6 +583,30 @@ class Database:
         where, params = self._where(filter or {})
         return int(self._read(f"SELECT count(*) FROM letters l{where}", params)[0][0])
 
+    def progress(self, filter: dict[str, Any] | None = None) -> tuple[int, int, int]:
+        """(letters, reviewed, still open) among the letters matching `filter`, whatever their status."""
+        f = {k: v for k, v in (filter or {}).items() if k != "status"}
+        where, params = self._where(f)
+        marks = ", ".join("?" * len(OPEN_STATUSES))
+        row = self._read(f"SELECT count(*), coalesce(sum(l.status = ?), 0), coalesce(sum(l.status IN ({marks})), 0) "
+                         f"FROM letters l{where}", [REVIEWED, *OPEN_STATUSES, *params])[0]
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def same_case(self, case_numbers: Iterable[str | None]) -> dict[str, list[tuple[int, str, str]]]:
+        """The case numbers among these that more than one letter carries, each with its letters (id, name, status)."""
+        wanted = sorted({c for c in case_numbers if c})
+        found: dict[str, list[tuple[int, str, str]]] = {}
+        for i in range(0, len(wanted), 400):
+            chunk = wanted[i:i + 400]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._read(
+                f"SELECT case_number, id, name, status FROM letters WHERE case_number IN ("
+                f"SELECT case_number FROM letters WHERE case_number IN ({marks}) GROUP BY case_number "
+                f"HAVING count(*) > 1) ORDER BY case_number, id", chunk)
+            for case, lid, name, status in rows:
+                found.setdefault(case, []).append((int(lid), name, status))
+        return found
+
     def batches(self) -> list[str]:
         return [r[0] for r in self._read("SELECT name FROM batches ORDER BY id")]
 
@@ -558,7 +624,7 @@ class Database:
 
     def search(self, query: str, limit: int = 50) -> list[SearchHit]:
         """Letters whose text, requests, rationales or case number match the words of `query`, best first."""
-        q = fts_query(query)
+        q = match_query(query)
         if not q:
             return []
         # Ranking costs time for every match: a common phrase matches nearly every letter, so only the

@@ -27,8 +27,3 @@ def fts_words(text: str) -> list[str]:
             seen.add(key)
             words.append(word)
     return words
-
-
-def fts_query(text: str) -> str:
-    """An FTS5 MATCH expression for all the words of `text`; "" when there are none."""
-    return " ".join('"' + w.replace('"', '""') + '"' for w in fts_words(text)[:MAX_WORDS])

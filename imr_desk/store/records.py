@@ -1,15 +1,18 @@
 """A record (contract/record.schema.json) as the database keeps it: columns, item rows, field paths.
 
 Plain functions, no database: the queue's columns and the items table are derived from the clerk's
-current record, and history is the difference of two records by field path.
+current record, and history is the difference of two records by field path (`diff`, from the field
+catalogue in imr_desk.core.fields).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
+from imr_desk.core.fields import diff, flatten
+
+# the items table's columns (store/schema.py): the database's shape, which a new catalogue field leaves alone
 ITEM_COLUMNS = ("request", "original_request", "authorized", "decision", "decision_stated",
                 "claims_administrator_guideline", "maximus_guideline", "rationale")
 # the parts of a record that are the clerk's to correct (not provenance, warnings or the text)
@@ -64,49 +67,6 @@ def item_rows(letter_id: int, record: dict[str, Any]) -> list[tuple[Any, ...]]:
     return rows
 
 
-def flatten(record: dict[str, Any]) -> dict[str, Any]:
-    """The record's reviewable values by field path ('case.decision_date', 'items.0.decision').
-
-    Lists of words (licensure, specialties) stay one value: a clerk edits them as one field.
-    """
-    out: dict[str, Any] = {}
-    for part in REVIEWED_PARTS:
-        value = record.get(part)
-        if part == "items":
-            for i, item in enumerate(value or []):
-                for k in ITEM_COLUMNS:
-                    out[f"items.{i}.{k}"] = item.get(k)
-        elif isinstance(value, dict):
-            for k, v in value.items():
-                out[f"{part}.{k}"] = v
-        else:
-            out[part] = value
-    return out
-
-
-def _norm(value: Any) -> Any:
-    if value in ("", []):
-        return None
-    if isinstance(value, str):
-        return " ".join(value.split())
-    return value
-
-
-def diff(old: dict[str, Any], new: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
-    """(path, old value, new value) for every reviewable value that differs, in a stable order."""
-    a, b = flatten(old), flatten(new)
-    n_old, n_new = len(old.get("items") or []), len(new.get("items") or [])
-    if n_old != n_new:
-        yield "items.count", n_old, n_new
-    for path in sorted(set(a) | set(b), key=_path_key):
-        if _norm(a.get(path)) != _norm(b.get(path)):
-            yield path, a.get(path), b.get(path)
-
-
-def _path_key(path: str) -> tuple[Any, ...]:
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in path.split("."))
-
-
 def align_items(parsed: list[dict[str, Any]], reviewed: list[dict[str, Any]]
                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The parser's items in the order of the clerk's, matched by request; and those the clerk removed.
@@ -139,3 +99,7 @@ def align_items(parsed: list[dict[str, Any]], reviewed: list[dict[str, Any]]
             unused.remove(best)
     aligned = [parsed[i] if i is not None else {} for i in matched]
     return aligned, [parsed[i] for i in unused]
+
+
+__all__ = ["ITEM_COLUMNS", "REVIEWED_PARTS", "align_items", "columns_of", "diff", "dumps", "flatten", "item_rows",
+           "loads", "search_columns_of"]

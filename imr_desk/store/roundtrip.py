@@ -27,6 +27,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import jsonschema
+
+from imr_desk.core import fields
+from imr_desk.core.record import STATUSES, Status
+from imr_desk.core.record import Outcome as RecordOutcome
 from imr_desk.store.errors import DiskFull, NotWritable, StoreError
 from imr_desk.store.jsonl import BadLine, read_lines
 
@@ -34,7 +39,6 @@ if TYPE_CHECKING:
     from imr_desk.store.database import Database
 
 EXTRA_KEYS = ("text", "page_starts", "review", "history", "annotations")
-STATUSES = ("to review", "in review", "reviewed", "postponed")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 log = logging.getLogger(__name__)
 
@@ -69,7 +73,64 @@ def parser_record(record: dict[str, Any], parser_values: dict[str, Any]) -> dict
     return parsed
 
 
-_TEXT = (str, type(None))
+def _text(wanted: str = "text or null") -> dict[str, Any]:
+    return {"type": ["string", "null"], "title": wanted}
+
+
+def _whole(wanted: str = "a whole number or null", minimum: int | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": ["integer", "null"], "title": wanted}
+    if minimum is not None:
+        schema["minimum"] = minimum
+    return schema
+
+
+def _obj(properties: dict[str, Any], wanted: str = "an object", **more: Any) -> dict[str, Any]:
+    return {"type": ["object", "null"], "title": wanted, "properties": properties, **more}
+
+
+def _list(items: dict[str, Any], wanted: str = "a list") -> dict[str, Any]:
+    return {"type": ["array", "null"], "title": wanted, "items": items}
+
+
+def line_schema() -> dict[str, Any]:
+    """The JSON schema of an export line: the record's reviewable parts from the field catalogue, the
+    record's other parts as contract/record.schema.json types them, and the export's own parts.
+
+    Types, not formats: a date or case number the clerk typed oddly still imports. Every `title`
+    says what is wanted, in the words of the import's report.
+    """
+    schema = fields.record_schema()
+    props = schema["properties"]
+    props["layout"] = _text()
+    props["outcome"] = {"enum": [o.value for o in RecordOutcome] + [None],
+                        "title": ", ".join(repr(o.value) for o in RecordOutcome) + " or null"}
+    props["warnings"] = _list(_obj({k: _text() for k in ("code", "severity", "message", "path")}))
+    props["fields"] = {"type": ["object", "null"], "title": "an object", "additionalProperties": {
+        "type": "object", "title": "an object", "properties": {
+            "start": _whole(), "end": _whole(), "page": _whole(),
+            "confidence": {"type": ["number", "null"], "title": "a number or null"}}}}
+    review_text = ("status_reason", "status_by", "status_at", "reviewed_by", "reviewed_at", "parser_version")
+    props["review"] = _obj({
+        **{k: _text() for k in review_text},
+        "parser_values": _obj({"items.count": _whole("a whole number", minimum=0)}),
+    })
+    history_text = ("who", "at", "origin", "reason")
+    props["history"] = _list(_obj({
+        "path": {"type": "string", "minLength": 1, "title": "a field path"},
+        **{k: _text() for k in history_text},
+        "version": _whole("a whole number"),
+    }, required=["path"]))
+    notes_text = ("note", "who", "at", "removed_at", "removed_by")
+    props["annotations"] = _list(_obj({
+        "label": {"type": "string", "minLength": 1, "title": "a label"},
+        **{k: _text() for k in notes_text},
+    }, required=["label"]))
+    for part in ("warnings", "history", "annotations"):  # an entry must be an object, not null
+        props[part]["items"]["type"] = "object"
+    return schema
+
+
+_VALIDATOR = jsonschema.Draft202012Validator(line_schema())
 _KINDS = {list: "a list", dict: "an object", str: "text", bool: "true/false", int: "a whole number",
           float: "a number", type(None): "null"}
 
@@ -78,76 +139,34 @@ def _kind(value: Any) -> str:
     return _KINDS.get(type(value), type(value).__name__)
 
 
+def _shown(value: Any) -> str:
+    short = isinstance(value, str | int | float) and not isinstance(value, bool) and len(repr(value)) <= 40
+    return repr(value) if short else _kind(value)
+
+
+def _check_types(line: dict[str, Any]) -> None:
+    """Every part of the line has the type the schema gives it; the first that does not is named."""
+    error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(line))
+    if error is None:
+        return
+    path = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "required":  # an entry without a key it must have: name the key
+        missing = str(error.message).split("'")[1]
+        path = f"{path}.{missing}" if path else missing
+        wanted = error.schema["properties"][missing].get("title", "given")
+        raise BadLine(f"{path} should be {wanted}")
+    wanted = error.schema.get("title", "of another type")
+    raise BadLine(f"{path} should be {wanted}, not {_shown(error.instance)}")
+
+
 def _int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _need(ok: bool, path: str, wanted: str, value: Any) -> None:
-    if not ok:
-        shown = repr(value) if isinstance(value, str | int | float) and len(repr(value)) <= 40 else _kind(value)
-        raise BadLine(f"{path} should be {wanted}, not {shown}")
-
-
-def _text_or_null(obj: dict[str, Any], keys: tuple[str, ...] | None, path: str) -> None:
-    for k, v in obj.items():
-        if keys is None or k in keys:
-            _need(isinstance(v, _TEXT), f"{path}.{k}", "text or null", v)
-
-
-def _list_of_text(value: Any, path: str) -> None:
-    _need(value is None or isinstance(value, list), path, "a list of text", value)
-    for n, v in enumerate(value or []):
-        _need(isinstance(v, str), f"{path}.{n}", "text", v)
-
-
-def _part(line: dict[str, Any], key: str) -> dict[str, Any]:
-    value = line.get(key)
-    _need(value is None or isinstance(value, dict), key, "an object", value)
-    return value or {}
-
-
-def _check_record(line: dict[str, Any], length: int) -> None:
-    """The record's parts have the types of contract/record.schema.json (values, not formats: a date the
-    clerk typed oddly still imports), and its provenance spans lie inside the text."""
-    _text_or_null(_part(line, "case"), None, "case")
-    reviewer = _part(line, "reviewer")
-    _need(isinstance(reviewer.get("role"), _TEXT), "reviewer.role", "text or null", reviewer.get("role"))
-    for k in ("licensure", "specialties"):
-        _list_of_text(reviewer.get(k), f"reviewer.{k}")
-    patient = _part(line, "patient")
-    age = patient.get("age")
-    _need(age is None or _int(age), "patient.age", "a whole number or null", age)
-    _need(patient.get("sex") in ("male", "female", None), "patient.sex", "'male', 'female' or null",
-          patient.get("sex"))
-    for k in ("summary", "layout"):
-        _need(isinstance(line.get(k), _TEXT), k, "text or null", line.get(k))
-    _need(line.get("outcome") in ("upheld", "overturned", "partially overturned", None), "outcome",
-          "'upheld', 'overturned', 'partially overturned' or null", line.get("outcome"))
-    items = line.get("items")
-    _need(items is None or isinstance(items, list), "items", "a list of items", items)
-    for n, item in enumerate(items or []):
-        _need(isinstance(item, dict), f"items.{n}", "an object (one disputed item)", item)
-        _text_or_null(item, ("request", "original_request", "authorized", "claims_administrator_guideline",
-                             "maximus_guideline", "rationale"), f"items.{n}")
-        _need(item.get("decision") in ("upheld", "overturned", None), f"items.{n}.decision",
-              "'upheld', 'overturned' or null", item.get("decision"))
-        stated = item.get("decision_stated")
-        _need(stated is None or isinstance(stated, bool), f"items.{n}.decision_stated", "true or false", stated)
-    warnings = line.get("warnings")
-    _need(warnings is None or isinstance(warnings, list), "warnings", "a list", warnings)
-    for n, w in enumerate(warnings or []):
-        _need(isinstance(w, dict), f"warnings.{n}", "an object", w)
-        _text_or_null(w, ("code", "severity", "message", "path"), f"warnings.{n}")
-    fields = line.get("fields")
-    _need(fields is None or isinstance(fields, dict), "fields", "an object", fields)
-    for key, prov in (fields or {}).items():
-        _need(isinstance(prov, dict), f"fields.{key}", "an object", prov)
+def _check_spans(line: dict[str, Any], length: int) -> None:
+    """The provenance spans lie inside the text (else the record was not read from it)."""
+    for key, prov in (line.get("fields") or {}).items():
         start, end = prov.get("start"), prov.get("end")
-        for k, v in (("start", start), ("end", end), ("page", prov.get("page"))):
-            _need(v is None or _int(v), f"fields.{key}.{k}", "a whole number or null", v)
-        conf = prov.get("confidence")
-        _need(conf is None or (isinstance(conf, int | float) and not isinstance(conf, bool)),
-              f"fields.{key}.confidence", "a number or null", conf)
         if _int(start) and _int(end) and not 0 <= start <= end <= length:
             raise BadLine(f"fields.{key}: its span {start}..{end} is outside the letter's text ({length} "
                           "characters), so the line's record was not read from its text")
@@ -167,47 +186,19 @@ def _page_starts(line: dict[str, Any], length: int) -> list[int]:
 
 
 def _review(line: dict[str, Any]) -> dict[str, Any]:
-    review = _part(line, "review")
-    if review.get("status", "to review") not in STATUSES:
+    review = line.get("review") or {}
+    if review.get("status", Status.TO_REVIEW) not in STATUSES:
         raise BadLine(f"unknown status {review.get('status')!r}; use one of: {', '.join(STATUSES)}")
-    _text_or_null(review, ("status_reason", "status_by", "status_at", "reviewed_by", "reviewed_at",
-                           "parser_version"), "review")
-    values = review.get("parser_values")
-    _need(values is None or isinstance(values, dict), "review.parser_values", "an object", values)
-    count = (values or {}).get("items.count")
-    _need(count is None or (_int(count) and count >= 0), "review.parser_values.items.count",
-          "a whole number", count)
     return review
 
 
-def _history(line: dict[str, Any]) -> list[dict[str, Any]]:
-    history = line.get("history")
-    _need(history is None or isinstance(history, list), "history", "a list", history)
-    out = []
-    for n, h in enumerate(history or []):
-        _need(isinstance(h, dict), f"history.{n}", "an object", h)
-        _need(isinstance(h.get("path"), str) and bool(h.get("path")), f"history.{n}.path", "a field path",
-              h.get("path"))
-        _text_or_null(h, ("who", "at", "origin", "reason"), f"history.{n}")
-        _need(h.get("version") is None or _int(h.get("version")), f"history.{n}.version", "a whole number",
-              h.get("version"))
-        out.append(h)
-    return out
-
-
 def _annotations(line: dict[str, Any], text_length: int) -> list[dict[str, Any]]:
-    notes = line.get("annotations")
-    _need(notes is None or isinstance(notes, list), "annotations", "a list", notes)
     out = []
-    for n, a in enumerate(notes or []):
-        _need(isinstance(a, dict), f"annotations.{n}", "an object", a)
+    for n, a in enumerate(line.get("annotations") or []):
         start, end = a.get("start"), a.get("end")
         if not (_int(start) and _int(end) and 0 <= start < end <= text_length):
             raise BadLine(f"annotations.{n}: its span ({start}..{end}) is outside the letter's text "
                           f"({text_length} characters)")
-        _need(isinstance(a.get("label"), str) and bool(a.get("label")), f"annotations.{n}.label", "a label",
-              a.get("label"))
-        _text_or_null(a, ("note", "who", "at", "removed_at", "removed_by"), f"annotations.{n}")
         out.append({k: a.get(k) for k in ("start", "end", "label", "note", "who", "at", "removed_at",
                                           "removed_by")})
     return out
@@ -251,11 +242,12 @@ def import_line(db: Database, line: dict[str, Any], batch: str | None, origin: s
         if not isinstance(line.get("text"), str):
             raise BadLine("the line has no `text` (export with IMR Desk, or `imr-desk parse --text`)")
         text: str = line["text"]
+        _check_types(line)
         review = _review(line)
         page_starts = _page_starts(line, len(text))
-        _check_record(line, len(text))
+        _check_spans(line, len(text))
         annotations = _annotations(line, len(text))
-        history = _history(line)
+        history = list(line.get("history") or [])
     except BadLine as exc:
         return name, "failed", str(exc), None
     existing = db.letter_id_by_sha256(source["sha256"])

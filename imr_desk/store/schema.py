@@ -166,7 +166,25 @@ _V2 = [
     "CREATE INDEX letter_exports_export ON letter_exports(export_id)",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2]
+_V3 = [
+    # the OCR text layer of a scanned letter (a PDF page without text, an image file), kept beside the
+    # original bytes (`files`), which stay the letter's identity: `pdf` is the letter's pages with an
+    # invisible text layer on each page that was read by OCR (the pages shown and read), `words` the
+    # engine's words as JSON (page, box in PDF points, confidence), `pages` the 0-based pages OCR read
+    """CREATE TABLE ocr_layers (
+        letter_id INTEGER PRIMARY KEY REFERENCES letters(id) ON DELETE CASCADE,
+        engine TEXT NOT NULL,
+        engine_version TEXT NOT NULL,
+        dpi INTEGER NOT NULL,
+        pages TEXT NOT NULL DEFAULT '[]',
+        words TEXT NOT NULL DEFAULT '[]',
+        pdf BLOB NOT NULL,
+        seconds REAL,
+        created_at TEXT NOT NULL
+    )""",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

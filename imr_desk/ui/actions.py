@@ -60,6 +60,13 @@ ACTIONS: list[ActionSpec] = [
     ActionSpec("zoom_in", "Zoom in", "Ctrl+=", "Enlarge the letter.", "View"),
     ActionSpec("zoom_out", "Zoom out", "Ctrl+-", "Shrink the letter.", "View"),
     ActionSpec("fit_width", "Fit width", "Ctrl+0", "Fit the letter's page to the pane.", "View"),
+    ActionSpec("focus_queue", "Go to the queue", "Ctrl+1", "Move the keyboard to the queue of letters.", "View"),
+    ActionSpec("focus_letter", "Go to the letter", "Ctrl+2",
+               "Move the keyboard to the letter (arrows and Page Down scroll it).", "View"),
+    ActionSpec("focus_form", "Go to the form", "Ctrl+3", "Move the keyboard back to the form's current field.",
+               "View"),
+    ActionSpec("toggle_queue", "Show the queue", "Ctrl+B", "Hide the queue to give the letter room, or show it.",
+               "View", checkable=True),
     ActionSpec("help", "Keyboard shortcuts", "F1", "This list.", "Help"),
 ]
 

@@ -7,7 +7,6 @@ without an event loop, for the tests and benchmarks.
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import sys
 import traceback
 from pathlib import Path
@@ -19,7 +18,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from imr_desk import __version__, paths
-from imr_desk.logfile import setup_logging
+from imr_desk.logs import setup_logging
 from imr_desk.store import Database, StoreError
 from imr_desk.ui.main_window import MainWindow
 from imr_desk.ui.style import STYLE_SHEET

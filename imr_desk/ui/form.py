@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from imr_desk.ui.session import FieldState, ReviewError, ReviewSession
+from imr_desk.ui.wheel import WheelGuard
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +272,7 @@ class FormView(QScrollArea):
         self.setObjectName("form")
         self.session = session
         self.setWidgetResizable(True)
+        self.wheel_guard = WheelGuard(self)  # the wheel over a field scrolls the form, never edits
         self.editors: dict[str, FieldEditor] = {}
         self._item_boxes: list[ItemBox] = []
         self._spare_boxes: dict[int, ItemBox] = {}  # boxes of items the current letter does not have
@@ -321,6 +323,7 @@ class FormView(QScrollArea):
         ed = FieldEditor(path, label, kind, parent)
         ed.edited.connect(self._edited)
         ed.focused.connect(self.session.focus)
+        self.wheel_guard.watch(ed.widget)
         row = QHBoxLayout()
         row.addWidget(ed.widget, 1)
         row.addWidget(ed.badge)

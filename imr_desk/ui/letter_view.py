@@ -124,6 +124,7 @@ class PdfLetterView(QGraphicsView):
         self._selection: tuple[int, int] | None = None
         self._press: QPointF | None = None
         self.zoom = 1.0
+        self.fitting = True  # the zoom follows the pane's width (Ctrl+0) until the clerk zooms
         self._render_timer = QTimer(self, singleShot=True, interval=120)
         self._render_timer.timeout.connect(self._render_visible)
         self.verticalScrollBar().valueChanged.connect(lambda _v: self._render_timer.start())
@@ -154,7 +155,10 @@ class PdfLetterView(QGraphicsView):
             self._pages.append(item)
             top += h + PAGE_GAP
         self._scene.setSceneRect(QRectF(-PAGE_GAP, -PAGE_GAP, self._max_width() + 2 * PAGE_GAP, top + PAGE_GAP))
+        if self.fitting:
+            self.zoom = self._fit_zoom()
         self._apply_zoom()
+        self.go_to_start()
         if self._pages:
             self._render_page(self._pages[0])
         self._render_timer.start()
@@ -184,14 +188,26 @@ class PdfLetterView(QGraphicsView):
         return [p.index for p in self._pages if p.rendered_scale > 0]
 
     # -- zoom and rendering --------------------------------------------------------------------
-    def set_zoom(self, zoom: float) -> None:
+    def set_zoom(self, zoom: float, fitting: bool = False) -> None:
         self.zoom = max(0.25, min(5.0, zoom))
+        self.fitting = fitting
         self._apply_zoom()
         self._render_timer.start()
 
     def fit_width(self) -> None:
+        self.set_zoom(self._fit_zoom(), fitting=True)
+
+    def _fit_zoom(self) -> float:
         avail = max(100, self.viewport().width() - 24)
-        self.set_zoom(avail / self._max_width())
+        return max(0.25, min(5.0, avail / self._max_width()))
+
+    def go_to_start(self) -> None:
+        """Page 1 at the top, its left edge in view."""
+        self.verticalScrollBar().setValue(self.verticalScrollBar().minimum())
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().minimum())
+
+    def at_start(self) -> bool:
+        return self.verticalScrollBar().value() == self.verticalScrollBar().minimum()
 
     def _apply_zoom(self) -> None:
         self.resetTransform()
@@ -390,6 +406,9 @@ class PdfLetterView(QGraphicsView):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
+        if self.fitting and self._pages and abs(self._fit_zoom() - self.zoom) > 1e-3:
+            self.zoom = self._fit_zoom()
+            self._apply_zoom()
         self._render_timer.start()
 
 
@@ -448,6 +467,16 @@ class TextLetterView(QPlainTextEdit):
         self._map = Utf16Map(letter.text)
         self.setPlainText(letter.text)
         self._refresh()
+        self.go_to_start()
+
+    def go_to_start(self) -> None:
+        """The letter's first line at the top."""
+        self.moveCursor(QTextCursor.MoveOperation.Start)
+        self.verticalScrollBar().setValue(self.verticalScrollBar().minimum())
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().minimum())
+
+    def at_start(self) -> bool:
+        return self.verticalScrollBar().value() == self.verticalScrollBar().minimum()
 
     def clear_letter(self) -> None:
         self._spans = []
@@ -459,7 +488,7 @@ class TextLetterView(QPlainTextEdit):
         """A text offset as a cursor position, inside the document."""
         return max(0, min(self._map.to_qt(offset), self.document().characterCount() - 1))
 
-    def set_zoom(self, zoom: float) -> None:
+    def set_zoom(self, zoom: float, fitting: bool = False) -> None:
         self.zoom = max(0.5, min(4.0, zoom))
         font = self.font()
         font.setPointSizeF(max(4.0, self._base_point_size * self.zoom))
@@ -626,3 +655,9 @@ class LetterView(QStackedWidget):
 
     def fit_width(self) -> None:
         self.current.fit_width()
+
+    def go_to_start(self) -> None:
+        self.current.go_to_start()
+
+    def at_start(self) -> bool:
+        return self.current.at_start()

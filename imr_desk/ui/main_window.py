@@ -140,6 +140,8 @@ class MainWindow(QMainWindow):
         self.annotations.spanRequested.connect(self.letter_view.set_focus_span)
         self.importer.finished.connect(self._import_finished)
         self.actions_["toggle_highlights"].setChecked(True)
+        self.actions_["toggle_queue"].setChecked(self.settings.flag("window/queueShown", True))
+        self.queue.setVisible(self.actions_["toggle_queue"].isChecked())
         self._restore()
 
     # -- layout and settings ---------------------------------------------------------------------
@@ -229,10 +231,45 @@ class MainWindow(QMainWindow):
         self._shown_fields = s.record.get("fields") or {}
         self.letter_view.set_field_spans(self._shown_fields, push=False)
         self._show_annotations()  # draws the fields' and the annotations' highlights in one pass
+        self._count_checks()
+        self.side_tabs.setCurrentWidget(self.checks)  # each letter starts on its checks
         if s.read_only:
             self.show_message(f"Read only: {s.read_only_reason}")
         self.save_label.setText(f"saved (version {s.version})" if s.version else "")
         self._status_changed(s.status)
+        self._make_ready()
+
+    def _make_ready(self) -> None:
+        """A letter opens ready: page 1 at the top, the form at the top, the first field to check focused.
+
+        The field is the first needing attention (a warning, a low confidence), else the first field.
+        While the clerk is moving through the queue, the queue keeps the keyboard; the field is still
+        the current one (outlined in the letter), so Ctrl+3 or a click goes on from there.
+        """
+        self.letter_view.go_to_start()
+        self.form.verticalScrollBar().setValue(0)
+        self.form.horizontalScrollBar().setValue(0)
+        target = self.first_field_to_check()
+        if target is None:
+            return
+        if self._focus_in(self.queue):
+            self.session.focus(target)
+        else:
+            self.form.focus_field(target)
+
+    def first_field_to_check(self) -> str | None:
+        paths = self.form.field_paths()
+        attention = set(self.form.attention_paths())
+        for p in paths:
+            if p in attention:
+                return p
+        return paths[0] if paths else None
+
+    def _focus_in(self, widget: QWidget) -> bool:
+        from PySide6.QtWidgets import QApplication
+
+        focus = QApplication.focusWidget()
+        return focus is not None and (focus is widget or widget.isAncestorOf(focus))
 
     def _letter_closed(self) -> None:
         self.letter_view.show_letter(None, None)
@@ -252,7 +289,10 @@ class MainWindow(QMainWindow):
             self._shown_fields = fields
             self.letter_view.set_field_spans(fields)
         self._focus_changed(s.focused_path)
-        n = len(s.warnings())
+        self._count_checks()
+
+    def _count_checks(self) -> None:
+        n = len(self.session.warnings()) if self.session.letter_id is not None else 0
         self.side_tabs.setTabText(0, f"Checks ({n})" if n else "Checks")
 
     def _focus_changed(self, path: str) -> None:
@@ -322,13 +362,15 @@ class MainWindow(QMainWindow):
         current = self.session.letter_id
         if self._guard(self.session.mark_reviewed, reason) is None and self.session.status != "reviewed":
             return
+        self._open_next_to_review(current, "Marked reviewed.")
+
+    def _open_next_to_review(self, current: int | None, done: str) -> None:
         nxt = self.db.next_letter(current, status=OPEN_STATUSES)
         if nxt is None:
-            self.show_message("Marked reviewed. No letters are left to review.")
+            self.show_message(f"{done} No letters are left to review.")
             return
-        next_id = nxt if isinstance(nxt, int) else nxt.id
-        self.open_letter(next_id)
-        self.show_message("Marked reviewed; opened the next letter to review.")
+        if self.open_letter(nxt):
+            self.show_message(f"{done} Opened the next letter to review.")
 
     def do_next_letter(self) -> None:
         target = self.queue.neighbour(self.session.letter_id, +1)
@@ -389,8 +431,9 @@ class MainWindow(QMainWindow):
             return
 
         def postpone(reason: str) -> None:
+            current = self.session.letter_id
             if self._guard(self.session.set_status, "postponed", reason) is None and self.session.status == "postponed":
-                self.show_message(f"Postponed: {reason}")
+                self._open_next_to_review(current, f"Postponed: {reason}.")
 
         self._ask_reason("Postpone the letter", "Why is this letter put aside?", postpone)
 
@@ -472,6 +515,27 @@ class MainWindow(QMainWindow):
 
     def do_fit_width(self) -> None:
         self.letter_view.fit_width()
+
+    def do_focus_queue(self) -> None:
+        if not self.queue.isVisible():
+            self.actions_["toggle_queue"].setChecked(True)
+        self.queue.view.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def do_focus_letter(self) -> None:
+        self.letter_view.current.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def do_focus_form(self) -> None:
+        path = self.session.focused_path
+        if not path or path not in self.form.editors:
+            path = self.first_field_to_check() or ""
+        if not path or not self.form.focus_field(path):
+            self.form.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def do_toggle_queue(self, shown: bool) -> None:
+        if not shown and self._focus_in(self.queue):
+            self.do_focus_letter()
+        self.queue.setVisible(shown)
+        self.settings.set("window/queueShown", shown)
 
     def do_help(self) -> None:
         if self.help_panel is None:
@@ -577,7 +641,7 @@ def _restore_sizes(splitter: QSplitter, saved: list[int] | None, default: list[f
     """The saved pane sizes, scaled to the splitter's size now (the screen may be smaller than last time)."""
     horizontal = splitter.orientation() == Qt.Orientation.Horizontal
     total = max(200, splitter.width() if horizontal else splitter.height())
-    if saved and len(saved) == len(default) and sum(saved) > 0 and min(saved) >= 0:
+    if saved and len(saved) == len(default) and min(saved) > 0:  # a hidden pane saves as 0: use the default
         parts = [v / sum(saved) for v in saved]
     else:
         parts = default

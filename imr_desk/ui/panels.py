@@ -16,10 +16,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imr_desk.ui import icons
 from imr_desk.ui.record_ops import field_of
 from imr_desk.ui.session import ReviewError, ReviewSession
 
-SEVERITY_MARK = {"error": "⛔", "warning": "⚠", "info": "ℹ"}
 SEVERITY_COLOUR = {"error": QColor(190, 30, 30), "warning": QColor(170, 110, 0), "info": QColor(70, 90, 120)}
 
 
@@ -53,7 +53,7 @@ class ChecksPanel(QWidget):
         for w in sorted(warnings, key=lambda w: order.get(w.get("severity", "info"), 3)):
             sev = w.get("severity", "info")
             where = f"  [{w['path']}]" if w.get("path") else ""
-            item = QListWidgetItem(f"{SEVERITY_MARK.get(sev, '•')} {w.get('message', '')}{where}")
+            item = QListWidgetItem(icons.severity(sev), f"{w.get('message', '')}{where}")
             item.setData(Qt.ItemDataRole.UserRole, w.get("path") or "")
             item.setData(Qt.ItemDataRole.UserRole + 1, w.get("code"))
             item.setForeground(QBrush(SEVERITY_COLOUR.get(sev, QColor(0, 0, 0))))

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from imr_desk.store import OPEN_STATUSES, STATUSES
+from imr_desk.ui import icons
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class QueueModel(QAbstractTableModel):
         self.descending = False
         self._rows: list[Any] = []
         self._total = 0
+        self._same_case: dict[str, list[tuple[int, str, str]]] = {}  # case numbers other letters carry too
 
     # -- loading ---------------------------------------------------------------------------------
     def set_filter(self, **filter: Any) -> None:
@@ -68,8 +70,9 @@ class QueueModel(QAbstractTableModel):
     def reload(self) -> None:
         total = self.db.queue_count(self.filter)  # read first: a failure leaves the model as it was
         rows = list(self.db.queue(self.filter, self.order_by, self.descending, 0, self.PAGE))
+        same_case = self.db.same_case(r.case_number for r in rows)
         self.beginResetModel()
-        self._total, self._rows = total, rows
+        self._total, self._rows, self._same_case = total, rows, same_case
         self.endResetModel()
         self.countChanged.emit(self._total)
 
@@ -88,6 +91,7 @@ class QueueModel(QAbstractTableModel):
             return
         self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(more) - 1)
         self._rows.extend(more)
+        self._same_case.update(self.db.same_case(r.case_number for r in more))
         self.endInsertRows()
 
     def fetch_until(self, row: int) -> None:
@@ -105,7 +109,7 @@ class QueueModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section][1]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
-            return "Warnings (⛔: errors)" if COLUMNS[section][0] == "warning_count" else None
+            return "Warnings (the red mark: errors)" if COLUMNS[section][0] == "warning_count" else None
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -116,10 +120,15 @@ class QueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             value = getattr(row, attr, None)
             if attr == "warning_count":
-                return "" if not value else f"{value}" + (" ⛔" if getattr(row, "error_count", 0) else "")
+                return "" if not value else f"{value}"
             if attr == "case_number" and not value:
                 return row.name  # a letter without a case header: its file name stands in
             return "" if value is None else str(value)
+        if role == Qt.ItemDataRole.DecorationRole:
+            if attr == "warning_count" and row.warning_count:
+                return icons.severity("error" if row.error_count else "warning")
+            if attr == "case_number" and self.others_of(row):
+                return icons.duplicate()
         if role == Qt.ItemDataRole.FontRole and attr == "case_number" and not row.case_number:
             font = QFont()
             font.setItalic(True)
@@ -133,6 +142,10 @@ class QueueModel(QAbstractTableModel):
             tip = f"{row.name} · {row.status}"
             if row.warning_count:
                 tip += f" · {row.warning_count} warning(s), {row.error_count} error(s)"
+            others = self.others_of(row)
+            if others:
+                tip += f"\nCase number {row.case_number} is also on: " + "; ".join(
+                    f"{name} ({status})" for _id, name, status in others[:5]) + (" …" if len(others) > 5 else "")
             return tip
         if role == Qt.ItemDataRole.UserRole:
             return row.id
@@ -146,6 +159,14 @@ class QueueModel(QAbstractTableModel):
             return  # Qt asks twice for one click (the view, then the header's indicator)
         self.order_by, self.descending = order_by, descending
         self.reload()
+
+    def others_of(self, row: Any) -> list[tuple[int, str, str]]:
+        """The other letters (id, name, status) with this row's case number."""
+        return [o for o in self._same_case.get(row.case_number or "", []) if o[0] != row.id]
+
+    def duplicate(self, letter_id: int) -> bool:
+        i = self.row_of(letter_id)
+        return i is not None and bool(self.others_of(self._rows[i]))
 
     # -- rows by letter --------------------------------------------------------------------------
     def letter_id(self, row: int) -> int | None:
@@ -162,7 +183,16 @@ class QueueModel(QAbstractTableModel):
         i = self.row_of(letter_id)
         if i is None or row_data is None:
             return
+        old_case = self._rows[i].case_number
         self._rows[i] = row_data
+        if old_case != row_data.case_number:  # a corrected case number: both numbers' letters change
+            cases = {old_case, row_data.case_number} - {None}
+            for c in cases:
+                self._same_case.pop(c or "", None)
+            self._same_case.update(self.db.same_case(cases))
+            for j, r in enumerate(self._rows):
+                if r.case_number in cases:
+                    self.dataChanged.emit(self.index(j, 1), self.index(j, 1))
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
 
 
@@ -216,6 +246,12 @@ class QueuePanel(QWidget):
         self.view.setColumnHidden(len(COLUMNS) - 1, True)
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         layout.addWidget(self.view, 1)
+        self.empty_label = QLabel(self)  # stands in for the table when nothing matches
+        self.empty_label.setObjectName("noMatch")
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.hide()
+        layout.addWidget(self.empty_label, 1)
         self.count_label = QLabel(self)
         self.count_label.setObjectName("toReviewCount")
         layout.addWidget(self.count_label)
@@ -256,9 +292,26 @@ class QueuePanel(QWidget):
         self.update_count()
 
     def update_count(self) -> None:
-        left = self.db.queue_count({"status": list(OPEN_STATUSES)})
+        """The progress of the letters in view (the batch and search in force, any status) and what is shown."""
+        total, reviewed, left = self.db.progress(self.model.filter)
         shown = self.model.total()
-        self.count_label.setText(f"{left} letter(s) left to review · {shown} shown")
+        self.count_label.setText(f"{reviewed} of {total} reviewed · {left} left to review · {shown} shown")
+        self._show_empty(shown == 0)
+
+    def _show_empty(self, empty: bool) -> None:
+        if empty:
+            words = self.search.text().strip()
+            narrowed = self.status.currentData() is not None or self.batch.currentData() is not None
+            if words:
+                where = " with this status and batch" if narrowed else ""
+                text = f"No letters match “{words}”{where}."
+            elif narrowed:
+                text = "No letters with this status and batch."
+            else:
+                text = "No letters yet: import some with Ctrl+O, or drop them on the window."
+            self.empty_label.setText(text)
+        self.empty_label.setVisible(empty)
+        self.view.setVisible(not empty)
 
     def select_letter(self, letter_id: int, quiet: bool = True) -> bool:
         """Select a letter's row (fetching pages until it shows) without reopening it."""

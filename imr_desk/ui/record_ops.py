@@ -8,24 +8,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-ITEM_KEYS = ("request", "original_request", "authorized", "decision", "decision_stated",
-             "claims_administrator_guideline", "maximus_guideline", "rationale")
-LIST_FIELDS = ("reviewer.licensure", "reviewer.specialties")
+from imr_desk.core import fields
+from imr_desk.core.record import empty_item, outcome_of
 
+__all__ = ["LIST_FIELDS", "add_item", "confidence_of", "field_of", "get_path", "move_item", "outcome_of",
+           "remove_item", "set_path", "set_provenance", "span_of"]
 
-def get_path(rec: dict[str, Any], path: str) -> Any:
-    node: Any = rec
-    for part in path.split("."):
-        if isinstance(node, list):
-            i = int(part)
-            if i >= len(node):
-                return None
-            node = node[i]
-        elif isinstance(node, dict):
-            node = node.get(part)
-        else:
-            return None
-    return node
+LIST_FIELDS = tuple(f.path for f in fields.FIELDS if f.kind is fields.Kind.LIST)
+get_path = fields.value_at
 
 
 def set_path(rec: dict[str, Any], path: str, value: Any) -> None:
@@ -43,12 +33,7 @@ def set_path(rec: dict[str, Any], path: str, value: Any) -> None:
         node[last] = value
 
 
-def field_of(path: str) -> str:
-    """The form field that shows a provenance path ('reviewer.specialties.1' -> 'reviewer.specialties')."""
-    for lf in LIST_FIELDS:
-        if path == lf or path.startswith(lf + "."):
-            return lf
-    return path
+field_of = fields.form_path
 
 
 def span_of(rec: dict[str, Any], field: str) -> tuple[int, int, int | None] | None:
@@ -78,22 +63,6 @@ def set_provenance(rec: dict[str, Any], field: str, prov: dict[str, Any] | None)
         del fields[k]
     if prov is not None:
         fields[field] = prov
-
-
-def outcome_of(items: list[dict[str, Any]]) -> str | None:
-    """The letter's outcome from its items' decisions, as the parser derives it."""
-    decided = {it.get("decision") for it in items} - {None}
-    if decided == {"upheld"}:
-        return "upheld"
-    if decided == {"overturned"}:
-        return "overturned"
-    return "partially overturned" if decided else None
-
-
-def empty_item() -> dict[str, Any]:
-    return {"request": "", "original_request": None, "authorized": None, "decision": None,
-            "decision_stated": True, "claims_administrator_guideline": None, "maximus_guideline": None,
-            "rationale": None}
 
 
 def _renumber(rec: dict[str, Any], order: list[int | None]) -> None:

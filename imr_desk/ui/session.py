@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from imr_desk.core import LetterText, read_letter
-from imr_desk.store import DatabaseLocked, LetterLeased, StoreError, VersionConflict
+from imr_desk.store import ClerkError, DatabaseLocked, LetterLeased, StoreError, VersionConflict
 from imr_desk.ui import record_ops as ops
 
 log = logging.getLogger(__name__)
@@ -36,12 +36,8 @@ RETRY_DELAY_MS = 3000  # a save refused by a busy database is tried again after 
 CLERK_RULE = "clerk-selection"
 
 
-class ReviewError(Exception):
+class ReviewError(ClerkError):
     """Something the clerk must know about; `clerk_message` says what happened and what to do."""
-
-    def __init__(self, clerk_message: str) -> None:
-        super().__init__(clerk_message)
-        self.clerk_message = clerk_message
 
 
 @dataclass
@@ -119,6 +115,7 @@ class ReviewSession(QObject):
         self.read_only = False
         self.read_only_reason = ""
         self.focused_path = ""
+        self._duplicate_of: tuple[str | None, list[tuple[int, str, str]]] = (None, [])
         self.dirty = False
         self.last_saved_at = 0.0
         self.last_save_error: StoreError | None = None
@@ -159,6 +156,7 @@ class ReviewSession(QObject):
         self.parsed = letter.parsed or {}
         self.record = copy.deepcopy(letter.record or self.parsed)
         self.record["warnings"] = _recheck(self.record)
+        self._duplicate_of = (None, [])
         self.version = letter.version
         self.status = letter.status
         self.read_only, self.read_only_reason = read_only, read_only_reason
@@ -265,7 +263,31 @@ class ReviewSession(QObject):
         return ops.get_path(self.record, path)
 
     def warnings(self) -> list[dict[str, Any]]:
-        return list(self.record.get("warnings") or [])
+        """The record's checks, and the one only the database can tell: another letter with this case number."""
+        found = list(self.record.get("warnings") or [])
+        duplicate = self._duplicate_warning()
+        if duplicate is not None:
+            found.append(duplicate)
+        return found
+
+    def _duplicate_warning(self) -> dict[str, Any] | None:
+        case = ops.get_path(self.record, "case.case_number") if self.letter_id is not None else None
+        if not case or not isinstance(case, str):
+            return None
+        if case != self._duplicate_of[0]:  # looked up once per case number (the form asks for every field)
+            try:
+                others = [o for o in self.db.same_case([case]).get(case, []) if o[0] != self.letter_id]
+            except StoreError as exc:
+                log.warning("could not look for other letters of case %s: %s", case, exc.clerk_message)
+                others = []
+            self._duplicate_of = (case, others)
+        others = self._duplicate_of[1]
+        if not others:
+            return None
+        named = "; ".join(f"{name} ({status})" for _id, name, status in others[:3])
+        more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+        return {"code": "duplicate_case", "severity": "warning", "path": "case.case_number",
+                "message": f"Case number {case} is also on {named}{more}."}
 
     def errors(self) -> list[dict[str, Any]]:
         return [w for w in self.warnings() if w.get("severity") == "error"]

@@ -35,6 +35,14 @@ class Settings:
                 return None
         return None
 
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.qs.value(key)
+        if value is None:
+            return default
+        if isinstance(value, str):
+            return value.strip().lower() in ("true", "1", "yes")
+        return bool(value)
+
     def last_letter(self, db_path: str) -> int | None:
         self.qs.beginGroup("lastLetter")
         try:

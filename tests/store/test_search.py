@@ -23,6 +23,22 @@ def test_search_takes_any_text_a_clerk_types(filled: Database, query: str) -> No
     filled.queue({"search": query})
 
 
+def test_search_matches_word_beginnings_and_pieces_of_case_numbers(filled: Database) -> None:
+    rows = filled.queue({}, limit=100)
+    case = next(r.case_number for r in rows if r.case_number)
+    prefix, number = case[:-3], case.split("-")[1]
+    for query in (prefix, prefix.lower(), number[2:5]):  # the case number's start, or any piece of it
+        found = {r.case_number for r in filled.queue({"search": query}, limit=100)}
+        assert case in found, query
+    texts = {r.id: filled.letter(r.id).text.lower() for r in rows}
+    word = "acupunct"  # the start of a word: acupuncture
+    expected = {i for i, t in texts.items() if word in t}
+    assert expected and {r.id for r in filled.queue({"search": word}, limit=100)} >= expected
+    assert {h.id for h in filled.search(word)} >= expected
+    assert filled.queue_count({"search": "CM99-zzz"}) == 0
+    assert filled.queue_count({"search": "---"}) == len(rows), "punctuation alone filters nothing"
+
+
 def test_search_follows_the_clerks_corrections(filled: Database) -> None:
     letter = filled.letter(filled.queue({}, limit=1)[0].id)
     letter.record["items"][0]["request"] = "Acupuncturexyz sessions"

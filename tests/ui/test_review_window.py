@@ -83,7 +83,7 @@ def test_import_from_the_window_reports_a_bad_file_and_goes_on(qtbot, open_windo
     assert not w.importer.progress.isVisible()
     n = w.db.queue_count({})
     assert w.queue.model.total() == n and n >= 8
-    assert f"{n} letter(s) left to review" in w.queue.count_label.text()
+    assert f"0 of {n} reviewed · {n} left to review" in w.queue.count_label.text()
     # the first letter to review is opened at once
     assert w.session.letter_id is not None
     # importing the same letters again adds nothing and says so
@@ -270,7 +270,7 @@ def test_mark_reviewed_lands_on_the_next_letter_to_review(qtbot, open_window, db
     letter = stored(w, lid)
     assert letter.status == "reviewed" and letter.reviewed_by == "alice"
     assert w.queue.model.row_of(expected_next) == w.queue.view.currentIndex().row()
-    assert "4 letter(s) left to review" in w.queue.count_label.text()
+    assert "1 of 5 reviewed · 4 left to review" in w.queue.count_label.text()
 
 
 def test_errors_block_reviewed_unless_a_reason_is_given(qtbot, open_window, db_path):
@@ -311,9 +311,11 @@ def test_postpone_with_a_reason(qtbot, open_window, db_path):
     qtbot.keyClick(dialog.reason, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: stored(w, lid).status == "postponed")
     assert stored(w, lid).status_reason == "page 2 missing"
-    assert w.session.status == "postponed"
-    assert "postponed" in w.form.title.text()
-    assert "4 letter(s) left to review" in w.queue.count_label.text()
+    # postponing moves on to the next letter to review, so the next Ctrl+Return cannot mark it reviewed
+    qtbot.waitUntil(lambda: w.session.letter_id not in (None, lid))
+    assert w.session.status in ("to review", "in review")
+    assert w.queue.model.data(w.queue.model.index(w.queue.model.row_of(lid), 0)) == "postponed"
+    assert "0 of 5 reviewed · 4 left to review" in w.queue.count_label.text()
 
 
 def test_history_dialog_shows_the_changes(qtbot, open_window, db_path):
@@ -386,7 +388,24 @@ def test_queue_filters_by_status_and_search(qtbot, open_window, db_path):
     qtbot.keyClicks(w.queue.search, "Viagra")
     qtbot.keyClick(w.queue.search, Qt.Key.Key_Return)
     assert [w.queue.model.letter_id(r) for r in range(w.queue.model.rowCount())] == [lid]
-    assert "1 shown" in w.queue.count_label.text()
+    assert "1 of 1 reviewed · 0 left to review · 1 shown" in w.queue.count_label.text()
+    # the start of a word, a piece of a case number; and a search that finds nothing says so
+    case = w.db.queue({"ids": [lid]})[0].case_number
+    for query in ("Viag", case[:7], case[-5:]):
+        w.queue.search.setText(query)
+        w.queue.apply_filter()
+        assert lid in [w.queue.model.letter_id(r) for r in range(w.queue.model.rowCount())], query
+    w.queue.search.setText("Zzyzx")
+    w.queue.apply_filter()
+    assert w.queue.model.rowCount() == 0
+    assert w.queue.empty_label.isVisible() and "No letters match “Zzyzx”" in w.queue.empty_label.text()
+    assert not w.queue.view.isVisible()
+    w.queue.search.clear()
+    w.queue.apply_filter()
+    assert w.queue.view.isVisible() and not w.queue.empty_label.isVisible()
+    # the progress follows the batch in view
+    w.queue.batch.setCurrentIndex(w.queue.batch.findData("test"))
+    assert "1 of 5 reviewed" in w.queue.count_label.text()
 
 
 # -- reopening, two windows --------------------------------------------------------------------------

@@ -1,0 +1,65 @@
+"""The field catalogue: labels, paths, the difference of two records, the import schema."""
+
+from __future__ import annotations
+
+import copy
+
+import jsonschema
+import pytest
+
+from imr_desk.core import fields
+from imr_desk.core.fields import FIELDS, Kind, diff, field_at, flatten, label_of, record_schema
+from tests.core.conftest import real_pdfs
+
+
+def test_every_path_reads_as_a_label() -> None:
+    assert label_of("items.1.decision") == "Item 2: Decision"
+    assert label_of("case.ur_denial_date") == "UR denial date"
+    assert label_of("reviewer.specialties.1") == "Specialties"
+    assert label_of("items.count") == "Number of items"
+    assert label_of("items.0") == "Item 1"
+    assert label_of("annotations.7") == "Annotation"
+    assert field_at("case.ur_denial_date").phrase() == "UR denial date"
+    assert field_at("case.date_of_injury").phrase() == "date of injury"
+
+
+def test_the_catalogue_covers_the_contracts_reviewable_values(schema) -> None:
+    props = schema["properties"]
+    wanted = {f"{part}.{key}" for part in ("case", "reviewer", "patient") for key in props[part]["properties"]}
+    wanted |= {"summary"} | {f"items.*.{k}" for k in props["items"]["items"]["properties"]}
+    assert {f.path for f in FIELDS} == wanted
+    assert len({f.column for f in FIELDS}) == len(FIELDS)
+    for f in FIELDS:
+        assert f.kind in Kind and f.label and (f.kind is not Kind.CHOICE or f.vocabulary)
+
+
+def test_diff_names_each_changed_value_by_path() -> None:
+    from imr_desk.core import parse_file
+
+    old = parse_file(real_pdfs()[0])
+    new = copy.deepcopy(old)
+    new["case"]["priority"] = "Expedited"
+    new["items"][0]["decision"] = "overturned" if old["items"][0]["decision"] == "upheld" else "upheld"
+    new["reviewer"]["specialties"] = [*old["reviewer"]["specialties"], "Pain Medicine"]
+    new["items"].append({"request": "X-rays", "decision": "upheld"})
+    n = len(old["items"])
+    changes = [p for p, _o, _n in diff(old, new)]
+    assert changes == ["items.count", "case.priority", "items.0.decision", f"items.{n}.decision",
+                       f"items.{n}.request", "reviewer.specialties"]
+    assert "items.0.rationale" in flatten(old) and "case.case_number" in flatten(old)
+    same = copy.deepcopy(old)
+    same["summary"] = "  ".join((old["summary"] or "x").split(" "))  # only whitespace differs
+    assert list(diff(old, same)) == []
+
+
+@pytest.mark.parametrize(("path", "value", "ok"), [
+    ("case.priority", "Urgent", True), ("case.priority", "STAT", True), ("case.priority", 3, False),
+    ("patient.sex", "female", True), ("patient.sex", "f", False), ("patient.age", 40, True),
+    ("patient.age", True, False), ("reviewer.licensure", ["CA"], True), ("reviewer.licensure", "CA", False),
+    ("case.decision_date", "2016-13-45", True),  # types, not formats: the checks tell the clerk
+])
+def test_the_import_schema_checks_types_from_the_catalogue(path, value, ok) -> None:
+    part, key = path.split(".")
+    line = {part: {key: value}}
+    assert jsonschema.Draft202012Validator(record_schema()).is_valid(line) is ok
+    assert fields.value_schema(field_at(path))["title"]

@@ -1,0 +1,143 @@
+"""The review flow a clerk runs all day: the wheel, a letter opening ready, keys between the panes."""
+
+from __future__ import annotations
+
+import copy
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QWidget
+
+from tests.ui.conftest import letter_id
+
+
+def wheel(widget: QWidget, down: bool = True, focused_test: bool = False) -> None:
+    """A wheel notch where the pointer is over the widget's middle (delivered to its innermost child)."""
+    centre = widget.rect().center()
+    target = widget.childAt(centre) or widget
+    pos = QPointF(target.mapFrom(widget, centre))
+    event = QWheelEvent(pos, QPointF(target.mapToGlobal(pos.toPoint())), QPoint(0, 0),
+                        QPoint(0, -120 if down else 120), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(target, event)
+
+
+def test_the_wheel_over_any_field_changes_nothing_and_scrolls_the_form(qtbot, open_window, db_path):
+    w = open_window(db_path)
+    w.resize(1280, 720)
+    lid = letter_id(w, "CM16-0221706.pdf")
+    assert w.open_letter(lid)
+    qtbot.wait(50)
+    record = copy.deepcopy(w.session.record)
+    kinds = {ed.kind.split(":")[0] for ed in w.form.editors.values()}
+    assert {"text", "longtext", "date", "int", "bool", "choice", "list"} <= kinds
+    bar = w.form.verticalScrollBar()
+    assert bar.maximum() > 0, "the form is taller than its pane at 1280x720"
+    scrolled = 0
+    for path, ed in w.form.editors.items():
+        for focused in (False, True):
+            w.form.ensureWidgetVisible(ed.widget)
+            if focused:
+                ed.widget.setFocus(Qt.FocusReason.MouseFocusReason)
+            else:
+                w.queue.view.setFocus(Qt.FocusReason.MouseFocusReason)
+            before_value, before_bar = ed.value(), bar.value()
+            for down in (True, True, False, True, False, False, False):
+                wheel(ed.widget, down)
+            assert ed.value() == before_value, f"the wheel changed {path} (focused: {focused})"
+            if bar.value() != before_bar:
+                scrolled += 1
+    assert w.session.record == record
+    assert not w.session.dirty and w.session.undo_stack.count() == 0
+    assert scrolled > 0, "the wheel over the fields scrolled the form"
+    # the wheel over an unfocused field scrolls the form by as much as over its background
+    ed = w.form.editors["case.priority"]
+    w.queue.view.setFocus()
+    bar.setValue(0)
+    w.form.ensureWidgetVisible(ed.widget)
+    start = bar.value()
+    wheel(ed.widget, down=True)
+    assert bar.value() > start
+
+
+def press(qtbot, window, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    qtbot.keyClick(QApplication.focusWidget() or window, key, modifier)
+
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+
+
+def test_a_letter_opens_ready_page_one_form_top_first_field_focused(qtbot, open_window, db_path):
+    w = open_window(db_path)
+    w.resize(1280, 720)
+    first = letter_id(w, "CM16-0221706.pdf")
+    assert w.open_letter(first)
+    pdf = w.letter_view.pdf_view
+    qtbot.waitUntil(lambda: 0 in pdf.rendered_pages())
+    assert pdf.fitting and abs(pdf.zoom - (pdf.viewport().width() - 24) / pdf._max_width()) < 0.01
+    # the clerk scrolls the letter to page 2 and works at the end of the form
+    pdf.verticalScrollBar().setValue(pdf.verticalScrollBar().maximum())
+    last_field = w.form.field_paths()[-1]
+    w.form.focus_field(last_field)
+    assert w.form.verticalScrollBar().value() > 0
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is w.form.editors[last_field].widget)
+    press(qtbot, w, Qt.Key.Key_PageDown, CTRL)  # the next letter
+    qtbot.waitUntil(lambda: w.session.letter_id != first)
+    assert w.letter_view.at_start(), "page 1 at the top"
+    assert w.form.verticalScrollBar().value() == 0, "the form at the top"
+    expected = w.first_field_to_check()
+    assert expected is not None and w.session.focused_path == expected
+    assert QApplication.focusWidget() is w.form.editors[expected].widget
+
+
+def test_keys_move_between_queue_letter_and_form_and_hide_the_queue(qtbot, open_window, db_path):
+    w = open_window(db_path)
+    assert w.open_letter(letter_id(w, "CM16-0221706.pdf"))
+    press(qtbot, w, Qt.Key.Key_1, CTRL)
+    assert QApplication.focusWidget() is w.queue.view
+    press(qtbot, w, Qt.Key.Key_2, CTRL)
+    assert QApplication.focusWidget() is w.letter_view.current
+    press(qtbot, w, Qt.Key.Key_3, CTRL)
+    assert QApplication.focusWidget() is w.form.editors[w.session.focused_path].widget
+    press(qtbot, w, Qt.Key.Key_B, CTRL)
+    assert not w.queue.isVisible()
+    press(qtbot, w, Qt.Key.Key_1, CTRL)  # going to the queue shows it again
+    assert w.queue.isVisible() and QApplication.focusWidget() is w.queue.view
+    press(qtbot, w, Qt.Key.Key_B, CTRL)
+    assert not w.queue.isVisible() and QApplication.focusWidget() is w.letter_view.current
+    w.close()
+    again = open_window(db_path)
+    assert not again.queue.isVisible(), "a hidden queue stays hidden on the next start"
+
+
+def test_a_second_letter_with_a_case_number_is_flagged_in_the_queue_and_its_checks(qtbot, open_window, db_path,
+                                                                                 tmp_path):
+    from imr_desk.core import read_letter
+    from imr_desk.store import Database
+    from tests.ui.conftest import PDFS, TEXTS
+
+    copy_of = tmp_path / "resent-letter.txt"  # the first PDF letter's words, sent again as text
+    copy_of.write_text(read_letter(PDFS[0].read_bytes(), PDFS[0].name).text + "\nResent by fax.\n", encoding="utf-8")
+    with Database.open(db_path, user="importer") as db:
+        assert len(db.import_paths([copy_of], batch="test").added) == 1
+    w = open_window(db_path)
+    original, resent = letter_id(w, PDFS[0].name), letter_id(w, copy_of.name)
+    assert w.queue.model.duplicate(original) and w.queue.model.duplicate(resent)
+    others = [lid for lid in (letter_id(w, p.name) for p in [*PDFS[1:], *TEXTS]) if w.queue.model.duplicate(lid)]
+    assert others == []
+    row = w.queue.model.row_of(resent)
+    tip = w.queue.model.data(w.queue.model.index(row, 1), Qt.ItemDataRole.ToolTipRole)
+    assert PDFS[0].name in tip and "to review" in tip
+    assert not w.queue.model.data(w.queue.model.index(row, 1), Qt.ItemDataRole.DecorationRole).isNull()
+    assert w.open_letter(resent)
+    assert "duplicate_case" in w.checks.codes()
+    (warning,) = [x for x in w.session.warnings() if x["code"] == "duplicate_case"]
+    assert PDFS[0].name in warning["message"] and "(to review)" in warning["message"]
+    assert w.side_tabs.currentWidget() is w.checks and "Checks (" in w.side_tabs.tabText(0)
+    # correcting the case number clears the flag in the checks and in the queue
+    w.session.set_value("case.case_number", "CM99-0000001")
+    assert "duplicate_case" not in w.checks.codes()
+    qtbot.waitUntil(lambda: not w.session.dirty, timeout=5000)
+    assert not w.queue.model.duplicate(resent) and not w.queue.model.duplicate(original)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imr_desk.core.fields import label_of
 from imr_desk.store import OPEN_STATUSES, StoreError
 from imr_desk.ui.actions import ACTIONS, HelpPanel, ShortcutGuard, build_actions
 from imr_desk.ui.dialogs import AnnotationDialog, HistoryDialog, ReasonDialog
@@ -708,7 +709,7 @@ def _history_row(h: Any) -> dict[str, Any]:
     return {
         "when": _when(h.at),
         "who": h.who,
-        "what": h.path,
+        "what": label_of(h.path),
         "from": _shown(h.old),
         "to": _shown(h.new),
         "origin": h.origin,

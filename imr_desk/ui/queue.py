@@ -68,10 +68,11 @@ class QueueModel(QAbstractTableModel):
         self.reload()
 
     def reload(self) -> None:
+        total = self.db.queue_count(self.filter)  # read first: a failure leaves the model as it was
+        rows = list(self.db.queue(self.filter, self.order_by, self.descending, 0, self.PAGE))
+        same_case = self.db.same_case(r.case_number for r in rows)
         self.beginResetModel()
-        self._total = self.db.queue_count(self.filter)
-        self._rows = list(self.db.queue(self.filter, self.order_by, self.descending, 0, self.PAGE))
-        self._same_case = self.db.same_case(r.case_number for r in self._rows)
+        self._total, self._rows, self._same_case = total, rows, same_case
         self.endResetModel()
         self.countChanged.emit(self._total)
 

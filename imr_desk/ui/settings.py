@@ -16,8 +16,7 @@ class Settings:
     """A thin typed layer over an INI-format QSettings file, so tests get their own."""
 
     def __init__(self) -> None:
-        folder = paths.config_dir()
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = paths.private_dir(paths.config_dir())
         self.path = folder / "imr-desk.ini"
         self.qs = QSettings(str(self.path), QSettings.Format.IniFormat)
 

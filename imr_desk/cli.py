@@ -132,7 +132,7 @@ def _open_db(ctx: click.Context, db_path: Path | None, create: bool = True,
     if path is None:
         path = paths.default_db_path()
         if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            paths.private_dir(path.parent)
     if read_only and path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
         return Database.open(path, readonly=True)
     return Database.open(path, create=create)
@@ -260,7 +260,7 @@ def export(ctx: click.Context, db_path: Path | None, statuses: tuple[str, ...], 
            ids: tuple[int, ...], only_new: bool, force: bool, fmt: str, output: Path, quiet: bool) -> None:
     """Export a set of letters (reviewed ones by default) as CSV, JSON Lines, Excel or SQLite.
 
-    Every export writes a manifest beside its files (manifest.json in the CSV folder, NAME.manifest.json
+    Every export writes a manifest beside its files (manifest.json in the CSV folder, NAME.EXT.manifest.json
     beside a file) and is recorded in the database, so `--only-new` leaves out letters exported since their last review.
     Nothing is written at the destination unless the whole export succeeds.
     """
@@ -282,6 +282,14 @@ def export(ctx: click.Context, db_path: Path | None, statuses: tuple[str, ...], 
 
 
 def main() -> None:
+    try:
+        from imr_desk.logs import setup_logging
+
+        setup_logging()  # warnings (a line an import could not read) go to the log file, never onto the terminal
+    except OSError:  # no log folder to be had (a read-only home): log nowhere rather than not run
+        import logging
+
+        logging.getLogger("imr_desk").addHandler(logging.NullHandler())
     cli(prog_name="imr-desk")
 
 

@@ -42,6 +42,7 @@ from imr_desk.store.errors import (
     raise_known,
     sqlite_code,
 )
+from imr_desk.store.fts import MAX_WORDS, fts_words
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +60,9 @@ def match_query(text: str) -> str:
     Every word must appear, and each matches as the start of a word: "Norc" finds Norco, "CM17-0005"
     finds CM17-0005123, "acupunct" finds acupuncture. Quotes, NUL and FTS5's own syntax (AND, NEAR, *,
     :, parentheses) are plain text. A word with no letter or digit matches nothing, so it is dropped;
-    "" means no words at all.
+    "" means no words at all. A word typed twice is asked once (see `store/fts.py`).
     """
-    words = []
-    for raw in text.replace("\x00", " ").split():
-        if any(ch.isalnum() for ch in raw):
-            words.append('"' + raw.replace('"', '""') + '"*')
-    return " ".join(words)
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in fts_words(text)[:MAX_WORDS])
 
 
 def case_fragment(text: str) -> str | None:
@@ -294,6 +291,10 @@ class LetterStore:
         if not os.access(path.parent, os.W_OK):
             raise NotWritable(f"The folder {path.parent} is read-only for you, so the database cannot keep its "
                               "journal there. Move the database to a folder you can write to.")
+        if not exists:  # a new database holds patient data: its owner's only (SQLite gives -wal/-shm its mode)
+            from imr_desk.paths import private_file
+
+            private_file(path)
         try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
         except sqlite3.Error as exc:

@@ -214,8 +214,8 @@ class ReviewSession(QObject):
 
         from imr_desk import paths
 
-        folder = paths.data_dir() / "recovery"
-        folder.mkdir(parents=True, exist_ok=True)
+        paths.private_dir(paths.data_dir())
+        folder = paths.private_dir(paths.data_dir() / "recovery")
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         target = folder / f"letter-{self.letter_id}-{stamp}.json"
         content = {
@@ -225,9 +225,7 @@ class ReviewSession(QObject):
             "why": self.last_save_error.clerk_message if isinstance(self.last_save_error, StoreError) else None,
             "record": self.record,
         }
-        tmp = target.with_suffix(".part")
-        tmp.write_text(json.dumps(content, ensure_ascii=False, indent=1), encoding="utf-8")
-        tmp.replace(target)
+        paths.write_private(target, json.dumps(content, ensure_ascii=False, indent=1))
         log.warning("unsaved edits of letter %s kept in %s", self.letter_id, target)
         return target
 

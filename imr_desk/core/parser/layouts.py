@@ -251,7 +251,7 @@ PROFESSIONAL_REVIEW = Layout(
         Section("reviewer", "reviewer-qualifications", anywhere=True),
     ),
     always=("issues", "summary", "reviewer"),
-    reviewer=("reviewer",), summary=("summary",), items=("issues",),
+    reviewer=("reviewer",), summary=("summary",), items=("issues",), header_until="issues",
 )
 
 # Most specific first: on an equal match the earlier one wins.

@@ -88,10 +88,13 @@ def cli(ctx: click.Context, db_path: Path | None) -> None:
 
 @cli.command()
 @click.option("--text", "include_text", is_flag=True, help="Include the letter's text (the offsets' reference).")
+@click.option("--no-ocr", "no_ocr", is_flag=True,
+              help="Do not read scanned pages and images through OCR (they give no text).")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def parse(include_text: bool, files: tuple[Path, ...]) -> None:
-    """Parse letters (PDF or text) and print one JSON record per line.
+def parse(include_text: bool, no_ocr: bool, files: tuple[Path, ...]) -> None:
+    """Parse letters (PDF, text, or scans: PNG, JPEG, TIFF) and print one JSON record per line.
 
+    A scanned PDF page (no text layer) or an image is read through OCR (Tesseract) unless --no-ocr.
     A file that cannot be read still gives a line, with `error`; the exit status is 1 when any
     file failed.
     """
@@ -99,7 +102,7 @@ def parse(include_text: bool, files: tuple[Path, ...]) -> None:
 
     failed = False
     for f in files:
-        rec = parse_file(f, include_text=include_text)
+        rec = parse_file(f, include_text=include_text, ocr=not no_ocr)
         if rec.get("error"):
             failed = True
             click.echo(f"imr-desk: {f}: {rec['error']}", err=True)
@@ -129,7 +132,7 @@ def _open_db(ctx: click.Context, db_path: Path | None, create: bool = True,
     if path is None:
         path = paths.default_db_path()
         if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            paths.private_dir(path.parent)
     if read_only and path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
         return Database.open(path, readonly=True)
     return Database.open(path, create=create)
@@ -258,7 +261,7 @@ def export(ctx: click.Context, db_path: Path | None, statuses: tuple[str, ...], 
            ids: tuple[int, ...], only_new: bool, force: bool, fmt: str, output: Path, quiet: bool) -> None:
     """Export a set of letters (reviewed ones by default) as CSV, JSON Lines, Excel or SQLite.
 
-    Every export writes a manifest beside its files (manifest.json in the CSV folder, NAME.manifest.json
+    Every export writes a manifest beside its files (manifest.json in the CSV folder, NAME.EXT.manifest.json
     beside a file) and is recorded in the database, so `--only-new` leaves out letters exported since their last review.
     Nothing is written at the destination unless the whole export succeeds.
     """
@@ -280,6 +283,14 @@ def export(ctx: click.Context, db_path: Path | None, statuses: tuple[str, ...], 
 
 
 def main() -> None:
+    try:
+        from imr_desk.logs import setup_logging
+
+        setup_logging()  # warnings (a line an import could not read) go to the log file, never onto the terminal
+    except OSError:  # no log folder to be had (a read-only home): log nowhere rather than not run
+        import logging
+
+        logging.getLogger("imr_desk").addHandler(logging.NullHandler())
     cli(prog_name="imr-desk")
 
 

@@ -13,13 +13,13 @@ from typing import IO, Any
 
 from imr_desk.export.rows import (
     ANNOTATION_COLUMNS,
-    ITEM_COLUMNS,
-    LETTER_COLUMNS,
     annotation_rows,
+    item_columns,
     item_rows,
+    letter_columns,
     letter_row,
 )
-from imr_desk.export.safety import FORMULA_STARTS, neutralise
+from imr_desk.export.safety import FORMULA_STARTS, is_formula, neutralise
 from imr_desk.export.selection import LetterData
 
 ENCODING = "utf-8-sig"
@@ -32,7 +32,10 @@ def _cells(row: list[Any]) -> list[Any]:
     out = []
     for value in row:
         if value.__class__ is str:
-            out.append("'" + value if value[:1] in FORMULA_FIRST else value)
+            first = value[:1]
+            if first in FORMULA_FIRST or (first and not (first.isascii() and first.isalnum()) and is_formula(value)):
+                value = "'" + value
+            out.append(value)
         elif value is None:
             out.append("")
         elif value is True or value is False:
@@ -54,8 +57,8 @@ class CsvWriter:
         self.folder = folder
         self.files = list(FILES)
         self._handles: list[IO[str]] = []
-        self._letters = self._open("letters.csv", LETTER_COLUMNS)
-        self._items = self._open("items.csv", ITEM_COLUMNS)
+        self._letters = self._open("letters.csv", letter_columns())
+        self._items = self._open("items.csv", item_columns())
         self._notes = self._open("annotations.csv", ANNOTATION_COLUMNS)
         self.counts = {"letters": 0, "items": 0, "annotations": 0}
 

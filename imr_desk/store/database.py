@@ -39,6 +39,7 @@ from imr_desk.store.errors import (
     raise_known,
     sqlite_code,
 )
+from imr_desk.store.fts import MAX_WORDS, fts_words
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +57,9 @@ def match_query(text: str) -> str:
     Every word must appear, and each matches as the start of a word: "Norc" finds Norco, "CM17-0005"
     finds CM17-0005123, "acupunct" finds acupuncture. Quotes, NUL and FTS5's own syntax (AND, NEAR, *,
     :, parentheses) are plain text. A word with no letter or digit matches nothing, so it is dropped;
-    "" means no words at all.
+    "" means no words at all. A word typed twice is asked once (see `store/fts.py`).
     """
-    words = []
-    for raw in text.replace("\x00", " ").split():
-        if any(ch.isalnum() for ch in raw):
-            words.append('"' + raw.replace('"', '""') + '"*')
-    return " ".join(words)
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in fts_words(text)[:MAX_WORDS])
 
 
 def case_fragment(text: str) -> str | None:
@@ -72,6 +69,18 @@ def case_fragment(text: str) -> str | None:
         return None
     escaped = word.upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def local_time(at: str | None) -> str:
+    """A stored UTC time as the clerk's local time: "14:05" today, "2026-11-30 14:05" on another day."""
+    if not at:
+        return "an unknown time"
+    try:
+        when = datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone()
+    except ValueError:
+        return at
+    today = datetime.now().astimezone().date()
+    return when.strftime("%H:%M" if when.date() == today else "%Y-%m-%d %H:%M")
 
 
 def now_iso() -> str:
@@ -263,6 +272,10 @@ class Database:
         if not os.access(path.parent, os.W_OK):
             raise NotWritable(f"The folder {path.parent} is read-only for you, so the database cannot keep its "
                               "journal there. Move the database to a folder you can write to.")
+        if not exists:  # a new database holds patient data: its owner's only (SQLite gives -wal/-shm its mode)
+            from imr_desk.paths import private_file
+
+            private_file(path)
         try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -809,9 +822,11 @@ class Database:
             self.conn.execute("DELETE FROM leases WHERE expires_at < ?", (now,))
             rows = self._read("SELECT holder, who, acquired_at FROM leases WHERE letter_id = ?", (letter_id,))
             if rows and rows[0][0] != holder:
-                _holder, who, since = rows[0]
+                other, who, since = rows[0]
+                host = other.split("@", 1)[1].split(":", 1)[0] if "@" in other else ""
                 raise LetterLeased(
-                    f"{who or 'Another clerk'} has this letter open for editing (since {since}), so it opens "
+                    f"{who or 'Another clerk'}{f' on {host}' if host else ''} has this letter open for editing "
+                    f"(since {local_time(since)}), so it opens "
                     f"read-only here. It frees up when they move on, or after {int(ttl // 60)} minutes without "
                     "activity from them."
                 )

@@ -21,19 +21,19 @@ Progress names each line: "set.jsonl:line 7: CM16-0221706".
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
+import fastjsonschema
 
 from imr_desk.core import fields
 from imr_desk.core.record import STATUSES, Status
 from imr_desk.core.record import Outcome as RecordOutcome
 from imr_desk.store.errors import DiskFull, NotWritable, StoreError
+from imr_desk.store.jsonl import BadLine, read_lines
 
 if TYPE_CHECKING:
     from imr_desk.store.database import Database
@@ -71,10 +71,6 @@ def parser_record(record: dict[str, Any], parser_values: dict[str, Any]) -> dict
             part[parts[1]] = value
             parsed[parts[0]] = part
     return parsed
-
-
-class BadLine(ValueError):
-    """A line that cannot be imported; the message says why (and names the part of the line)."""
 
 
 def _text(wanted: str = "text or null") -> dict[str, Any]:
@@ -134,7 +130,19 @@ def line_schema() -> dict[str, Any]:
     return schema
 
 
-_VALIDATOR = jsonschema.Draft202012Validator(line_schema())
+_validators: dict[int, Callable[[Any], Any]] = {}
+
+
+def _validator() -> Callable[[Any], Any]:
+    """The line schema compiled (fastjsonschema: some 30 times faster than interpreting it on every line),
+    once for the catalogue in force."""
+    key = id(fields.FIELDS)
+    if key not in _validators:
+        _validators.clear()
+        _validators[key] = fastjsonschema.compile(line_schema())
+    return _validators[key]
+
+
 _KINDS = {list: "a list", dict: "an object", str: "text", bool: "true/false", int: "a whole number",
           float: "a number", type(None): "null"}
 
@@ -150,17 +158,16 @@ def _shown(value: Any) -> str:
 
 def _check_types(line: dict[str, Any]) -> None:
     """Every part of the line has the type the schema gives it; the first that does not is named."""
-    error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(line))
-    if error is None:
-        return
-    path = ".".join(str(p) for p in error.absolute_path)
-    if error.validator == "required":  # an entry without a key it must have: name the key
-        missing = str(error.message).split("'")[1]
-        path = f"{path}.{missing}" if path else missing
-        wanted = error.schema["properties"][missing].get("title", "given")
-        raise BadLine(f"{path} should be {wanted}")
-    wanted = error.schema.get("title", "of another type")
-    raise BadLine(f"{path} should be {wanted}, not {_shown(error.instance)}")
+    try:
+        _validator()(line)
+    except fastjsonschema.JsonSchemaValueException as error:
+        schema = error.definition or {}
+        path = ".".join(str(p) for p in (error.path or [])[1:])  # the path starts at "data"
+        if error.rule == "required" and isinstance(error.value, dict):  # an entry without a key it must have
+            missing = next(k for k in schema.get("required", []) if k not in error.value)
+            wanted = schema["properties"][missing].get("title", "given")
+            raise BadLine(f"{path}.{missing} should be {wanted}" if path else f"{missing} should be {wanted}") from None
+        raise BadLine(f"{path} should be {schema.get('title', 'of another type')}, not {_shown(error.value)}") from None
 
 
 def _int(value: Any) -> bool:
@@ -283,38 +290,16 @@ def import_line(db: Database, line: dict[str, Any], batch: str | None, origin: s
 def import_jsonl(db: Database, path: Path, batch: str | None) -> Iterator[Outcome]:
     """Import every line of an IMR Desk JSON Lines export; yields (name, outcome, message, letter id) per line."""
     path = Path(path)
-    try:
-        f = open(path, encoding="utf-8-sig")
-    except OSError as exc:
-        yield path.name, "failed", f"could not read the file ({exc.strerror or exc})", None
-        return
-    with f:
-        number = 0
-        while True:
-            try:
-                raw = f.readline()
-            except (OSError, UnicodeDecodeError) as exc:
-                yield f"line {number + 1}", "failed", f"could not read the file past line {number} ({exc})", None
-                return
-            if not raw:
-                return
-            number += 1
-            if not raw.strip():
-                continue
-            try:
-                line = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                yield f"line {number}", "failed", f"line {number} is not JSON ({exc.msg})", None
-                continue
-            if not isinstance(line, dict):
-                yield f"line {number}", "failed", f"line {number} is not a JSON object", None
-                continue
-            try:
-                name, outcome, message, letter_id = import_line(db, line, batch, f"{path.name}:{number}")
-            except (DiskFull, NotWritable):
-                raise  # nothing else can be stored either: the import stops and says why
-            except Exception as exc:  # noqa: BLE001 - a line we did not foresee: logged, reported, and the next one read
-                log.exception("could not import %s line %d", path, number)
-                name, outcome, message, letter_id = (label_of(line), "failed",
-                                                     f"could not be imported ({type(exc).__name__}: {exc})", None)
-            yield f"line {number}: {name}", outcome, message, letter_id
+    for number, line, problem in read_lines(path):
+        if line is None:
+            yield (f"line {number}" if number else path.name), "failed", problem, None
+            continue
+        try:
+            name, outcome, message, letter_id = import_line(db, line, batch, f"{path.name}:{number}")
+        except (DiskFull, NotWritable):
+            raise  # nothing else can be stored either: the import stops and says why
+        except Exception as exc:  # noqa: BLE001 - a line we did not foresee: logged, reported, and the next one read
+            log.exception("could not import %s line %d", path, number)
+            name, outcome, message, letter_id = (label_of(line), "failed",
+                                                 f"could not be imported ({type(exc).__name__}: {exc})", None)
+        yield f"line {number}: {name}", outcome, message, letter_id

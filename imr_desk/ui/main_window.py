@@ -23,12 +23,15 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStatusBar,
     QTabWidget,
+    QVBoxLayout,
     QWidget,
 )
 
+from imr_desk.core.fields import label_of
 from imr_desk.store import OPEN_STATUSES, StoreError
 from imr_desk.ui.actions import ACTIONS, HelpPanel, ShortcutGuard, build_actions
 from imr_desk.ui.dialogs import AnnotationDialog, HistoryDialog, ReasonDialog
+from imr_desk.ui.find import FindBar
 from imr_desk.ui.form import FormView
 from imr_desk.ui.importer import ImportController
 from imr_desk.ui.letter_view import LetterView
@@ -88,8 +91,17 @@ class MainWindow(QMainWindow):
         self.right.setStretchFactor(1, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
+        self.find_bar = FindBar(self.letter_view, lambda: self.session.text.text if self.session.text else "", self)
+        self.find_bar.closed.connect(self.do_focus_letter)
+        letter_pane = QWidget(self)
+        letter_pane.setObjectName("letterPane")
+        pane_layout = QVBoxLayout(letter_pane)
+        pane_layout.setContentsMargins(0, 0, 0, 0)
+        pane_layout.setSpacing(0)
+        pane_layout.addWidget(self.find_bar)
+        pane_layout.addWidget(self.letter_view, 1)
         self.splitter.addWidget(self.queue)
-        self.splitter.addWidget(self.letter_view)
+        self.splitter.addWidget(letter_pane)
         self.splitter.addWidget(self.right)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 4)
@@ -162,20 +174,47 @@ class MainWindow(QMainWindow):
         geometry = s.bytes("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1500, 920)
+        self.clamp_to_screen()
         state = s.bytes("window/state")
         if state is not None:
             self.restoreState(state)
         self._splitters_restored = False
+        self.queue.restore_state({k: s.text(f"queue/{k}") for k in ("status", "batch", "sort", "descending")})
+        self.letter_view.restore_zoom({k: s.text(f"zoom/{k}") for k in ("pdf", "text")})
         last = s.last_letter(str(self.db_path))
         target = last if last is not None and self._exists(last) else self._first_to_review()
         if target is not None:
             self.open_letter(target)
+
+    def clamp_to_screen(self) -> None:
+        """Keep the window on a screen there is now: no larger than it, and inside it (a saved size can be
+        from a bigger monitor, a position from one unplugged since)."""
+        from PySide6.QtGui import QGuiApplication
+
+        frame, inner = self.frameGeometry(), self.geometry()
+        screen = QGuiApplication.screenAt(frame.center()) or self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        avail = screen.availableGeometry()
+        extra_w, extra_h = max(0, frame.width() - inner.width()), max(0, frame.height() - inner.height())
+        if self.isMaximized() or self.isFullScreen():
+            return
+        width = min(inner.width(), avail.width() - extra_w)
+        height = min(inner.height(), avail.height() - extra_h)
+        if (width, height) != (inner.width(), inner.height()):
+            self.resize(width, height)
+        x = min(max(frame.x(), avail.x()), avail.x() + avail.width() - (width + extra_w))
+        y = min(max(frame.y(), avail.y()), avail.y() + avail.height() - (height + extra_h))
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(x, y)
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         if not self._splitters_restored:
             # Only now do the splitters have their real width; sizes set earlier would be re-spread.
             self._splitters_restored = True
+            self.clamp_to_screen()  # again, now that the window manager's frame is known
+            QTimer.singleShot(0, self.clamp_to_screen)
             _restore_sizes(self.splitter, self.settings.ints("window/splitter"), [0.28, 0.40, 0.32])
             _restore_sizes(self.right, self.settings.ints("window/rightSplitter"), [0.8, 0.2])
 
@@ -187,6 +226,10 @@ class MainWindow(QMainWindow):
             s.set("window/splitter", self.splitter.sizes())
             s.set("window/rightSplitter", self.right.sizes())
         s.set_last_letter(str(self.db_path), self.session.letter_id)
+        for key, value in self.queue.state().items():
+            s.set(f"queue/{key}", value)
+        for key, value in self.letter_view.zoom_state().items():
+            s.set(f"zoom/{key}", value)
         s.sync()
 
     def _exists(self, letter_id: int) -> bool:
@@ -233,6 +276,7 @@ class MainWindow(QMainWindow):
         self._show_annotations()  # draws the fields' and the annotations' highlights in one pass
         self._count_checks()
         self.side_tabs.setCurrentWidget(self.checks)  # each letter starts on its checks
+        self.find_bar.letter_changed()
         if s.read_only:
             self.show_message(f"Read only: {s.read_only_reason}")
         self.save_label.setText(f"saved (version {s.version})" if s.version else "")
@@ -447,6 +491,27 @@ class MainWindow(QMainWindow):
         self.dialog = dialog
         dialog.open()
 
+    def do_find_in_letter(self) -> None:
+        if self.session.text is None:
+            self.show_message("No letter is open: pick one in the queue first.")
+            return
+        selected = self.letter_view.selected_span()
+        if selected is not None and 0 < selected[1] - selected[0] <= 80:  # find what is selected, as editors do
+            self.find_bar.edit.setText(" ".join(self.session.text.text[selected[0]:selected[1]].split()))
+        self.find_bar.open_bar()
+
+    def do_find_next(self) -> None:
+        if not self.find_bar.isVisible():
+            self.do_find_in_letter()
+        else:
+            self.find_bar.step(+1)
+
+    def do_find_previous(self) -> None:
+        if not self.find_bar.isVisible():
+            self.do_find_in_letter()
+        else:
+            self.find_bar.step(-1)
+
     def do_undo(self) -> None:
         self._guard(self.session.undo_stack.undo)
 
@@ -458,14 +523,20 @@ class MainWindow(QMainWindow):
         self.queue.search.selectAll()
 
     def do_import_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Import letters", str(Path.home()),
-                                                "Letters (*.pdf *.txt *.zip);;All files (*)")
+        start = self.settings.folder("import") or Path.home()
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Import letters", str(start),
+            "Letters and exports (*.pdf *.txt *.zip *.jsonl);;PDF letters (*.pdf);;Text letters (*.txt);;"
+            "Zip archives (*.zip);;JSON Lines exports (*.jsonl);;All files (*)")
         if files:
+            self.settings.set_folder("import", Path(files[0]).parent)
             self.import_paths([Path(f) for f in files])
 
     def do_import_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Import a folder of letters", str(Path.home()))
+        start = self.settings.folder("importFolder") or self.settings.folder("import") or Path.home()
+        folder = QFileDialog.getExistingDirectory(self, "Import a folder of letters", str(start))
         if folder:
+            self.settings.set_folder("importFolder", Path(folder).parent)
             self.import_paths([Path(folder)])
 
     def import_paths(self, paths: list[Path]) -> None:
@@ -493,7 +564,8 @@ class MainWindow(QMainWindow):
             self.show_message("Export is not available in this version of IMR Desk.")
             return
         self.save_now_or_warn()
-        dialog = ExportDialog(self.db, self)
+        dialog = ExportDialog(self.db, self, folder=self.settings.folder("export"))
+        dialog.exported.connect(lambda result: self.settings.set_folder("export", Path(result.destination).parent))
         self.dialog = dialog
         dialog.open()
 
@@ -590,6 +662,24 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
         self.shutdown()
 
+    def terminate(self) -> None:
+        """Close now, without asking (SIGTERM, SIGINT): edits that cannot be saved go to a recovery file."""
+        if self._shut_down:
+            return
+        self.close()
+        if not self._closing:  # the last edits could not be saved: keep them, then close for good
+            try:
+                kept = self.session.write_recovery()
+                if kept is not None:
+                    log.warning("closing on a signal: unsaved edits kept in %s", kept)
+            except OSError:
+                log.exception("closing on a signal: the unsaved edits could not be kept")
+            self._discard_unsaved = True
+            self.close()
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.quit()
+
     def ask_close_unsaved(self, message: str) -> None:
         """Ask whether to close and lose edits that could not be saved (keeping the window open is the default).
 
@@ -665,7 +755,7 @@ def _history_row(h: Any) -> dict[str, Any]:
     return {
         "when": _when(h.at),
         "who": h.who,
-        "what": h.path,
+        "what": label_of(h.path),
         "from": _shown(h.old),
         "to": _shown(h.new),
         "origin": h.origin,

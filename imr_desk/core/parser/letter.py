@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from imr_desk.core import checks
+from imr_desk.core import checks, ocr_text
 from imr_desk.core.parser import header, items, layouts, patient, reviewer, rules
 from imr_desk.core.parser.reader import Reader
 from imr_desk.core.reading import LetterText
@@ -25,7 +25,7 @@ def empty_record(letter: LetterText) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "source": {"name": letter.name, "sha256": letter.sha256, "media_type": letter.media_type,
-                   "pages": letter.pages},
+                   "pages": letter.pages, **ocr_text.source_extra(letter)},
         "layout": None,
         "case": {k: None for k in CASE_KEYS},
         "reviewer": {"role": None, "licensure": [], "specialties": []},
@@ -64,6 +64,7 @@ def parse_letter(letter: LetterText, *, include_text: bool = False) -> dict[str,
         patient.read_patient(r, sections)
         items.read_items(r, sections)
         rec["outcome"] = outcome_of(it["decision"] for it in rec["items"])
+    ocr_text.weigh_confidences(rec, letter)
     rec["warnings"] = checks.merge(rec["warnings"], checks.check_record(rec))
     if include_text:
         rec["text"] = letter.text

@@ -98,6 +98,9 @@ def stats(db: LetterStore) -> dict[str, Any]:
         "items_by_decision": counts("SELECT decision, count(*) FROM items GROUP BY decision ORDER BY decision"),
         "by_batch": counts("SELECT b.name, count(*) FROM letters l LEFT JOIN batches b ON b.id = l.batch_id "
                            "GROUP BY l.batch_id ORDER BY l.batch_id"),
+        # the template each letter was recognised as; "(unseen)" for a template the parser does not know
+        "by_layout": {k if k != "(none)" else "(unseen)": v for k, v in counts(
+            "SELECT layout, count(*) FROM letters GROUP BY layout ORDER BY layout").items()},
         "with_warnings": int(db.conn.execute("SELECT count(*) FROM letters WHERE warning_count > 0").fetchone()[0]),
         "parser_accuracy": accuracy(db),
     }

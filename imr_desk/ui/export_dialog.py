@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 import threading
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QDate, QObject, QStandardPaths, Signal
 from PySide6.QtGui import QCloseEvent
@@ -43,7 +42,8 @@ from imr_desk.export import (
     normalise_destination,
 )
 from imr_desk.export.exporter import SUFFIXES
-from imr_desk.export.selection import STATUSES, reviewers, select_ids
+from imr_desk.export.selection import STATUSES
+from imr_desk.store import Database, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,6 @@ class ExportJob(QObject):
         return self._thread.is_alive()
 
     def _run(self) -> None:
-        from imr_desk.store import Database, StoreError
-
         db_path, user, fmt, destination, selection, force = self._args
         try:
             db = Database.open(db_path, user=user, create=False)
@@ -113,7 +111,7 @@ class ExportDialog(QDialog):
 
     exported = Signal(object)  # ExportResult, when an export has been written
 
-    def __init__(self, db: Any, parent: QWidget | None = None, ids: list[int] | None = None,
+    def __init__(self, db: Database, parent: QWidget | None = None, ids: list[int] | None = None,
                  folder: Path | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("exportDialog")
@@ -163,7 +161,7 @@ class ExportDialog(QDialog):
         self.reviewer = QComboBox(which)
         self.reviewer.setObjectName("exportReviewer")
         self.reviewer.addItem("Anyone", None)
-        for name in reviewers(db.conn):
+        for name in db.reviewers():
             self.reviewer.addItem(name, name)
         self.reviewer.currentIndexChanged.connect(self._update_count)
         form.addRow("Reviewed by", self.reviewer)
@@ -249,7 +247,7 @@ class ExportDialog(QDialog):
 
     def _update_count(self) -> None:
         try:
-            n = len(select_ids(self.db.conn, self.selection()))
+            n = len(self.db.letter_ids(self.selection().letter_filter()))
         except ExportError as exc:
             self.count.setText(exc.clerk_message)
             return

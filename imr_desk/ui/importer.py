@@ -10,6 +10,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressBar, QPushButton, QWidget
 
+from imr_desk.store import Database
+from imr_desk.ui.writer import DbWriter
+
 log = logging.getLogger(__name__)
 
 
@@ -19,7 +22,7 @@ class ImportController(QObject):
     progressed = Signal(int, int, str)  # done, total, current file
     finished = Signal(object)  # the import report, or None when it failed
 
-    def __init__(self, writer: Any, parent_widget: QWidget) -> None:
+    def __init__(self, writer: DbWriter, parent_widget: QWidget) -> None:
         super().__init__(parent_widget)
         self.writer = writer
         self.parent_widget = parent_widget
@@ -113,7 +116,7 @@ class ImportController(QObject):
         box.open()
 
 
-def _import_steps(db: Any, paths: list[Path], cancel: threading.Event, ended: threading.Event):
+def _import_steps(db: Database, paths: list[Path], cancel: threading.Event, ended: threading.Event):
     """Runs on the writer thread: the store's import, one event per step; returns its report.
 
     `ended` is set once the import has stopped, whether it finished, failed or was cancelled.

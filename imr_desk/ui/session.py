@@ -19,16 +19,21 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from imr_desk.core import LetterText, fields, read_letter
-from imr_desk.store import ClerkError, DatabaseLocked, LetterLeased, StoreError, VersionConflict
+from imr_desk.core.checks import recheck as _recheck  # run again on every edit (README: "Warnings")
+from imr_desk.store import (
+    ClerkError,
+    Database,
+    DatabaseLocked,
+    Letter,
+    LetterLeased,
+    StoreError,
+    VersionConflict,
+)
 from imr_desk.ui import record_ops as ops
+from imr_desk.ui.writer import DbWriter
 
 log = logging.getLogger(__name__)
 
-try:  # the window runs the parser's checks again on every edit (README: "Warnings")
-    from imr_desk.core.checks import recheck as _recheck
-except ImportError:  # pragma: no cover - an older core without checks
-    def _recheck(rec: dict[str, Any]) -> list[dict[str, Any]]:
-        return list(rec.get("warnings") or [])
 
 UNCERTAIN_BELOW = 0.8
 SAVE_DELAY_MS = 400  # from the first unsaved edit: a kill loses well under a second of typing
@@ -98,14 +103,14 @@ class ReviewSession(QObject):
     annotationsChanged = Signal()
     message = Signal(str)
 
-    def __init__(self, db: Any, writer: Any, holder: str, parent: QObject | None = None) -> None:
+    def __init__(self, db: Database, writer: DbWriter, holder: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.db = db
         self.writer = writer
         self.holder = holder
         self.undo_stack = QUndoStack(self)
         self.letter_id: int | None = None
-        self.letter: Any = None
+        self.letter: Letter | None = None
         self.text: LetterText | None = None
         self.data: bytes | None = None
         self.record: dict[str, Any] = {}

@@ -88,10 +88,13 @@ def cli(ctx: click.Context, db_path: Path | None) -> None:
 
 @cli.command()
 @click.option("--text", "include_text", is_flag=True, help="Include the letter's text (the offsets' reference).")
+@click.option("--no-ocr", "no_ocr", is_flag=True,
+              help="Do not read scanned pages and images through OCR (they give no text).")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def parse(include_text: bool, files: tuple[Path, ...]) -> None:
-    """Parse letters (PDF or text) and print one JSON record per line.
+def parse(include_text: bool, no_ocr: bool, files: tuple[Path, ...]) -> None:
+    """Parse letters (PDF, text, or scans: PNG, JPEG, TIFF) and print one JSON record per line.
 
+    A scanned PDF page (no text layer) or an image is read through OCR (Tesseract) unless --no-ocr.
     A file that cannot be read still gives a line, with `error`; the exit status is 1 when any
     file failed.
     """
@@ -99,7 +102,7 @@ def parse(include_text: bool, files: tuple[Path, ...]) -> None:
 
     failed = False
     for f in files:
-        rec = parse_file(f, include_text=include_text)
+        rec = parse_file(f, include_text=include_text, ocr=not no_ocr)
         if rec.get("error"):
             failed = True
             click.echo(f"imr-desk: {f}: {rec['error']}", err=True)

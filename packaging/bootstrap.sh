@@ -10,10 +10,12 @@ extras=""
 dev=0
 [ "${1:-}" = "--dev" ] && dev=1 && extras="[dev,bundle]"
 
-# Qt's xcb and offscreen platforms need these shared libraries; python3-venv makes the venv.
+# Qt's xcb and offscreen platforms need these shared libraries; python3-venv makes the venv;
+# Tesseract reads scanned letters (without it a scan is stored for review by hand).
 apt_packages=(python3-venv python3-pip libegl1 libgl1 libglib2.0-0 libfontconfig1 libdbus-1-3
   libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
-  libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xkb1 fonts-dejavu-core)
+  libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xkb1 fonts-dejavu-core
+  tesseract-ocr tesseract-ocr-eng)  # OCR of scanned letters (the engine and its English data)
 # The bundle tests validate packaging/*.desktop and the AppStream metainfo with these tools.
 [ "$dev" = 1 ] && apt_packages+=(desktop-file-utils appstream)
 missing=()
@@ -28,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing system packages: ${missing[*]}"
   $sudo apt-get update -qq || true
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null \
-    || echo "warning: could not install ${missing[*]}; the window may not open" >&2
+    || echo "warning: could not install ${missing[*]}; the window may not open, scans may not be read" >&2
 fi
 
 python=${PYTHON:-python3}

@@ -7,20 +7,48 @@ from pathlib import Path
 from typing import Any
 
 from imr_desk.core.parser import PARSER_VERSION, parse_letter
-from imr_desk.core.reading import LetterText, read_letter, sha256_of
+from imr_desk.core.reading import LetterText, ReadProblem, media_type_of, read_letter, sha256_of
 
 MAX_LETTER_BYTES = 200 * 1024 * 1024  # far above any real letter: a bigger file is something else
 
-__all__ = ["PARSER_VERSION", "parse_bytes", "parse_file", "parse_letter"]
+__all__ = ["PARSER_VERSION", "parse_bytes", "parse_file", "parse_letter", "read_with_ocr"]
 
 
-def parse_bytes(data: bytes, name: str, *, include_text: bool = False) -> dict[str, Any]:
-    """Parse one letter's bytes into a record (`contract/record.schema.json`). Never raises on bad input."""
-    letter = read_letter(data, name)
+def parse_bytes(data: bytes, name: str, *, include_text: bool = False, ocr: bool = True) -> dict[str, Any]:
+    """Parse one letter's bytes into a record (`contract/record.schema.json`). Never raises on bad input.
+
+    `ocr`: read a scanned PDF's pages without text, or an image, through OCR first (`core.ocr`).
+    """
+    letter = read_with_ocr(data, name) if ocr else read_letter(data, name)
     return parse_letter(letter, include_text=include_text)
 
 
-def parse_file(path: str | Path, *, include_text: bool = False) -> dict[str, Any]:
+def read_with_ocr(data: bytes, name: str, **ocr_options: Any) -> LetterText:
+    """Read a letter, with OCR of its scanned pages (if any). A missing or failing engine is a warning,
+    and the letter is read as it is (a scan without text: for review by hand)."""
+    from imr_desk.core import ocr
+
+    file_type = media_type_of(data, name)
+    problem = None
+    layer = None
+    try:
+        pages = ocr.pages_to_ocr(data, file_type)
+        if pages:
+            layer = ocr.ocr_letter(data, file_type, pages=pages if file_type == "application/pdf" else None,
+                                   **ocr_options)
+    except ocr.OcrUnavailable as exc:
+        problem = ReadProblem("ocr-unavailable", exc.clerk_message)
+    except ocr.OcrCancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an engine failure must not lose the letter
+        problem = ReadProblem("ocr-failed", f"OCR could not read the scanned pages: {exc}")
+    letter = read_letter(data, name, layer)
+    if problem is not None:
+        letter.problems.append(problem)
+    return letter
+
+
+def parse_file(path: str | Path, *, include_text: bool = False, ocr: bool = True) -> dict[str, Any]:
     """Parse one letter file. A file that cannot be opened gives a record with `error`."""
     p = Path(path)
     try:
@@ -34,7 +62,7 @@ def parse_file(path: str | Path, *, include_text: bool = False) -> dict[str, Any
         data = p.read_bytes()
     except OSError as exc:
         return error_record(p.name, f"could not open the file: {exc.strerror or exc}")
-    return parse_bytes(data, p.name, include_text=include_text)
+    return parse_bytes(data, p.name, include_text=include_text, ocr=ocr)
 
 
 def error_record(name: str, message: str, data: bytes = b"") -> dict[str, Any]:

@@ -9,14 +9,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from imr_desk.core.fields import field_at, value_at
+from imr_desk.core import dates
+from imr_desk.core.fields import Kind, field_at, letter_fields, value_at
 from imr_desk.core.verdicts import rationale_verdict
 
 # Codes computed from the record by check_record; any other code (from reading the file) is kept as is.
 RECORD_CODES = frozenset({
     "no-items", "unknown-layout", "decision-not-stated", "decision-missing", "decision-contradicts-rationale",
     "dates-out-of-order", "rationale-cut-off", "request-missing", "case-number-format", "reviewer-missing",
-    "age-out-of-range", "rationale-missing",
+    "age-out-of-range", "rationale-missing", "date-impossible",
 })
 
 # The case's dates in the order the events happen (the catalogue gives each one's label).
@@ -76,7 +77,18 @@ def check_record(rec: dict[str, Any]) -> list[dict[str, Any]]:
     if number and not _CASE_NUMBER.match(number):
         out.append(_w("case-number-format", "warning",
                       f"The case number '{number}' is not of the form CM16-0123456.", "case.case_number"))
-    dated = [(p, _phrase(p), str(value_at(rec, p))) for p in _DATE_ORDER if value_at(rec, p)]
+    for f in letter_fields():  # a date in the record must be one that exists (imported, or from an old version)
+        value = value_at(rec, f.path)
+        if f.kind is Kind.DATE and value is not None and dates.to_iso(str(value)) != value:
+            try:
+                dates.parse_date(str(value))
+                why = "write it as YYYY-MM-DD."
+            except dates.DateError as exc:
+                why = exc.reason + "."
+            out.append(_w("date-impossible", "error", f"The {f.phrase()} '{value}' is not a real date: {why}",
+                          f.path))
+    dated = [(p, _phrase(p), str(value_at(rec, p))) for p in _DATE_ORDER
+             if value_at(rec, p) and dates.to_iso(str(value_at(rec, p))) == value_at(rec, p)]
     for (_p1, l1, d1), (p2, l2, d2) in zip(dated, dated[1:], strict=False):
         if d1 > d2:
             out.append(_w("dates-out-of-order", "warning", f"The {l1} ({d1}) is after the {l2} ({d2}).", p2))

@@ -36,6 +36,7 @@ __all__ = [
     "DateError",
     "FoundDate",
     "find_dates",
+    "date_at",
     "first_date",
     "parse_date",
     "to_iso",
@@ -160,6 +161,20 @@ def find_dates(text: str, lo: int = 0, hi: int | None = None, *, today: date | N
         except DateError as exc:
             if keep_impossible:
                 yield FoundDate(None, m.start(), m.end(), str(exc))
+
+
+def date_at(text: str, pos: int, hi: int | None = None, *, today: date | None = None) -> FoundDate | None:
+    """The real date written right at ``pos`` (after any spaces), or None: a value after its label."""
+    end = len(text) if hi is None else hi
+    while pos < end and text[pos].isspace():
+        pos += 1
+    m = _DATE_RE.match(text, pos, end)
+    if m is None:
+        return None
+    try:
+        return FoundDate(_from_match(m, today), m.start(), m.end())
+    except DateError:
+        return None
 
 
 def first_date(text: str, lo: int = 0, hi: int | None = None, *, today: date | None = None) -> FoundDate | None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from imr_desk.core import dates, verdicts
 from imr_desk.core.record import Decision, Priority, Sex
 
 
@@ -150,7 +151,8 @@ _OTHER_LABELS = {
 
 
 def label_of(path: str) -> str:
-    """How a path reads for the clerk: 'items.1.decision' -> 'Item 2: Decision'."""
+    """How a path reads for the clerk: 'items.1.decision' -> 'Item 2: Decision', 'reviewer.role' ->
+    'Reviewer: Role', 'case.case_number' -> 'Case number'."""
     parts = path.split(".")
     if parts[0] == "items" and len(parts) >= 2 and parts[1].isdigit():
         item = f"Item {int(parts[1]) + 1}"
@@ -159,8 +161,8 @@ def label_of(path: str) -> str:
     if parts[0] == "annotations" and len(parts) == 2:
         return "Annotation"
     f = field_at(path)
-    if f is not None:
-        return f.label
+    if f is not None:  # with its section, unless the label names it already ('Case number')
+        return f.label if f.section.lower() in f.label.lower() else f"{f.section}: {f.label}"
     return _OTHER_LABELS.get(path, path)
 
 
@@ -219,6 +221,63 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> Iterator[tuple[str, Any, A
     for path in sorted(set(a) | set(b), key=_path_key):
         if _norm(a.get(path)) != _norm(b.get(path)):
             yield path, a.get(path), b.get(path)
+
+
+# -- a value from the letter's text (fill from selection) ------------------------------------------------
+class NotAValue(ValueError):
+    """Text that is not a value of the field; `str(err)` says so to the clerk."""
+
+
+def value_from_text(f: Field, raw: str) -> Any:
+    """The value a field takes from text selected in the letter; `NotAValue` when the text is not one.
+
+    A date is read by core/dates.py (any written form; an impossible date is refused with the reason),
+    a number must be one within the field's bounds, a choice one of its words.
+    """
+    text = " ".join(raw.split())
+    if f.kind is Kind.LIST:
+        return [s.strip() for s in text.split(",") if s.strip()]
+    if f.kind is Kind.NUMBER:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if not digits:
+            raise NotAValue(f"“{text}” is not a number: select the {f.phrase()} as digits.")
+        number = int(digits)
+        if f.bounds and not f.bounds[0] <= number <= f.bounds[1]:
+            raise NotAValue(f"{number} cannot be the {f.phrase()}: it is between {f.bounds[0]} and {f.bounds[1]}.")
+        return number
+    if f.kind is Kind.CHOICE:
+        word = text.strip(" .:")
+        if set(f.vocabulary) == {d.value for d in Decision}:  # the verdict module reads decision words
+            decision = verdicts.normalise_decision(word)
+            if decision is not None:
+                return decision.value
+        for option in f.vocabulary:
+            if word.lower() == option.lower():
+                return option
+        if f.open_vocabulary and word:
+            return word
+        raise NotAValue(f"“{text}” is not one of {', '.join(f.vocabulary)}: select just that word.")
+    if f.kind is Kind.DATE:
+        return date_from_text(text)
+    if f.kind is Kind.FLAG:
+        raise NotAValue("This field is a yes/no choice; it cannot be filled from text.")
+    return text
+
+
+def date_from_text(text: str) -> str:
+    """The ISO date written in `text` (the whole of it, or the one date inside it); `NotAValue` when none is
+    or the date cannot exist ("February 2016 has no day 31")."""
+    try:
+        return dates.parse_date(text).isoformat()
+    except dates.DateError as whole:
+        found = list(dates.find_dates(text, keep_impossible=True))
+        if len(found) == 1 and found[0].iso:
+            return found[0].iso
+        if len(found) == 1:
+            raise NotAValue(found[0].error or str(whole)) from None
+        if found:
+            raise NotAValue(f"“{text}” holds {len(found)} dates: select just one.") from None
+        raise NotAValue(str(whole)) from None
 
 
 # -- the JSON schema of each value (the import's validation) --------------------------------------------

@@ -13,6 +13,12 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from imr_desk.core.ocr import IMAGE_TYPES, image_type_of
+
+if TYPE_CHECKING:
+    from imr_desk.core.ocr import OcrLayer
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +54,38 @@ class LetterText:
     """For a PDF: where each page's PDFium characters start in the concatenated source."""
     problems: list[ReadProblem] = field(default_factory=list)
     error: str | None = None
+    file_type: str = ""
+    """The original file's media type (an image's, for a scan read through OCR); `media_type` when empty."""
+    ocr: dict | None = None
+    """For a letter read through OCR: the engine, its version, the resolution and the pages it read."""
+    ocr_words: list[tuple[int, int, float]] = field(default_factory=list)
+    """For the pages read by OCR: each word's (start, end) in `text` and the engine's confidence (0..1), in order."""
     _starts: list[int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def pages(self) -> int | None:
         return len(self.page_starts) if self.media_type == PDF else None
+
+    def ocr_confidence(self, start: int, end: int) -> float | None:
+        """How sure the OCR engine was of the words in text[start:end] (None: no OCR there).
+
+        A short value is as sure as its least sure word (one smudged digit spoils a date); a long
+        one (a rationale) as its tenth-percentile word, so one speck does not mark a page uncertain.
+        """
+        words = self.ocr_words
+        if not words or end <= start:
+            return None
+        i = bisect_right([w[1] for w in words], start)  # the first word ending after start
+        confs = []
+        while i < len(words) and words[i][0] < end:
+            confs.append(words[i][2])
+            i += 1
+        if not confs:
+            return None
+        if len(confs) <= 12:
+            return min(confs)
+        confs.sort()
+        return confs[len(confs) // 10]
 
     def page_of(self, offset: int) -> int:
         """1-based page number of a text offset."""
@@ -167,20 +200,35 @@ def sha256_of(data: bytes) -> str:
 
 
 def media_type_of(data: bytes, name: str = "") -> str:
-    """PDF by its magic bytes (or its name, for a damaged one), otherwise plain text."""
+    """PDF by its magic bytes (or its name, for a damaged one), a PNG, JPEG or TIFF image, otherwise plain text."""
     if data[:1024].lstrip().startswith(b"%PDF") or b"%PDF-" in data[:1024]:
         return PDF
+    image = image_type_of(data)
+    if image:
+        return image
     if name.lower().endswith(".pdf"):
         return PDF
     return TEXT
 
 
-def read_letter(data: bytes, name: str) -> LetterText:
-    """Read a letter's bytes (PDF or text) into a `LetterText`; never raises on bad input."""
-    media_type = media_type_of(data, name)
-    letter = LetterText(name=name, sha256=sha256_of(data), media_type=media_type)
+def read_letter(data: bytes, name: str, ocr: OcrLayer | None = None) -> LetterText:
+    """Read a letter's bytes (PDF, text, or a scanned image) into a `LetterText`; never raises on bad input.
+
+    `ocr`: the letter's OCR layer (`core.ocr.ocr_letter`); its PDF (the pages with a text layer) is
+    read instead of the original, which stays the letter's identity (`sha256`).
+    """
+    file_type = media_type_of(data, name)
+    media_type = PDF if file_type in IMAGE_TYPES else file_type
+    letter = LetterText(name=name, sha256=sha256_of(data), media_type=media_type, file_type=file_type)
     try:
-        if media_type == PDF:
+        if ocr is not None and ocr.pdf:
+            letter.media_type = PDF
+            letter.ocr = ocr.describe()
+            raw_pages = _pdf_pages(ocr.pdf, letter)
+        elif file_type in IMAGE_TYPES:
+            raw_pages = None
+            _image_without_ocr(letter, data)
+        elif media_type == PDF:
             raw_pages = _pdf_pages(data, letter)
         else:
             raw_pages = _text_pages(data, letter)
@@ -191,6 +239,8 @@ def read_letter(data: bytes, name: str) -> LetterText:
     if raw_pages is None:
         return letter
     _normalise(letter, raw_pages)
+    if ocr is not None and raw_pages:
+        _place_ocr_words(letter, raw_pages, ocr)
     if letter.error is None and not letter.text.strip():
         if media_type == PDF:
             letter.problems.append(
@@ -203,6 +253,73 @@ def read_letter(data: bytes, name: str) -> LetterText:
         else:
             letter.problems.append(ReadProblem("empty-file", "The file holds no text.", "error"))
     return letter
+
+
+def _image_without_ocr(letter: LetterText, data: bytes) -> None:
+    """An image read without OCR: its pages count, and nothing can be read from them."""
+    from imr_desk.core.ocr import pages_to_ocr
+
+    pages = pages_to_ocr(data, letter.file_type)
+    if not pages:
+        letter.error = "The image cannot be read; it may be damaged or incomplete. Scan it again."
+        return
+    letter.page_starts = [0] * len(pages)
+    letter.raw_page_starts = [0] * len(pages)
+    letter.problems.append(ReadProblem(
+        "no-text-layer", "The letter is an image (a scan) and was not read by OCR: review it by hand, "
+        "or read it with: imr-desk ocr.", "error"))
+
+
+def _place_ocr_words(letter: LetterText, raw_pages: list[str], ocr: OcrLayer) -> None:
+    """Find the engine's words in the text read from the OCR PDF, with their confidences.
+
+    The text layer holds the engine's words in the engine's order, so the n-th run of non-space
+    characters on an OCR'd page is the n-th word; a page where the counts differ is matched by the
+    words' text.
+    """
+    import difflib
+
+    to_text = _source_to_text(letter)
+    by_page: dict[int, list] = {}
+    for w in ocr.words:
+        by_page.setdefault(w.page, []).append(w)
+    out: list[tuple[int, int, float]] = []
+    for page, words in sorted(by_page.items()):
+        if page >= len(raw_pages):
+            continue
+        base = letter.raw_page_starts[page]
+        tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", raw_pages[page])]
+        if len(tokens) == len(words):
+            pairs = list(zip(tokens, words, strict=True))
+        else:
+            sm = difflib.SequenceMatcher(None, [t[2] for t in tokens], [w.text for w in words], autojunk=False)
+            pairs = []
+            for block in sm.get_matching_blocks():
+                pairs += [(tokens[block.a + k], words[block.b + k]) for k in range(block.size)]
+        for (a, b, _tok), w in pairs:
+            start, end = to_text(base + a), to_text(base + b - 1) + 1
+            if end > start:
+                out.append((start, end, w.conf))
+    out.sort()
+    letter.ocr_words = out
+
+
+def _source_to_text(letter: LetterText) -> Callable[[int], int]:
+    """From a source index to the text offset its character became (the nearest kept one when dropped)."""
+    segs = sorted(letter.segments, key=lambda s: s[2])
+    starts = [s[2] for s in segs]
+
+    def to_text(raw: int) -> int:
+        if not segs:
+            return 0
+        i = max(0, bisect_right(starts, raw) - 1)
+        t0, tlen, s0, slen = segs[i]
+        if raw >= s0 + slen:
+            return segs[i + 1][0] if i + 1 < len(segs) else t0 + tlen
+        k = raw - s0
+        return t0 + (k if tlen == slen else (k * tlen) // max(1, slen))
+
+    return to_text
 
 
 def _pdf_pages(data: bytes, letter: LetterText) -> list[str] | None:

@@ -13,10 +13,10 @@ from typing import IO, Any
 
 from imr_desk.export.rows import (
     ANNOTATION_COLUMNS,
-    ITEM_COLUMNS,
-    LETTER_COLUMNS,
     annotation_rows,
+    item_columns,
     item_rows,
+    letter_columns,
     letter_row,
 )
 from imr_desk.export.safety import FORMULA_STARTS, neutralise
@@ -54,8 +54,8 @@ class CsvWriter:
         self.folder = folder
         self.files = list(FILES)
         self._handles: list[IO[str]] = []
-        self._letters = self._open("letters.csv", LETTER_COLUMNS)
-        self._items = self._open("items.csv", ITEM_COLUMNS)
+        self._letters = self._open("letters.csv", letter_columns())
+        self._items = self._open("items.csv", item_columns())
         self._notes = self._open("annotations.csv", ANNOTATION_COLUMNS)
         self.counts = {"letters": 0, "items": 0, "annotations": 0}
 

@@ -1,5 +1,8 @@
 """The flat tables of an export (letters, items, annotations) with a type for every column.
 
+The record's values are the field catalogue's (imr_desk/core/fields.py): a field added there is a
+column here, in CSV and in Excel alike.
+
 CSV writes the values as text (ISO dates, `true`/`false`); Excel writes them typed (real dates and
 date-times, integers, booleans). Both take the rows from here, so the two always agree.
 """
@@ -8,12 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from imr_desk.core.fields import diff
+from imr_desk.core.fields import Field, Kind, diff, item_fields, letter_fields, value_at
 from imr_desk.export.selection import LetterData
 from imr_desk.store.records import REVIEWED_PARTS
 
-# (column, type): type is one of text, int, bool, date (ISO date), datetime (ISO date-time, UTC)
-LETTER_COLUMNS: tuple[tuple[str, str], ...] = (
+# (column, type): type is one of text, int, bool, date (ISO date), datetime (ISO date-time, UTC).
+# The record's own values take their columns from the field catalogue (core/fields.py), between the
+# letter's review columns and the columns derived from the record.
+Columns = tuple[tuple[str, str], ...]
+
+_COLUMN_TYPE = {Kind.TEXT: "text", Kind.LONG_TEXT: "text", Kind.DATE: "date", Kind.CHOICE: "text",
+                Kind.NUMBER: "int", Kind.LIST: "text", Kind.FLAG: "bool"}
+
+_LETTER_HEAD: Columns = (
     ("letter_id", "int"),
     ("file_name", "text"),
     ("sha256", "text"),
@@ -22,23 +32,12 @@ LETTER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("status_reason", "text"),
     ("reviewed_by", "text"),
     ("reviewed_at", "datetime"),
-    ("case_number", "text"),
-    ("date_assigned", "date"),
-    ("date_of_injury", "date"),
-    ("decision_date", "date"),
-    ("ur_denial_date", "date"),
-    ("application_received", "date"),
-    ("priority", "text"),
-    ("reviewer_role", "text"),
-    ("reviewer_licensure", "text"),
-    ("reviewer_specialties", "text"),
-    ("patient_age", "int"),
-    ("patient_sex", "text"),
+)
+_LETTER_TAIL: Columns = (
     ("outcome", "text"),
     ("item_count", "int"),
     ("upheld_count", "int"),
     ("overturned_count", "int"),
-    ("summary", "text"),
     ("layout", "text"),
     ("pages", "int"),
     ("warning_count", "int"),
@@ -48,8 +47,8 @@ LETTER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("parser_version", "text"),
     ("record_version", "int"),
 )
-
-ITEM_COLUMNS: tuple[tuple[str, str], ...] = (
+# each item's row repeats these of its letter, so the items table reads on its own
+_ITEM_HEAD: Columns = (
     ("letter_id", "int"),
     ("case_number", "text"),
     ("decision_date", "date"),
@@ -57,15 +56,18 @@ ITEM_COLUMNS: tuple[tuple[str, str], ...] = (
     ("reviewer_specialties", "text"),
     ("outcome", "text"),
     ("item", "int"),  # 1-based position in the letter
-    ("request", "text"),
-    ("original_request", "text"),
-    ("authorized", "text"),
-    ("decision", "text"),
-    ("decision_stated", "bool"),
-    ("claims_administrator_guideline", "text"),
-    ("maximus_guideline", "text"),
-    ("rationale", "text"),
 )
+
+
+def letter_columns() -> Columns:
+    """The letters table's columns: the review's, the catalogue's letter fields, the derived ones."""
+    return _LETTER_HEAD + tuple((f.column, _COLUMN_TYPE[f.kind]) for f in letter_fields()) + _LETTER_TAIL
+
+
+def item_columns() -> Columns:
+    """The items table's columns: the letter's that each item repeats, then the catalogue's item fields."""
+    return _ITEM_HEAD + tuple((f.column, _COLUMN_TYPE[f.kind]) for f in item_fields())
+
 
 ANNOTATION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("letter_id", "int"),
@@ -108,11 +110,13 @@ def changed_fields(letter: LetterData) -> list[str]:
     return [path for path, _old, _new in changes(letter.parsed, letter.record)]
 
 
+def _cell(f: Field, value: Any) -> Any:
+    return _words(value) if f.kind is Kind.LIST else value
+
+
 def letter_row(letter: LetterData) -> list[Any]:
+    """The letter's row, in `letter_columns()` order."""
     rec = letter.record
-    case = rec.get("case") or {}
-    reviewer = rec.get("reviewer") or {}
-    patient = rec.get("patient") or {}
     items = rec.get("items") or []
     warnings = rec.get("warnings") or []
     decisions = [i.get("decision") for i in items]
@@ -125,23 +129,11 @@ def letter_row(letter: LetterData) -> list[Any]:
         letter.status_reason,
         letter.reviewed_by,
         letter.reviewed_at,
-        case.get("case_number"),
-        case.get("date_assigned"),
-        case.get("date_of_injury"),
-        case.get("decision_date"),
-        case.get("ur_denial_date"),
-        case.get("application_received"),
-        case.get("priority"),
-        reviewer.get("role"),
-        _words(reviewer.get("licensure")),
-        _words(reviewer.get("specialties")),
-        patient.get("age"),
-        patient.get("sex"),
+        *(_cell(f, value_at(rec, f.path)) for f in letter_fields()),
         rec.get("outcome"),
         len(items),
         decisions.count("upheld"),
         decisions.count("overturned"),
-        rec.get("summary"),
         rec.get("layout", letter.layout),
         (rec.get("source") or {}).get("pages", letter.pages),
         len(warnings),
@@ -154,29 +146,15 @@ def letter_row(letter: LetterData) -> list[Any]:
 
 
 def item_rows(letter: LetterData) -> list[list[Any]]:
+    """One row per disputed item, in `item_columns()` order."""
     rec = letter.record
     case = rec.get("case") or {}
     specialties = _words((rec.get("reviewer") or {}).get("specialties"))
-    rows = []
-    for pos, item in enumerate(rec.get("items") or [], start=1):
-        rows.append([
-            letter.id,
-            case.get("case_number"),
-            case.get("decision_date"),
-            case.get("date_of_injury"),
-            specialties,
-            rec.get("outcome"),
-            pos,
-            item.get("request"),
-            item.get("original_request"),
-            item.get("authorized"),
-            item.get("decision"),
-            item.get("decision_stated"),
-            item.get("claims_administrator_guideline"),
-            item.get("maximus_guideline"),
-            item.get("rationale"),
-        ])
-    return rows
+    head = [letter.id, case.get("case_number"), case.get("decision_date"), case.get("date_of_injury"), specialties,
+            rec.get("outcome")]
+    per_item = item_fields()
+    return [[*head, pos, *(_cell(f, item.get(f.key)) for f in per_item)]
+            for pos, item in enumerate(rec.get("items") or [], start=1)]
 
 
 def annotation_rows(letter: LetterData) -> list[list[Any]]:

@@ -21,10 +21,10 @@ from openpyxl.utils import get_column_letter
 
 from imr_desk.export.rows import (
     ANNOTATION_COLUMNS,
-    ITEM_COLUMNS,
-    LETTER_COLUMNS,
     annotation_rows,
+    item_columns,
     item_rows,
+    letter_columns,
     letter_row,
 )
 from imr_desk.export.safety import neutralise
@@ -87,7 +87,7 @@ class XlsxWriter:
         self._wb = Workbook(write_only=True)
         self._sheets = []
         bold = Font(bold=True)
-        for title, columns in (("Letters", LETTER_COLUMNS), ("Items", ITEM_COLUMNS),
+        for title, columns in (("Letters", letter_columns()), ("Items", item_columns()),
                                ("Annotations", ANNOTATION_COLUMNS)):
             ws = self._wb.create_sheet(title)
             ws.freeze_panes = "A2"

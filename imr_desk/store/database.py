@@ -74,6 +74,18 @@ def case_fragment(text: str) -> str | None:
     return f"%{escaped}%"
 
 
+def local_time(at: str | None) -> str:
+    """A stored UTC time as the clerk's local time: "14:05" today, "2026-11-30 14:05" on another day."""
+    if not at:
+        return "an unknown time"
+    try:
+        when = datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone()
+    except ValueError:
+        return at
+    today = datetime.now().astimezone().date()
+    return when.strftime("%H:%M" if when.date() == today else "%Y-%m-%d %H:%M")
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -809,9 +821,11 @@ class Database:
             self.conn.execute("DELETE FROM leases WHERE expires_at < ?", (now,))
             rows = self._read("SELECT holder, who, acquired_at FROM leases WHERE letter_id = ?", (letter_id,))
             if rows and rows[0][0] != holder:
-                _holder, who, since = rows[0]
+                other, who, since = rows[0]
+                host = other.split("@", 1)[1].split(":", 1)[0] if "@" in other else ""
                 raise LetterLeased(
-                    f"{who or 'Another clerk'} has this letter open for editing (since {since}), so it opens "
+                    f"{who or 'Another clerk'}{f' on {host}' if host else ''} has this letter open for editing "
+                    f"(since {local_time(since)}), so it opens "
                     f"read-only here. It frees up when they move on, or after {int(ttl // 60)} minutes without "
                     "activity from them."
                 )

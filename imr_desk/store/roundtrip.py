@@ -24,11 +24,11 @@ import copy
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
+import fastjsonschema
 
 from imr_desk.core import fields
 from imr_desk.core.record import STATUSES, Status
@@ -134,7 +134,19 @@ def line_schema() -> dict[str, Any]:
     return schema
 
 
-_VALIDATOR = jsonschema.Draft202012Validator(line_schema())
+_validators: dict[int, Callable[[Any], Any]] = {}
+
+
+def _validator() -> Callable[[Any], Any]:
+    """The line schema compiled (fastjsonschema: some 30 times faster than interpreting it on every line),
+    once for the catalogue in force."""
+    key = id(fields.FIELDS)
+    if key not in _validators:
+        _validators.clear()
+        _validators[key] = fastjsonschema.compile(line_schema())
+    return _validators[key]
+
+
 _KINDS = {list: "a list", dict: "an object", str: "text", bool: "true/false", int: "a whole number",
           float: "a number", type(None): "null"}
 
@@ -150,17 +162,16 @@ def _shown(value: Any) -> str:
 
 def _check_types(line: dict[str, Any]) -> None:
     """Every part of the line has the type the schema gives it; the first that does not is named."""
-    error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(line))
-    if error is None:
-        return
-    path = ".".join(str(p) for p in error.absolute_path)
-    if error.validator == "required":  # an entry without a key it must have: name the key
-        missing = str(error.message).split("'")[1]
-        path = f"{path}.{missing}" if path else missing
-        wanted = error.schema["properties"][missing].get("title", "given")
-        raise BadLine(f"{path} should be {wanted}")
-    wanted = error.schema.get("title", "of another type")
-    raise BadLine(f"{path} should be {wanted}, not {_shown(error.instance)}")
+    try:
+        _validator()(line)
+    except fastjsonschema.JsonSchemaValueException as error:
+        schema = error.definition or {}
+        path = ".".join(str(p) for p in (error.path or [])[1:])  # the path starts at "data"
+        if error.rule == "required" and isinstance(error.value, dict):  # an entry without a key it must have
+            missing = next(k for k in schema.get("required", []) if k not in error.value)
+            wanted = schema["properties"][missing].get("title", "given")
+            raise BadLine(f"{path}.{missing} should be {wanted}" if path else f"{missing} should be {wanted}") from None
+        raise BadLine(f"{path} should be {schema.get('title', 'of another type')}, not {_shown(error.value)}") from None
 
 
 def _int(value: Any) -> bool:

@@ -129,8 +129,7 @@ def _make_app() -> QApplication:
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         app = QApplication(sys.argv[:1])
-    app.setApplicationName("IMR Desk")
-    app.setApplicationDisplayName("IMR Desk")
+    app.setApplicationName("IMR Desk")  # no display name: Qt would add it to the title ("IMR Desk — FILE — IMR Desk")
     app.setApplicationVersion(__version__)
     app.setOrganizationName("IMR Desk")
     app.setDesktopFileName("io.github.imrdesk.ImrDesk")  # packaging/<id>.desktop
@@ -149,7 +148,9 @@ def run(db_path: Path | str | None = None) -> int:
     previous_hook = sys.excepthook
     sys.excepthook = hook
     log.info("IMR Desk %s starting on %s", __version__, db_path or paths.default_db_path())
+    closer: _SignalCloser | None = None
     try:
+        closer = _SignalCloser(app)  # before the window takes its first lease
         try:
             window = build_window(db_path)
         except StoreError as exc:
@@ -157,9 +158,72 @@ def run(db_path: Path | str | None = None) -> int:
             QMessageBox.critical(_no_parent(), "IMR Desk cannot open the database", exc.clerk_message)
             return 1
         window.show()
+        closer.attach(window)
         return int(app.exec())
     finally:
         sys.excepthook = previous_hook
+        if closer is not None:
+            closer.close()
+
+
+class _SignalCloser:
+    """SIGTERM and SIGINT close the window as Quit does: edits saved (or kept in a recovery file), leases
+    released, the database closed. Python runs a signal handler only between its own bytecodes, so the
+    signal also writes to a socket that Qt's event loop watches, which wakes it."""
+
+    def __init__(self, app: QApplication) -> None:
+        import signal
+        import socket
+
+        from PySide6.QtCore import QSocketNotifier
+
+        self.window: MainWindow | None = None
+        self.pending = False
+        self.reader, self.writer = socket.socketpair()
+        self.reader.setblocking(False)
+        self.writer.setblocking(False)
+        signal.set_wakeup_fd(self.writer.fileno())
+        self.notifier = QSocketNotifier(self.reader.fileno(), QSocketNotifier.Type.Read, app)
+        self.notifier.activated.connect(self._woken)
+        self.previous = signal.signal(signal.SIGTERM, self._handler), signal.signal(signal.SIGINT, self._handler)
+
+    def close(self) -> None:
+        """Put back the handlers there were before, and close the sockets."""
+        import signal
+
+        signal.signal(signal.SIGTERM, self.previous[0])
+        signal.signal(signal.SIGINT, self.previous[1])
+        signal.set_wakeup_fd(-1)
+        self.notifier.setEnabled(False)
+        self.reader.close()
+        self.writer.close()
+
+    def attach(self, window: MainWindow) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.window = window
+        if self.pending:  # a signal came while the window was being built: close once the loop runs
+            QTimer.singleShot(0, self._close)
+
+    def _woken(self) -> None:
+        try:
+            self.reader.recv(64)
+        except OSError:
+            pass
+
+    def _handler(self, signum: int, _frame: Any) -> None:
+        import signal
+
+        log.info("%s received: closing the window", signal.Signals(signum).name)
+        self.pending = True
+        if self.window is not None:
+            from PySide6.QtCore import QTimer
+
+            QTimer.singleShot(0, self._close)
+
+    def _close(self) -> None:
+        if self.window is not None:
+            self.window.terminate()
 
 
 def _no_parent() -> QWidget | None:

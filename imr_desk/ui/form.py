@@ -9,11 +9,10 @@ from __future__ import annotations
 import logging
 from typing import Any, TypeAlias
 
-from PySide6.QtCore import QDate, QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -28,62 +27,39 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imr_desk.core import dates
+from imr_desk.core.fields import SECTIONS, Field, Kind, item_fields, letter_fields
 from imr_desk.ui.session import FieldState, ReviewError, ReviewSession
 from imr_desk.ui.wheel import WheelGuard
 
 log = logging.getLogger(__name__)
 
-# The editor widget of each kind of field: text and list are line edits, longtext a plain text edit,
-# date a date edit, int a spin box, bool a check box, choice:... a combo box.
-EditorWidget: TypeAlias = QLineEdit | QPlainTextEdit | QDateEdit | QSpinBox | QCheckBox | QComboBox
-
-NULL_DATE = QDate(1900, 1, 1)
-
-CASE_FIELDS = [
-    ("case.case_number", "Case number", "text"),
-    ("case.decision_date", "Decision date", "date"),
-    ("case.date_assigned", "Date assigned", "date"),
-    ("case.date_of_injury", "Date of injury", "date"),
-    ("case.ur_denial_date", "UR denial date", "date"),
-    ("case.application_received", "Application received", "date"),
-    ("case.priority", "Priority", "choice:Standard,Expedited"),
-]
-REVIEWER_FIELDS = [
-    ("reviewer.role", "Role", "text"),
-    ("reviewer.licensure", "Licensure", "list"),
-    ("reviewer.specialties", "Specialties", "list"),
-]
-WORKER_FIELDS = [
-    ("patient.age", "Age", "int"),
-    ("patient.sex", "Sex", "choice:male,female"),
-    ("summary", "Case summary", "longtext"),
-]
-ITEM_FIELDS = [
-    ("request", "Request", "text"),
-    ("decision", "Decision", "choice:upheld,overturned"),
-    ("decision_stated", "Decision stated", "bool"),
-    ("original_request", "Original request", "text"),
-    ("authorized", "Authorized", "text"),
-    ("claims_administrator_guideline", "Claims admin. guideline", "longtext"),
-    ("maximus_guideline", "MAXIMUS guideline", "longtext"),
-    ("rationale", "Rationale", "longtext"),
-]
+# The editor widget of each kind of field (core/fields.py `Kind`): text, list and date are line edits,
+# long text a plain text edit, number a spin box, yes/no a check box, choice a combo box.
+EditorWidget: TypeAlias = QLineEdit | QPlainTextEdit | QSpinBox | QCheckBox | QComboBox
 
 
 class FieldEditor(QObject):
-    """One field of the record in one editor widget."""
+    """One field of the record (an entry of the field catalogue) in one editor widget.
+
+    `edited` carries a value the record can take; `refused` a message when what the clerk wrote is not
+    one (a date that cannot exist): the record keeps its value, and the clerk is told why.
+    """
 
     edited = Signal(str, object)
     focused = Signal(str)
+    refused = Signal(str, str)  # path, the clerk message
 
-    def __init__(self, path: str, label: str, kind: str, parent: QWidget) -> None:
+    def __init__(self, field: Field, path: str, parent: QWidget) -> None:
         super().__init__(parent)
+        self.field = field
         self.path = path
-        self.label = label
-        self.kind = kind
-        self.widget: EditorWidget = self._make(kind, parent)
+        self.label = field.label
+        self.kind = field.kind
+        self.widget: EditorWidget = self._make(field, parent)
         self.widget.setObjectName(f"field:{path}")
         self.widget.setProperty("fieldPath", path)
+        self.widget.setToolTip(field.label)
         self.widget.installEventFilter(self)
         self.badge = QLabel(parent)
         self.badge.setObjectName(f"badge:{path}")
@@ -91,45 +67,62 @@ class FieldEditor(QObject):
         self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._setting = False
 
-    def _make(self, kind: str, parent: QWidget) -> EditorWidget:
-        if kind == "text" or kind == "list":
+    def _make(self, field: Field, parent: QWidget) -> EditorWidget:
+        kind = field.kind
+        if kind in (Kind.TEXT, Kind.LIST):
             line = QLineEdit(parent)
             line.textEdited.connect(lambda _t: self._emit())
-            if kind == "list":
+            if kind is Kind.LIST:
                 line.setPlaceholderText("comma-separated")
             return line
-        if kind == "longtext":
+        if kind is Kind.DATE:  # any written form (10/16/2016, Oct 16, 2016), read by core/dates.py when done
+            date = QLineEdit(parent)
+            date.setPlaceholderText("YYYY-MM-DD or 10/16/2016")
+            date.editingFinished.connect(self._commit_date)
+            return date
+        if kind is Kind.LONG_TEXT:
             plain = QPlainTextEdit(parent)
             plain.setTabChangesFocus(True)
             plain.setFixedHeight(74)
             plain.textChanged.connect(self._emit)
             return plain
-        if kind == "date":
-            date = QDateEdit(parent)
-            date.setCalendarPopup(True)
-            date.setMinimumDate(NULL_DATE)
-            date.setSpecialValueText("—")  # the minimum stands for "no date"
-            date.setDisplayFormat("yyyy-MM-dd")
-            date.dateChanged.connect(lambda _d: self._emit())
-            return date
-        if kind == "int":
+        if kind is Kind.NUMBER:
+            low, high = field.bounds or (0, 999_999)
             spin = QSpinBox(parent)
-            spin.setRange(-1, 120)
+            spin.setRange(low - 1, high)  # the one below the lowest stands for "no value"
             spin.setSpecialValueText("—")
             spin.valueChanged.connect(lambda _v: self._emit())
             return spin
-        if kind == "bool":
+        if kind is Kind.FLAG:
             check = QCheckBox(parent)
             check.toggled.connect(lambda _v: self._emit())
             return check
-        if kind.startswith("choice:"):
+        if kind is Kind.CHOICE:
             combo = QComboBox(parent)
             combo.addItem("—", None)
-            for option in kind.split(":", 1)[1].split(","):
+            for option in field.vocabulary:
                 combo.addItem(option, option)
             combo.currentIndexChanged.connect(lambda _i: self._emit())
             return combo
         raise ValueError(kind)
+
+    def _commit_date(self) -> None:
+        if self._setting or not isinstance(self.widget, QLineEdit):
+            return
+        text = self.widget.text().strip()
+        if not text:
+            self._emit()
+            return
+        try:
+            iso = dates.parse_date(text).isoformat()
+        except dates.DateError as exc:
+            self.refused.emit(self.path, f"{self.label}: {exc}")
+            return
+        if iso != text:
+            self._setting = True
+            self.widget.setText(iso)
+            self._setting = False
+        self._emit()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if obj is self.widget and event.type() == QEvent.Type.FocusIn:
@@ -141,20 +134,20 @@ class FieldEditor(QObject):
             self.edited.emit(self.path, self.value())
 
     def value(self) -> Any:
-        # The widget's class follows from the kind (see _make); text and list share QLineEdit.
+        # The widget's class follows from the kind (see _make); text, list and date share QLineEdit.
         w, kind = self.widget, self.kind
         if isinstance(w, QLineEdit):
-            if kind == "list":
-                return [s.strip() for s in w.text().split(",") if s.strip()]
-            return w.text() if w.text().strip() else (None if not self.path.endswith("request") else "")
+            text = w.text()
+            if kind is Kind.LIST:
+                return [s.strip() for s in text.split(",") if s.strip()]
+            if kind is Kind.DATE:
+                return (dates.to_iso(text) or text.strip()) if text.strip() else None
+            return text if text.strip() else ("" if self.field.required else None)
         if isinstance(w, QPlainTextEdit):
             text = w.toPlainText()
             return text if text.strip() else None
-        if isinstance(w, QDateEdit):
-            d = w.date()
-            return None if d == NULL_DATE else d.toString("yyyy-MM-dd")
         if isinstance(w, QSpinBox):
-            return None if w.value() < 0 else w.value()
+            return None if w.value() < w.minimum() + 1 else w.value()
         if isinstance(w, QCheckBox):
             return w.isChecked()
         return w.currentData()
@@ -166,19 +159,19 @@ class FieldEditor(QObject):
         try:
             w, kind = self.widget, self.kind
             if isinstance(w, QLineEdit):
-                w.setText(", ".join(value or []) if kind == "list" else (value or ""))
+                w.setText(", ".join(value or []) if kind is Kind.LIST else str(value or ""))
                 w.setCursorPosition(0)  # a long request shows its beginning
             elif isinstance(w, QPlainTextEdit):
                 w.setPlainText(value or "")
-            elif isinstance(w, QDateEdit):
-                d = QDate.fromString(value, "yyyy-MM-dd") if value else NULL_DATE
-                w.setDate(d if d.isValid() else NULL_DATE)
             elif isinstance(w, QSpinBox):
-                w.setValue(value if isinstance(value, int) else -1)
+                w.setValue(value if isinstance(value, int) and not isinstance(value, bool) else w.minimum())
             elif isinstance(w, QCheckBox):
                 w.setChecked(bool(value))
             else:
                 i = w.findData(value)
+                if i < 0 and isinstance(value, str) and value:  # a word the letter has outside the vocabulary
+                    w.addItem(value, value)
+                    i = w.count() - 1
                 w.setCurrentIndex(max(0, i))
         finally:
             self._setting = False
@@ -225,12 +218,12 @@ class FieldEditor(QObject):
             w.setEnabled(not ro)
 
 
-def _same(a: Any, b: Any, kind: str) -> bool:
-    if kind in ("text", "longtext"):
+def _same(a: Any, b: Any, kind: Kind) -> bool:
+    if kind in (Kind.TEXT, Kind.LONG_TEXT, Kind.DATE):
         return (a or "") == (b or "")
-    if kind == "list":
+    if kind is Kind.LIST:
         return list(a or []) == list(b or [])
-    if kind == "bool":
+    if kind is Kind.FLAG:
         return bool(a) == bool(b)
     return a == b
 
@@ -288,9 +281,8 @@ class FormView(QScrollArea):
         self.banner.setWordWrap(True)
         self.banner.hide()
         self.layout_.addWidget(self.banner)
-        self._section("Case", CASE_FIELDS)
-        self._section("Reviewer", REVIEWER_FIELDS)
-        self._section("Worker", WORKER_FIELDS)
+        for section in SECTIONS:
+            self._section(section, [f for f in letter_fields() if f.section == section])
         items_header = QHBoxLayout()
         self.items_label = QLabel("<b>Disputed items</b>", body)
         items_header.addWidget(self.items_label, 1)
@@ -310,24 +302,26 @@ class FormView(QScrollArea):
         session.focusChanged.connect(self._focus_changed)
         self.refresh_all()
 
-    def _section(self, title: str, specs: list[tuple[str, str, str]]) -> None:
+    def _section(self, title: str, section_fields: list[Field]) -> None:
         box = QGroupBox(title, self.body)
         box.setObjectName(f"section:{title.lower()}")
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        for path, label, kind in specs:
-            self._add_editor(form, box, path, label, kind)
+        for f in section_fields:
+            self._add_editor(form, box, f, f.path)
         self.layout_.addWidget(box)
 
-    def _add_editor(self, form: QFormLayout, parent: QWidget, path: str, label: str, kind: str) -> FieldEditor:
-        ed = FieldEditor(path, label, kind, parent)
+    def _add_editor(self, form: QFormLayout, parent: QWidget, field: Field, path: str) -> FieldEditor:
+        """The editor of one catalogue field (at `path`: an item's field at its item's index)."""
+        ed = FieldEditor(field, path, parent)
         ed.edited.connect(self._edited)
+        ed.refused.connect(self._refused)
         ed.focused.connect(self.session.focus)
         self.wheel_guard.watch(ed.widget)
         row = QHBoxLayout()
         row.addWidget(ed.widget, 1)
         row.addWidget(ed.badge)
-        lab = QLabel(label, parent)
+        lab = QLabel(field.label, parent)
         lab.setBuddy(ed.widget)
         form.addRow(lab, row)
         self.editors[path] = ed
@@ -381,7 +375,7 @@ class FormView(QScrollArea):
         while len(self._item_boxes) > wanted:
             box = self._item_boxes.pop()
             box.hide()
-            box.spare_editors = {k: self.editors.pop(k) for k in [f"items.{box.index}.{f[0]}" for f in ITEM_FIELDS]
+            box.spare_editors = {k: self.editors.pop(k) for k in [f.path_in(box.index) for f in item_fields()]
                                  if k in self.editors}
             self._spare_boxes[box.index] = box
         for i in range(len(self._item_boxes), wanted):
@@ -393,8 +387,8 @@ class FormView(QScrollArea):
                 self._item_boxes.append(spare)
                 continue
             box = ItemBox(i, self.body)
-            for key, label, kind in ITEM_FIELDS:
-                self._add_editor(box.form, box, f"items.{i}.{key}", label, kind)
+            for f in item_fields():
+                self._add_editor(box.form, box, f, f.path_in(i))
             box.up.clicked.connect(lambda _c=False, i=i: self._move(i, i - 1))
             box.down.clicked.connect(lambda _c=False, i=i: self._move(i, i + 1))
             box.remove.clicked.connect(lambda _c=False, i=i: self._remove(i))
@@ -402,8 +396,8 @@ class FormView(QScrollArea):
             self._item_boxes.append(box)
         ro = self.session.read_only or self.session.letter_id is None
         for box in self._item_boxes:
-            for spec in ITEM_FIELDS:
-                self.editors[f"items.{box.index}.{spec[0]}"].set_read_only(ro)
+            for f in item_fields():
+                self.editors[f.path_in(box.index)].set_read_only(ro)
 
     def _focus_changed(self, path: str) -> None:
         for ed in self.editors.values():
@@ -420,6 +414,11 @@ class FormView(QScrollArea):
         except ReviewError as exc:
             self.session.message.emit(exc.clerk_message)
             self.editors[path].set_value(self.session.value(path))
+
+    def _refused(self, path: str, message: str) -> None:
+        """What the clerk wrote is not a value the field can take: said, and the field shows the record's."""
+        self.session.message.emit(message)
+        self.editors[path].set_value(self.session.value(path))
 
     def _add_item(self) -> None:
         try:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imr_desk.core.fields import label_of
 from imr_desk.store import OPEN_STATUSES, StoreError
 from imr_desk.ui.actions import ACTIONS, HelpPanel, ShortcutGuard, build_actions
 from imr_desk.ui.dialogs import AnnotationDialog, HistoryDialog, ReasonDialog
@@ -167,6 +168,7 @@ class MainWindow(QMainWindow):
         geometry = s.bytes("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1500, 920)
+        self.clamp_to_screen()
         state = s.bytes("window/state")
         if state is not None:
             self.restoreState(state)
@@ -176,11 +178,35 @@ class MainWindow(QMainWindow):
         if target is not None:
             self.open_letter(target)
 
+    def clamp_to_screen(self) -> None:
+        """Keep the window on a screen there is now: no larger than it, and inside it (a saved size can be
+        from a bigger monitor, a position from one unplugged since)."""
+        from PySide6.QtGui import QGuiApplication
+
+        frame, inner = self.frameGeometry(), self.geometry()
+        screen = QGuiApplication.screenAt(frame.center()) or self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        avail = screen.availableGeometry()
+        extra_w, extra_h = max(0, frame.width() - inner.width()), max(0, frame.height() - inner.height())
+        if self.isMaximized() or self.isFullScreen():
+            return
+        width = min(inner.width(), avail.width() - extra_w)
+        height = min(inner.height(), avail.height() - extra_h)
+        if (width, height) != (inner.width(), inner.height()):
+            self.resize(width, height)
+        x = min(max(frame.x(), avail.x()), avail.x() + avail.width() - (width + extra_w))
+        y = min(max(frame.y(), avail.y()), avail.y() + avail.height() - (height + extra_h))
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(x, y)
+
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         if not self._splitters_restored:
             # Only now do the splitters have their real width; sizes set earlier would be re-spread.
             self._splitters_restored = True
+            self.clamp_to_screen()  # again, now that the window manager's frame is known
+            QTimer.singleShot(0, self.clamp_to_screen)
             _restore_sizes(self.splitter, self.settings.ints("window/splitter"), [0.28, 0.40, 0.32])
             _restore_sizes(self.right, self.settings.ints("window/rightSplitter"), [0.8, 0.2])
 
@@ -618,6 +644,24 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
         self.shutdown()
 
+    def terminate(self) -> None:
+        """Close now, without asking (SIGTERM, SIGINT): edits that cannot be saved go to a recovery file."""
+        if self._shut_down:
+            return
+        self.close()
+        if not self._closing:  # the last edits could not be saved: keep them, then close for good
+            try:
+                kept = self.session.write_recovery()
+                if kept is not None:
+                    log.warning("closing on a signal: unsaved edits kept in %s", kept)
+            except OSError:
+                log.exception("closing on a signal: the unsaved edits could not be kept")
+            self._discard_unsaved = True
+            self.close()
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.quit()
+
     def ask_close_unsaved(self, message: str) -> None:
         """Ask whether to close and lose edits that could not be saved (keeping the window open is the default).
 
@@ -695,7 +739,7 @@ def _history_row(h: Any) -> dict[str, Any]:
     return {
         "when": _when(h.at),
         "who": h.who,
-        "what": h.path,
+        "what": label_of(h.path),
         "from": _shown(h.old),
         "to": _shown(h.new),
         "origin": h.origin,

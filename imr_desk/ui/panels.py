@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imr_desk.core.fields import label_of
 from imr_desk.ui import icons
 from imr_desk.ui.record_ops import field_of
 from imr_desk.ui.session import ReviewError, ReviewSession
@@ -52,7 +53,7 @@ class ChecksPanel(QWidget):
         order = {"error": 0, "warning": 1, "info": 2}
         for w in sorted(warnings, key=lambda w: order.get(w.get("severity", "info"), 3)):
             sev = w.get("severity", "info")
-            where = f"  [{w['path']}]" if w.get("path") else ""
+            where = f"  [{label_of(w['path'])}]" if w.get("path") else ""
             item = QListWidgetItem(icons.severity(sev), f"{w.get('message', '')}{where}")
             item.setData(Qt.ItemDataRole.UserRole, w.get("path") or "")
             item.setData(Qt.ItemDataRole.UserRole + 1, w.get("code"))

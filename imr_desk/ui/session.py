@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from imr_desk.core import LetterText, read_letter
+from imr_desk.core import LetterText, fields, read_letter
 from imr_desk.store import ClerkError, LetterLeased, StoreError, VersionConflict
 from imr_desk.ui import record_ops as ops
 from imr_desk.ui.writer import DbWriter, WriteOp
@@ -445,28 +445,11 @@ class ReviewSession(QObject):
         if self.text is None or end <= start:
             raise ReviewError("Select the text for the field in the letter first.")
         raw = " ".join(self.text.text[start:end].split())
-        current = self.value(path)
-        value: Any = raw
-        if path in ops.LIST_FIELDS:
-            value = [s.strip() for s in raw.split(",") if s.strip()]
-        elif path == "patient.age":
-            digits = "".join(ch for ch in raw if ch.isdigit())
-            if not digits:
-                raise ReviewError(f"“{raw}” is not an age: select the number.")
-            value = int(digits)
-        elif path.endswith(("decision", "sex")):
-            word = raw.lower().strip(" .:")
-            allowed = ("upheld", "overturned") if path.endswith("decision") else ("male", "female")
-            if word not in allowed:
-                raise ReviewError(f"“{raw}” is not one of {', '.join(allowed)}: select just that word.")
-            value = word
-        elif _is_date_path(path):
-            iso = _to_iso(raw)
-            if iso is None:
-                raise ReviewError(f"“{raw}” is not a date: select a date such as 10/16/2016.")
-            value = iso
-        elif isinstance(current, bool):
-            raise ReviewError("This field is a yes/no choice; it cannot be filled from text.")
+        field = fields.field_at(path)
+        try:
+            value: Any = raw if field is None else fields.value_from_text(field, raw)
+        except fields.NotAValue as exc:
+            raise ReviewError(str(exc)) from None
         prov = {"start": start, "end": end, "page": self.text.page_of(start), "confidence": 1.0, "rule": CLERK_RULE}
         self.set_value(path, value, provenance=prov)
         return path
@@ -702,25 +685,3 @@ def _norm(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(" ".join(value.split()))
     return json.dumps(value, sort_keys=True)
-
-
-def _is_date_path(path: str) -> bool:
-    return path.startswith("case.") and ("date" in path or path.endswith("application_received"))
-
-
-def _to_iso(raw: str) -> str | None:
-    import re
-
-    m = re.search(r"(\d{4})-(\d{1,2})-(\d{1,2})", raw)
-    if m:
-        y, mo, d = int(m[1]), int(m[2]), int(m[3])
-    else:
-        m = re.search(r"(\d{1,2})\s*[/-]\s*(\d{1,2})\s*[/-]\s*(\d{2,4})", raw)
-        if not m:
-            return None
-        mo, d, y = int(m[1]), int(m[2]), int(m[3])
-        if y < 100:
-            y += 2000 if y < 50 else 1900
-    if not (1 <= mo <= 12 and 1 <= d <= 31):
-        return None
-    return f"{y:04d}-{mo:02d}-{d:02d}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import fastjsonschema
 import jsonschema
 import pytest
 
@@ -14,8 +15,9 @@ from tests.core.conftest import real_pdfs
 
 def test_every_path_reads_as_a_label() -> None:
     assert label_of("items.1.decision") == "Item 2: Decision"
-    assert label_of("case.ur_denial_date") == "UR denial date"
-    assert label_of("reviewer.specialties.1") == "Specialties"
+    assert label_of("case.ur_denial_date") == "Case: UR denial date"
+    assert label_of("case.case_number") == "Case number"
+    assert label_of("reviewer.specialties.1") == "Reviewer: Specialties"
     assert label_of("items.count") == "Number of items"
     assert label_of("items.0") == "Item 1"
     assert label_of("annotations.7") == "Annotation"
@@ -62,4 +64,33 @@ def test_the_import_schema_checks_types_from_the_catalogue(path, value, ok) -> N
     part, key = path.split(".")
     line = {part: {key: value}}
     assert jsonschema.Draft202012Validator(record_schema()).is_valid(line) is ok
+    try:  # the import's compiled validator agrees
+        fastjsonschema.compile(record_schema())(line)
+        fast_ok = True
+    except fastjsonschema.JsonSchemaValueException:
+        fast_ok = False
+    assert fast_ok is ok
     assert fields.value_schema(field_at(path))["title"]
+
+
+def test_an_impossible_date_in_a_record_is_an_error_of_its_field() -> None:
+    from imr_desk.core import parse_file
+    from imr_desk.core.checks import check_record
+
+    rec = parse_file(real_pdfs()[0])
+    rec["case"]["decision_date"] = "2016-02-31"
+    found = [w for w in check_record(rec) if w["code"] == "date-impossible"]
+    assert [(w["path"], w["severity"]) for w in found] == [("case.decision_date", "error")]
+    assert "February 2016 has no day 31" in found[0]["message"]
+    assert not any(w["code"] == "dates-out-of-order" and w["path"] == "case.decision_date" for w in check_record(rec))
+
+
+def test_values_from_selected_text() -> None:
+    assert fields.value_from_text(field_at("items.0.decision"), "Overtumed.") == "overturned"  # OCR's look-alike
+    assert fields.value_from_text(field_at("case.priority"), "expedited") == "Expedited"
+    assert fields.value_from_text(field_at("patient.age"), "43 year old") == 43
+    assert fields.value_from_text(field_at("reviewer.licensure"), "California, Nevada") == ["California", "Nevada"]
+    with pytest.raises(fields.NotAValue, match="between 0 and 120"):
+        fields.value_from_text(field_at("patient.age"), "150")
+    with pytest.raises(fields.NotAValue, match="2 dates"):
+        fields.value_from_text(field_at("case.decision_date"), "1/2/2016 to 3/4/2016")

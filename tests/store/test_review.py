@@ -161,3 +161,27 @@ def test_a_record_still_the_parsers_is_stored_once(filled: Database) -> None:
     filled.save_record(letter_id, back.record, version)
     assert filled.letter(letter_id).record["summary"] == original
     assert filled.changed_fields(letter_id) == []
+
+
+def test_a_leased_letter_names_who_where_and_since_when_in_local_time(filled: Database, db_path: Path,
+                                                                     monkeypatch) -> None:
+    import time as clock
+    from datetime import datetime
+
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    clock.tzset()
+    try:
+        letter_id = _first(filled)
+        filled.acquire_lease(letter_id, "alice@desk-7:4242:0badcafe")
+        bob = Database.open(db_path, user="bob")
+        with pytest.raises(LetterLeased) as err:
+            bob.acquire_lease(letter_id, "bob@desk-9:77:12345678")
+        bob.close()
+        local = datetime.now().astimezone().strftime("%H:%M")
+        message = err.value.clerk_message
+        assert "alice on desk-7 has this letter open" in message
+        assert f"since {local}" in message or f"since {datetime.now().astimezone():%H}" in message
+        assert "Z" not in message.split("since", 1)[1].split(")")[0]
+    finally:
+        monkeypatch.delenv("TZ")
+        clock.tzset()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import signal
 
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
+from imr_desk.core.fields import Kind
 from tests.ui.conftest import letter_id
 
 
@@ -29,8 +31,8 @@ def test_the_wheel_over_any_field_changes_nothing_and_scrolls_the_form(qtbot, op
     assert w.open_letter(lid)
     qtbot.wait(50)
     record = copy.deepcopy(w.session.record)
-    kinds = {ed.kind.split(":")[0] for ed in w.form.editors.values()}
-    assert {"text", "longtext", "date", "int", "bool", "choice", "list"} <= kinds
+    kinds = {ed.kind for ed in w.form.editors.values()}
+    assert set(Kind) <= kinds  # every kind of field of the catalogue
     bar = w.form.verticalScrollBar()
     assert bar.maximum() > 0, "the form is taller than its pane at 1280x720"
     scrolled = 0
@@ -141,3 +143,74 @@ def test_a_second_letter_with_a_case_number_is_flagged_in_the_queue_and_its_chec
     assert "duplicate_case" not in w.checks.codes()
     qtbot.waitUntil(lambda: not w.session.dirty, timeout=5000)
     assert not w.queue.model.duplicate(resent) and not w.queue.model.duplicate(original)
+
+
+def test_a_saved_geometry_larger_than_the_screen_is_clamped_to_it(qtbot, open_window, db_path):
+    w = open_window(db_path)
+    avail = w.screen().availableGeometry()
+    w.resize(avail.width() * 3, avail.height() * 3)
+    w.move(avail.x() + avail.width() * 2, avail.y() - avail.height())
+    w.close()  # saves the geometry
+    again = open_window(db_path)
+    qtbot.wait(20)
+    frame = again.frameGeometry()
+    assert frame.width() <= avail.width() and frame.height() <= avail.height()
+    assert avail.contains(frame), (frame, avail)
+
+
+def _leases(path) -> int:
+    from imr_desk.store import Database
+
+    with Database.open(path, user="reader") as db:
+        return int(db.conn.execute("SELECT count(*) FROM leases").fetchone()[0])
+
+
+def test_a_window_ended_by_sigterm_releases_its_lease(db_path, imr_home):
+    """`imr-desk` as a process: SIGTERM (a logout, systemd stopping the session) closes it as Quit does."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "IMR_DESK_HOME": str(imr_home)}
+    proc = subprocess.Popen([sys.executable, "-m", "imr_desk", "--db", str(db_path)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while _leases(db_path) == 0:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the window never opened a letter"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err.decode()
+    assert _leases(db_path) == 0, "the lease was released on the way out"
+
+
+def test_ctrl_c_closes_the_window_as_quit_does(qtbot, open_window, db_path):
+    import os
+
+    from imr_desk.ui.app import _SignalCloser
+
+    w = open_window(db_path)
+    w.session.set_value("case.case_number", "CM00-1234567")  # an edit not saved yet
+    previous = signal.getsignal(signal.SIGINT)
+    closer = _SignalCloser(QApplication.instance())
+    try:
+        closer.attach(w)
+        assert _leases(db_path) == 1
+        os.kill(os.getpid(), signal.SIGINT)
+        qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)
+    finally:
+        closer.close()
+    assert signal.getsignal(signal.SIGINT) is previous
+    assert _leases(db_path) == 0
+    from imr_desk.store import Database
+
+    with Database.open(db_path, user="reader") as db:
+        assert any(db.letter(r.id).record.get("case", {}).get("case_number") == "CM00-1234567"
+                   for r in db.queue({}, limit=10)), "the last edit was saved on the way out"

@@ -330,10 +330,10 @@ def test_history_dialog_shows_the_changes(qtbot, open_window, db_path):
     assert isinstance(dialog, HistoryDialog) and dialog.isVisible()
     table = dialog.table
     rows = [[table.item(r, c).text() for c in range(table.columnCount())] for r in range(table.rowCount())]
-    role = [r for r in rows if r[2] == "reviewer.role"]
+    role = [r for r in rows if r[2] == "Reviewer: Role"]  # the field's label, not its path
     assert role and role[-1][1] == "alice" and role[-1][3] == "expert reviewer"
     assert role[-1][4] == "physician reviewer" and role[-1][5] == "clerk"
-    assert any(r[2] == "status" and r[4] == "in review" for r in rows)
+    assert any(r[2] == "Status" and r[4] == "in review" for r in rows)
     dialog.close()
 
 

@@ -621,15 +621,16 @@ class MainWindow(QMainWindow):
         if not self._discard_unsaved:
             self.session.save_now()
             # the event loop runs meanwhile: the window answers while its last writes land
-            if not self.writer.wait_idle(CLOSE_WAIT_S) or self.session.unsaved_letters():
+            landed = self.writer.wait_idle(CLOSE_WAIT_S, until=lambda: not self.session.writes_pending())
+            if not landed or self.session.unsaved_letters():
                 event.ignore()  # the edits are not in the database yet: the clerk decides, the window stays
                 message = self.session.unsaved_message()
                 self.show_message(message)
                 self.ask_close_unsaved(message)
                 return
         self.session.close_letter(discard=self._discard_unsaved)
-        if not self._discard_unsaved:
-            self.writer.wait_idle(CLOSE_WAIT_S)  # the lease's release
+        if not self._discard_unsaved:  # the lease's release
+            self.writer.wait_idle(CLOSE_WAIT_S, until=lambda: not self.session.writes_pending())
         self._closing = True
         if self.close_box is not None:
             self.close_box.close()

@@ -192,7 +192,8 @@ class ReviewSession(QObject):
         self._duplicate_of = (None, [])
         self.version = version
         self.status = status
-        self.read_only, self.read_only_reason = False, ""
+        held = self.db.lease_refusal(letter_id, self.holder)  # another window has it: read-only at once
+        self.read_only, self.read_only_reason = held is not None, held.clerk_message if held is not None else ""
         self._take_lease(writes)
         self._lease_timer.start()
         self.undo_stack.clear()
@@ -216,11 +217,11 @@ class ReviewSession(QObject):
             self.save_now()
         self._save_timer.stop()
         self._lease_timer.stop()
-        if not self.read_only:
-            letter_id, holder = writes.letter_id, self.holder
-            self._queue(writes, WriteOp(lambda db: db.release_lease(letter_id, holder), "close the letter"),
-                        failed=lambda exc: log.warning("could not release the lease on letter %s: %s", letter_id,
-                                                       exc.clerk_message))
+        # read-only or not: a lease taken meanwhile is given back (only this window's own is removed)
+        letter_id, holder = writes.letter_id, self.holder
+        self._queue(writes, WriteOp(lambda db: db.release_lease(letter_id, holder), "close the letter"),
+                    failed=lambda exc: log.warning("could not release the lease on letter %s: %s", letter_id,
+                                                   exc.clerk_message))
         if writes.pending:
             self._parked[writes.letter_id] = writes
         self._writes = None
@@ -238,6 +239,10 @@ class ReviewSession(QObject):
         if not switching:
             self.letterClosed.emit()
             self._show_state()
+
+    def writes_pending(self) -> bool:
+        """Whether any write this session queued (edits, statuses, leases, annotations) is still to land."""
+        return bool((self._writes is not None and self._writes.pending) or self._parked)
 
     def unsaved_letters(self) -> int:
         """How many letters have edits the database has not committed (the open one and those left)."""
@@ -330,13 +335,23 @@ class ReviewSession(QObject):
                 raise
             writes.refused = None
 
-        self._queue(writes, WriteOp(take, "open the letter for editing"),
-                    failed=lambda exc: self._lease_refused(writes, exc))
+        self._queue(writes, WriteOp(take, "open the letter for editing"), lambda _none: self._lease_taken(writes),
+                    lambda exc: self._lease_refused(writes, exc))
+
+    def _lease_taken(self, writes: _LetterWrites) -> None:
+        """The letter is this window's to edit (the other window's lease had lapsed meanwhile, say)."""
+        if writes is self._writes and self.read_only and not isinstance(self.last_save_error, VersionConflict):
+            self.read_only, self.read_only_reason = False, ""
+            self._lease_timer.start()
+            self.letterOpened.emit()
+            self._show_state()
 
     def _lease_refused(self, writes: _LetterWrites, exc: ClerkError) -> None:
         if writes is not self._writes:
             log.info("the lease on letter %s was refused after it was left: %s", writes.letter_id, exc.clerk_message)
             return
+        if self.read_only and self.read_only_reason == exc.clerk_message:
+            return  # opened read-only already, for this reason
         self.read_only = True
         if isinstance(exc, LetterLeased):
             self.read_only_reason = exc.clerk_message

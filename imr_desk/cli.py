@@ -132,7 +132,7 @@ def _open_db(ctx: click.Context, db_path: Path | None, create: bool = True,
     if path is None:
         path = paths.default_db_path()
         if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            paths.private_dir(path.parent)
     if read_only and path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
         return Database.open(path, readonly=True)
     return Database.open(path, create=create)
@@ -195,7 +195,7 @@ def search(ctx: click.Context, db_path: Path | None, limit: int, as_json: bool, 
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 @click.pass_context
 def stats(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
-    """Counts by status, outcome, decision and batch, and how often the parser's values survived review."""
+    """Counts by status, outcome, decision, batch and layout, and how often the parser's values survived review."""
     with _open_db(ctx, db_path, create=False, read_only=True) as db:
         figures = db.stats()
     if as_json:
@@ -203,7 +203,8 @@ def stats(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
         return
     click.echo(f"Letters: {figures['letters']} ({figures['with_warnings']} with warnings)")
     for title, key in (("By status", "by_status"), ("By outcome", "by_outcome"),
-                       ("Items by decision", "items_by_decision"), ("By batch", "by_batch")):
+                       ("Items by decision", "items_by_decision"), ("By batch", "by_batch"),
+                       ("By layout", "by_layout")):
         click.echo(f"{title}:")
         for k, v in figures[key].items():
             click.echo(f"  {k:40} {v:>8}")
@@ -260,7 +261,7 @@ def export(ctx: click.Context, db_path: Path | None, statuses: tuple[str, ...], 
            ids: tuple[int, ...], only_new: bool, force: bool, fmt: str, output: Path, quiet: bool) -> None:
     """Export a set of letters (reviewed ones by default) as CSV, JSON Lines, Excel or SQLite.
 
-    Every export writes a manifest beside its files (manifest.json in the CSV folder, NAME.manifest.json
+    Every export writes a manifest beside its files (manifest.json in the CSV folder, NAME.EXT.manifest.json
     beside a file) and is recorded in the database, so `--only-new` leaves out letters exported since their last review.
     Nothing is written at the destination unless the whole export succeeds.
     """
@@ -282,6 +283,14 @@ def export(ctx: click.Context, db_path: Path | None, statuses: tuple[str, ...], 
 
 
 def main() -> None:
+    try:
+        from imr_desk.logs import setup_logging
+
+        setup_logging()  # warnings (a line an import could not read) go to the log file, never onto the terminal
+    except OSError:  # no log folder to be had (a read-only home): log nowhere rather than not run
+        import logging
+
+        logging.getLogger("imr_desk").addHandler(logging.NullHandler())
     cli(prog_name="imr-desk")
 
 

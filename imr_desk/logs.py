@@ -21,12 +21,13 @@ def log_path() -> Path:
 
 
 def setup_logging() -> Path:
-    """Log to a rotating file in the log folder; returns the file."""
+    """Log to a rotating file in the log folder (its owner's only: it names letters); returns the file."""
     path = log_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    paths.private_dir(path.parent)
     root = logging.getLogger("imr_desk")
     if not any(isinstance(h, logging.handlers.RotatingFileHandler) and Path(h.baseFilename) == path
                for h in root.handlers):
+        paths.private_file(path)
         handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)

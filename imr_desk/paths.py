@@ -33,6 +33,53 @@ def log_dir() -> Path:
     return home / "logs" if home else Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
 
 
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def private_dir(folder: Path) -> Path:
+    """Create `folder` (and its missing parents) readable by its owner only, whatever the umask.
+
+    For the app's own folders (data, logs, settings, recovery): they hold patient data. A folder
+    that already exists is made private too when it is one of those (the app owns it).
+    """
+    folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    try:
+        if folder.stat().st_mode & 0o077:
+            folder.chmod(PRIVATE_DIR)
+    except OSError:  # not ours (a shared folder named by IMR_DESK_HOME): leave it as it is
+        pass
+    return folder
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` empty (if missing) readable and writable by its owner only, whatever the umask."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        return path
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `path` atomically (a temporary file, then a rename) readable by its owner only."""
+    tmp = path.with_name(path.name + ".part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            fd = -1
+            f.write(text)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    os.replace(tmp, path)
+
+
 def default_db_path() -> Path:
     return data_dir() / "imr-desk.db"
 

@@ -6,12 +6,11 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from imr_desk.core.limits import MAX_LETTER_BYTES
 from imr_desk.core.parser import PARSER_VERSION, parse_letter
 from imr_desk.core.reading import LetterText, ReadProblem, media_type_of, read_letter, sha256_of
 
-MAX_LETTER_BYTES = 200 * 1024 * 1024  # far above any real letter: a bigger file is something else
-
-__all__ = ["PARSER_VERSION", "parse_bytes", "parse_file", "parse_letter", "read_with_ocr"]
+__all__ = ["MAX_LETTER_BYTES", "PARSER_VERSION", "parse_bytes", "parse_file", "parse_letter", "read_with_ocr"]
 
 
 def parse_bytes(data: bytes, name: str, *, include_text: bool = False, ocr: bool = True) -> dict[str, Any]:

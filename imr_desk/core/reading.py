@@ -336,6 +336,12 @@ def _pdf_pages(data: bytes, letter: LetterText) -> list[str] | None:
                             "Download or scan it again.")
         return None
     try:
+        from imr_desk.core.limits import too_many_pages
+
+        problem = too_many_pages(len(doc))  # said before any page is read
+        if problem:
+            letter.error = problem[0].upper() + problem[1:] + "."
+            return None
         pages = []
         for i in range(len(doc)):
             page = doc[i]

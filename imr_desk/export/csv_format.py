@@ -19,7 +19,7 @@ from imr_desk.export.rows import (
     letter_columns,
     letter_row,
 )
-from imr_desk.export.safety import FORMULA_STARTS, neutralise
+from imr_desk.export.safety import FORMULA_STARTS, is_formula, neutralise
 from imr_desk.export.selection import LetterData
 
 ENCODING = "utf-8-sig"
@@ -32,7 +32,10 @@ def _cells(row: list[Any]) -> list[Any]:
     out = []
     for value in row:
         if value.__class__ is str:
-            out.append("'" + value if value[:1] in FORMULA_FIRST else value)
+            first = value[:1]
+            if first in FORMULA_FIRST or (first and not (first.isascii() and first.isalnum()) and is_formula(value)):
+                value = "'" + value
+            out.append(value)
         elif value is None:
             out.append("")
         elif value is True or value is False:

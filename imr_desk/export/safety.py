@@ -3,6 +3,7 @@
 A spreadsheet treats a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return as a
 formula (OWASP "CSV injection"); letter text can start that way ("- Lumbar MRI", "+/- 2 weeks"), so
 such cells get a leading apostrophe, which Excel and LibreOffice show as text and do not evaluate.
+The same holds behind leading whitespace or invisible characters and for full-width look-alikes.
 
 Every file of an export is written into a staging folder beside the destination (the same file
 system, so the final `os.replace` is an atomic rename) and moved into place only when all of them are
@@ -20,9 +21,29 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from imr_desk.core.limits import first_visible
 from imr_desk.store.errors import ClerkError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
+_FORMULA_VISIBLE = frozenset("=+-@\u2212")  # and U+2212 MINUS SIGN, which spreadsheets take for "-"
+
+
+def is_formula(text: str) -> bool:
+    """Whether a spreadsheet could take `text` for a formula.
+
+    Besides the plain starts, the same sign behind leading spaces, no-break spaces, zero-width or
+    other invisible characters (a BOM), or written full-width (＝, ＋, ﹣: NFKC folds them to the
+    plain sign), since spreadsheets and their import filters trim or fold those too.
+    """
+    first = text[:1]
+    if not first:
+        return False
+    if first in _FORMULA_FIRST:
+        return True
+    if first.isascii() and first != " " and first.isprintable():  # the common case: a letter or digit
+        return False
+    return first_visible(text) in _FORMULA_VISIBLE
 
 
 class ExportError(ClerkError):
@@ -38,7 +59,7 @@ class ExportCancelled(ExportError):
 
 def neutralise(value: Any) -> Any:
     """The value, with a leading apostrophe if it is text a spreadsheet would read as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and is_formula(value):
         return "'" + value
     return value
 

@@ -9,19 +9,21 @@ half of one. A bad file is reported and the import goes on with the others.
 from __future__ import annotations
 
 import logging
+import stat
 import zipfile
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from imr_desk.core import parse_letter, read_letter
-from imr_desk.core.api import MAX_LETTER_BYTES
-from imr_desk.core.reading import sha256_of
-
-if TYPE_CHECKING:
-    from imr_desk.store.database import Database
+from imr_desk.core import limits, parse_letter, read_letter
+from imr_desk.core.limits import shown_name
+from imr_desk.core.reading import PDF, media_type_of, sha256_of
+from imr_desk.store.database import LetterStore
+from imr_desk.store.errors import DiskFull, NotWritable, StoreError
+from imr_desk.store.jsonl import count_lines
+from imr_desk.store.roundtrip import import_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -69,96 +71,170 @@ class _Source:
     kind: str = "letter"  # 'letter' | 'jsonl' | 'failed'
     problem: str | None = None
     weight: int = 1  # steps of progress: one per letter (a JSON Lines export: one per line)
+    path: Path | None = None  # a JSON Lines export's own path (the label is for showing)
 
 
 def _file_source(p: Path) -> _Source:
+    label = shown_name(str(p))
     try:
         size = p.stat().st_size
     except OSError as exc:
-        return _Source(str(p), p.name, bytes, "failed", f"could not read the file ({exc.strerror or exc})")
-    if size > MAX_LETTER_BYTES:  # said before reading it, not after
-        return _Source(str(p), p.name, bytes, "failed", "the file is larger than 200 MB; it is not an IMR letter")
-    return _Source(str(p), p.name, p.read_bytes)
+        return _Source(label, shown_name(p.name), bytes, "failed", f"could not read the file ({exc.strerror or exc})")
+    problem = limits.too_big(size, is_pdf=True)
+    if problem is None and size > limits.MAX_TEXT_FILE_BYTES:  # said before reading it, not after
+        problem = limits.too_big(size, is_pdf=_starts_as_pdf(p))
+    if problem:
+        return _Source(label, shown_name(p.name), bytes, "failed", problem)
+    return _Source(label, shown_name(p.name), p.read_bytes)
+
+
+def _starts_as_pdf(p: Path) -> bool:
+    try:
+        with open(p, "rb") as f:
+            return media_type_of(f.read(1024), p.name) == PDF
+    except OSError:
+        return False
 
 
 def _jsonl_source(p: Path) -> _Source:
     """A JSON Lines export, weighed by its lines so that progress moves letter by letter."""
-    lines = 0
     try:
-        with open(p, "rb") as f:
-            for raw in f:
-                lines += bool(raw.strip())
+        lines = count_lines(p)
     except OSError:
         lines = 1  # the import itself reports why it cannot be read
-    return _Source(str(p), p.name, p.read_bytes, "jsonl", weight=max(1, lines))
+    return _Source(shown_name(str(p)), shown_name(p.name), p.read_bytes, "jsonl", weight=max(1, lines), path=p)
 
 
-def _zip_sources(p: Path) -> list[_Source]:
+def _zip_sources(p: Path, ignored: list[str]) -> list[_Source]:
+    shown = shown_name(str(p))
     try:
         zf = zipfile.ZipFile(p)
         infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        return [_Source(str(p), p.name, bytes, "failed", f"not a readable .zip archive ({exc})")]
+        return [_Source(shown, shown_name(p.name), bytes, "failed", f"not a readable .zip archive ({exc})")]
     out = []
+    total = 0
+    macos = False
     for info in sorted(infos, key=lambda i: i.filename):
         member = info.filename
         base = Path(member).name
-        if info.is_dir() or base.startswith((".", "__MACOSX")) or "__MACOSX/" in member:
+        label = f"{shown}:{shown_name(member)}"
+        if info.is_dir():
             continue
-        label = f"{p}:{member}"
+        if "__MACOSX/" in member or member.startswith("__MACOSX"):
+            macos = True
+            continue
+        wanted = base.lower().endswith(LETTER_SUFFIXES + ARCHIVE_SUFFIXES + EXPORT_SUFFIXES)
+        if any(part.startswith(".") for part in Path(member).parts):
+            if wanted:
+                ignored.append(f"{label} (a hidden file in the archive: extract it and import it by its name)")
+            continue
         if base.lower().endswith(ARCHIVE_SUFFIXES + EXPORT_SUFFIXES):
-            out.append(_Source(label, base, bytes, "failed", "an archive or export inside an archive is not read; "
-                                                              "extract it and import it on its own"))
+            out.append(_Source(label, shown_name(base), bytes, "failed", "an archive or export inside an archive "
+                                                                        "is not read; extract it and import it on its own"))
             continue
-        if not base.lower().endswith(LETTER_SUFFIXES):
+        if not wanted:
             continue
-        if info.file_size > MAX_LETTER_BYTES:
-            out.append(_Source(label, base, bytes, "failed", "larger than 200 MB inside the archive; not a letter"))
+        problem = limits.too_big(info.file_size, is_pdf=True) or limits.archive_member_problem(
+            info.file_size, info.compress_size, total)
+        if problem:
+            out.append(_Source(label, shown_name(base), bytes, "failed", problem))
             continue
+        total += info.file_size
 
         def load(zf: zipfile.ZipFile = zf, info: zipfile.ZipInfo = info) -> bytes:
-            return zf.read(info)
+            return _read_member(zf, info)
 
-        out.append(_Source(label, base, load))
+        out.append(_Source(label, shown_name(base), load))
+    if macos:
+        ignored.append(f"{shown}:__MACOSX/ (macOS's own notes about the files, not letters)")
     return out
 
 
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, never more than it declared (an archive may lie about a member's size)."""
+    chunks = []
+    left = info.file_size
+    with zf.open(info) as f:
+        while chunk := f.read(min(1 << 20, left + 1)):
+            chunks.append(chunk)
+            left -= len(chunk)
+            if left < 0:
+                raise ValueError("the member is larger than the archive says; the archive is damaged or hostile")
+    return b"".join(chunks)
+
+
+def _special(child: Path) -> str | None:
+    """Why a folder entry that is neither a folder nor a regular file is not read, or None when it is one."""
+    try:
+        mode = child.stat().st_mode
+    except FileNotFoundError:
+        return "a link to a file that does not exist (a dangling link)"
+    except OSError as exc:
+        return f"could not be looked at ({exc.strerror or exc})"
+    if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a pipe, not a file: not read"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a file: not read"
+    return "a device, not a file: not read"
+
+
 def expand(paths: Iterable[str | Path], ignored: list[str]) -> list[_Source]:
-    """Everything to import, in a stable order; folders are walked, archives listed (not read yet)."""
+    """Everything to import, in a stable order; folders are walked, archives listed (not read yet).
+
+    Nothing is passed over without a word: a hidden letter file, a link to nothing, a pipe or a
+    device goes into `ignored` with the reason (or fails, when it bears a letter's name).
+    """
     out: list[_Source] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
             for child in sorted(p.rglob("*")):
                 rel = child.relative_to(p)
+                suffix = child.suffix.lower()
+                wanted = suffix in LETTER_SUFFIXES + ARCHIVE_SUFFIXES + EXPORT_SUFFIXES
                 if any(part.startswith(".") for part in rel.parts):
+                    if wanted and not child.is_dir():
+                        ignored.append(f"{shown_name(str(child))} (a hidden file: import it by its name to read it)")
                     continue
                 if child.is_symlink() and child.is_dir():  # not walked: a link may loop back
-                    ignored.append(f"{child} (a link to a folder: import that folder itself)")
+                    ignored.append(f"{shown_name(str(child))} (a link to a folder: import that folder itself)")
                     continue
-                if not child.is_file():
+                special = _special(child)
+                if special is not None:
+                    if wanted:
+                        out.append(_Source(shown_name(str(child)), shown_name(child.name), bytes, "failed", special))
+                    else:
+                        ignored.append(f"{shown_name(str(child))} ({special})")
                     continue
-                suffix = child.suffix.lower()
+                if child.is_dir():
+                    continue
                 if suffix in LETTER_SUFFIXES:
                     out.append(_file_source(child))
                 elif suffix in ARCHIVE_SUFFIXES:
-                    out.extend(_zip_sources(child))
+                    out.extend(_zip_sources(child, ignored))
                 elif suffix in EXPORT_SUFFIXES:
                     out.append(_jsonl_source(child))
                 else:
-                    ignored.append(str(child))
+                    ignored.append(shown_name(str(child)))
         elif p.is_file():
             suffix = p.suffix.lower()
             if suffix in ARCHIVE_SUFFIXES:
-                out.extend(_zip_sources(p))
+                out.extend(_zip_sources(p, ignored))
             elif suffix in EXPORT_SUFFIXES:
                 out.append(_jsonl_source(p))
             else:  # named by the clerk: try it whatever its name says
                 out.append(_file_source(p))
         elif p.exists():
-            out.append(_Source(str(p), p.name, bytes, "failed", "not a regular file (a pipe or a device?)"))
+            out.append(_Source(shown_name(str(p)), shown_name(p.name), bytes, "failed",
+                               _special(p) or "not a regular file (a pipe or a device?)"))
+        elif p.is_symlink():
+            out.append(_Source(shown_name(str(p)), shown_name(p.name), bytes, "failed",
+                               "a link to a file that does not exist (a dangling link)"))
         else:
-            out.append(_Source(str(p), p.name, bytes, "failed", "no such file or folder"))
+            out.append(_Source(shown_name(str(p)), shown_name(p.name), bytes, "failed", "no such file or folder"))
     return out
 
 
@@ -166,12 +242,14 @@ def default_batch_name() -> str:
     return "import " + datetime.now().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def add_letter(db: Database, data: bytes, name: str, batch: str | None) -> tuple[str, str | None, int | None]:
+def add_letter(db: LetterStore, data: bytes, name: str, batch: str | None) -> tuple[str, str | None, int | None]:
     """Read, parse and store one letter. Returns (outcome, message, letter id)."""
     if not data:
         return "failed", "the file is empty (0 bytes)", None
-    if len(data) > MAX_LETTER_BYTES:
-        return "failed", "the file is larger than 200 MB; it is not an IMR letter", None
+    media_type = media_type_of(data, name)
+    too_big = limits.too_big(len(data), is_pdf=media_type == PDF)
+    if too_big:
+        return "failed", too_big, None
     sha = sha256_of(data)
     existing = db.letter_id_by_sha256(sha)
     if existing is not None:
@@ -179,23 +257,32 @@ def add_letter(db: Database, data: bytes, name: str, batch: str | None) -> tuple
     letter = read_letter(data, name)
     if letter.error:
         return "failed", letter.error, None
+    too_long = limits.too_much_text(len(letter.text))
+    if too_long:
+        return "failed", too_long, None
     try:
         parsed = parse_letter(letter, include_text=True)
     except Exception as exc:  # the parser never raises on bad input; if it does, keep the letter anyway
         log.exception("the parser failed on %s", name)
         return "failed", f"the parser failed on this letter ({exc}); please report it", None
     parsed.pop("text", None)  # the text is stored once, in the letters table
+    too_many = limits.too_many_items(len(parsed.get("items") or []))
+    if too_many:
+        return "failed", too_many, None
+    unusual = limits.unusual(parsed)
+    if unusual:
+        parsed["warnings"] = [*(parsed.get("warnings") or []), *unusual]
     letter_id = db.insert_letter(
         data=data, name=name, media_type=letter.media_type, text=letter.text, page_starts=letter.page_starts,
         parsed=parsed, sha256=sha, batch=batch, layout=parsed.get("layout"),
     )
     if letter_id is None:  # another process stored it a moment ago
         return "duplicate", "already in the database", db.letter_id_by_sha256(sha)
-    problems = [p.message for p in letter.problems if p.severity == "error"]
+    problems = [p.message for p in letter.problems if p.severity == "error"] + [w["message"] for w in unusual]
     return "added", ("; ".join(problems) or None), letter_id
 
 
-def import_iter(db: Database, paths: Iterable[str | Path], batch: str | None = None,
+def import_iter(db: LetterStore, paths: Iterable[str | Path], batch: str | None = None,
                 cancel: Any = None) -> Generator[ImportEvent, None, ImportReport]:
     """Import letters one at a time, yielding an `ImportEvent` after each; returns the `ImportReport`."""
     report = ImportReport(batch=batch or default_batch_name())
@@ -227,9 +314,7 @@ def import_iter(db: Database, paths: Iterable[str | Path], batch: str | None = N
     return report
 
 
-def _one(db: Database, src: _Source, batch: str) -> tuple[str, str | None, int | None]:
-    from imr_desk.store.errors import DiskFull, NotWritable, StoreError
-
+def _one(db: LetterStore, src: _Source, batch: str) -> tuple[str, str | None, int | None]:
     if src.kind == "failed":
         return "failed", src.problem, None
     try:
@@ -244,15 +329,9 @@ def _one(db: Database, src: _Source, batch: str) -> tuple[str, str | None, int |
         return "failed", exc.clerk_message, None
 
 
-def _import_jsonl(db: Database, src: _Source, report: ImportReport, done: int, total: int,
+def _import_jsonl(db: LetterStore, src: _Source, report: ImportReport, done: int, total: int,
                   cancel: Any = None) -> Generator[ImportEvent, None, None]:
-    try:
-        from imr_desk.store.roundtrip import import_jsonl
-    except ImportError:
-        report.failed.append((src.label, "importing JSON Lines exports is not available in this version"))
-        yield ImportEvent(done, total, src.label, "failed", "JSON Lines import is not available")
-        return
-    lines = import_jsonl(db, Path(src.label), report.batch)
+    lines = import_jsonl(db, src.path or Path(src.label), report.batch)
     while True:
         if cancel is not None and cancel.is_set():  # a large export file: stop between its letters
             report.cancelled = True
@@ -262,7 +341,7 @@ def _import_jsonl(db: Database, src: _Source, report: ImportReport, done: int, t
             return
         name, outcome, message, letter_id = step
         done = min(done + 1, total)
-        label = f"{src.label}:{name}"
+        label = f"{src.label}:{shown_name(name)}"
         if outcome == "added":
             report.added.append(label)
             report.added_ids.append(letter_id or 0)
@@ -273,7 +352,7 @@ def _import_jsonl(db: Database, src: _Source, report: ImportReport, done: int, t
         yield ImportEvent(done, total, label, outcome, message, letter_id)
 
 
-def import_paths(db: Database, paths: Iterable[str | Path], batch: str | None = None,
+def import_paths(db: LetterStore, paths: Iterable[str | Path], batch: str | None = None,
                  progress: Callable[[ImportEvent], Any] | None = None, cancel: Any = None) -> ImportReport:
     gen = import_iter(db, paths, batch=batch, cancel=cancel)
     while True:

@@ -21,22 +21,20 @@ Progress names each line: "set.jsonl:line 7: CM16-0221706".
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import fastjsonschema
 
 from imr_desk.core import fields
 from imr_desk.core.record import STATUSES, Status
 from imr_desk.core.record import Outcome as RecordOutcome
+from imr_desk.store.database import LetterStore
 from imr_desk.store.errors import DiskFull, NotWritable, StoreError
-
-if TYPE_CHECKING:
-    from imr_desk.store.database import Database
+from imr_desk.store.jsonl import BadLine, read_lines
 
 EXTRA_KEYS = ("text", "page_starts", "review", "history", "annotations")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -71,10 +69,6 @@ def parser_record(record: dict[str, Any], parser_values: dict[str, Any]) -> dict
             part[parts[1]] = value
             parsed[parts[0]] = part
     return parsed
-
-
-class BadLine(ValueError):
-    """A line that cannot be imported; the message says why (and names the part of the line)."""
 
 
 def _text(wanted: str = "text or null") -> dict[str, Any]:
@@ -242,7 +236,7 @@ def label_of(line: dict[str, Any]) -> str:
     return "?"
 
 
-def import_line(db: Database, line: dict[str, Any], batch: str | None, origin: str) -> Outcome:
+def import_line(db: LetterStore, line: dict[str, Any], batch: str | None, origin: str) -> Outcome:
     """Store one exported letter. Returns (name, outcome, message, letter id).
 
     A line that is not a letter IMR Desk can store is refused whole, with the reason: every part of
@@ -291,41 +285,19 @@ def import_line(db: Database, line: dict[str, Any], batch: str | None, origin: s
     return name, "added", None, letter_id
 
 
-def import_jsonl(db: Database, path: Path, batch: str | None) -> Iterator[Outcome]:
+def import_jsonl(db: LetterStore, path: Path, batch: str | None) -> Iterator[Outcome]:
     """Import every line of an IMR Desk JSON Lines export; yields (name, outcome, message, letter id) per line."""
     path = Path(path)
-    try:
-        f = open(path, encoding="utf-8-sig")
-    except OSError as exc:
-        yield path.name, "failed", f"could not read the file ({exc.strerror or exc})", None
-        return
-    with f:
-        number = 0
-        while True:
-            try:
-                raw = f.readline()
-            except (OSError, UnicodeDecodeError) as exc:
-                yield f"line {number + 1}", "failed", f"could not read the file past line {number} ({exc})", None
-                return
-            if not raw:
-                return
-            number += 1
-            if not raw.strip():
-                continue
-            try:
-                line = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                yield f"line {number}", "failed", f"line {number} is not JSON ({exc.msg})", None
-                continue
-            if not isinstance(line, dict):
-                yield f"line {number}", "failed", f"line {number} is not a JSON object", None
-                continue
-            try:
-                name, outcome, message, letter_id = import_line(db, line, batch, f"{path.name}:{number}")
-            except (DiskFull, NotWritable):
-                raise  # nothing else can be stored either: the import stops and says why
-            except Exception as exc:  # noqa: BLE001 - a line we did not foresee: logged, reported, and the next one read
-                log.exception("could not import %s line %d", path, number)
-                name, outcome, message, letter_id = (label_of(line), "failed",
-                                                     f"could not be imported ({type(exc).__name__}: {exc})", None)
-            yield f"line {number}: {name}", outcome, message, letter_id
+    for number, line, problem in read_lines(path):
+        if line is None:
+            yield (f"line {number}" if number else path.name), "failed", problem, None
+            continue
+        try:
+            name, outcome, message, letter_id = import_line(db, line, batch, f"{path.name}:{number}")
+        except (DiskFull, NotWritable):
+            raise  # nothing else can be stored either: the import stops and says why
+        except Exception as exc:  # noqa: BLE001 - a line we did not foresee: logged, reported, and the next one read
+            log.exception("could not import %s line %d", path, number)
+            name, outcome, message, letter_id = (label_of(line), "failed",
+                                                 f"could not be imported ({type(exc).__name__}: {exc})", None)
+        yield f"line {number}: {name}", outcome, message, letter_id

@@ -98,7 +98,10 @@ def build_window(db_path: Path | str | None = None, user: str | None = None,
     """
     default = db_path is None
     path = Path(db_path) if db_path is not None else paths.default_db_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if default:
+        paths.private_dir(path.parent)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
     who = _user(user)
     db = Database.open(path, user=who)  # the UI thread's (reading) connection; creates/migrates
     try:

@@ -68,10 +68,11 @@ class QueueModel(QAbstractTableModel):
         self.reload()
 
     def reload(self) -> None:
+        total = self.db.queue_count(self.filter)  # read first: a failure leaves the model as it was
+        rows = list(self.db.queue(self.filter, self.order_by, self.descending, 0, self.PAGE))
+        same_case = self.db.same_case(r.case_number for r in rows)
         self.beginResetModel()
-        self._total = self.db.queue_count(self.filter)
-        self._rows = list(self.db.queue(self.filter, self.order_by, self.descending, 0, self.PAGE))
-        self._same_case = self.db.same_case(r.case_number for r in self._rows)
+        self._total, self._rows, self._same_case = total, rows, same_case
         self.endResetModel()
         self.countChanged.emit(self._total)
 
@@ -265,6 +266,28 @@ class QueuePanel(QWidget):
         self._selected_id: int | None = None
         self._quiet = False
         self.refresh_batches()
+        self.apply_filter()
+
+    def state(self) -> dict[str, str]:
+        """The filters and sort to remember for the next start (the searched words are not kept)."""
+        return {"status": self.status.currentData() or "", "batch": self.batch.currentData() or "",
+                "sort": self.model.order_by, "descending": "1" if self.model.descending else ""}
+
+    def restore_state(self, state: dict[str, str | None]) -> None:
+        """Put back the filters and sort of `state()`; a batch or status that is gone leaves its filter at All."""
+        for combo, key in ((self.status, "status"), (self.batch, "batch")):
+            i = combo.findData(state.get(key)) if state.get(key) else 0
+            combo.blockSignals(True)
+            combo.setCurrentIndex(max(0, i))
+            combo.blockSignals(False)
+        columns = [c[2] for c in COLUMNS]
+        sort = state.get("sort") or "id"
+        order = Qt.SortOrder.DescendingOrder if state.get("descending") else Qt.SortOrder.AscendingOrder
+        if sort in columns and sort != "id":
+            self.model.order_by, self.model.descending = sort, bool(state.get("descending"))
+            self.view.horizontalHeader().blockSignals(True)
+            self.view.horizontalHeader().setSortIndicator(columns.index(sort), order)
+            self.view.horizontalHeader().blockSignals(False)
         self.apply_filter()
 
     def stop_timers(self) -> None:

@@ -269,8 +269,8 @@ class ReviewSession(QObject):
 
         from imr_desk import paths
 
-        folder = paths.data_dir() / "recovery"
-        folder.mkdir(parents=True, exist_ok=True)
+        paths.private_dir(paths.data_dir())
+        folder = paths.private_dir(paths.data_dir() / "recovery")
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         target = folder / f"letter-{letter.id}-{stamp}.json"
         content = {
@@ -280,9 +280,7 @@ class ReviewSession(QObject):
             "why": why.clerk_message if why is not None else None,
             "record": record,
         }
-        tmp = target.with_suffix(".part")
-        tmp.write_text(json.dumps(content, ensure_ascii=False, indent=1), encoding="utf-8")
-        tmp.replace(target)
+        paths.write_private(target, json.dumps(content, ensure_ascii=False, indent=1))
         log.warning("unsaved edits of letter %s kept in %s", letter.id, target)
         return target
 

@@ -30,7 +30,7 @@ def test_formula_looking_text_gets_an_apostrophe(text: str) -> None:
     assert neutralise(text) == "'" + text
 
 
-@pytest.mark.parametrize("value", ["Lumbar MRI", "a=b", "", " =1", "'=1", 5, -5, None, 2.5, True])
+@pytest.mark.parametrize("value", ["Lumbar MRI", "a=b", "", " a=1", "'=1", 5, -5, None, 2.5, True])
 def test_other_values_are_left_alone(value: object) -> None:
     assert neutralise(value) == value
 
@@ -124,8 +124,8 @@ def test_existing_destination_needs_force(reviewed: Database, out: Path, fmt: st
 
 
 def test_a_lone_manifest_in_the_way_is_an_existing_destination(reviewed: Database, out: Path) -> None:
-    (out / "out.manifest.json").write_text("{}")
-    with pytest.raises(ExportError, match="out.manifest.json already exists"):
+    (out / "out.jsonl.manifest.json").write_text("{}")
+    with pytest.raises(ExportError, match="out.jsonl.manifest.json already exists"):
         export_set(reviewed, "jsonl", out / "out.jsonl")
     assert not (out / "out.jsonl").exists()
 

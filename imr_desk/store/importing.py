@@ -354,6 +354,8 @@ def _import_jsonl(db: Database, src: _Source, report: ImportReport, done: int, t
         if outcome == "added":
             report.added.append(label)
             report.added_ids.append(letter_id or 0)
+            if message:
+                report.warned.append((label, message))
         elif outcome == "duplicate":
             report.duplicates.append(label)
         else:

@@ -93,10 +93,11 @@ def normalise_destination(fmt: str, destination: str | Path) -> Path:
 
 
 def manifest_path_for(fmt: str, destination: Path) -> Path:
-    """Where the manifest goes: inside the CSV folder, else beside the file (out.jsonl -> out.manifest.json)."""
+    """Where the manifest goes: inside the CSV folder, else beside the file and named after it, format and all
+    (out.jsonl -> out.jsonl.manifest.json), so exports of one set in two formats each keep their own."""
     if fmt == "csv":
         return destination / CSV_MANIFEST
-    return destination.with_name(destination.stem + ".manifest.json")
+    return destination.with_name(destination.name + ".manifest.json")
 
 
 def export_set(db: Any, fmt: str, destination: str | Path, selection: ExportSet | None = None, *,

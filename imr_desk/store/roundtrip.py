@@ -28,7 +28,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import fastjsonschema
 
@@ -36,11 +36,9 @@ from imr_desk.core import fields, limits
 from imr_desk.core.reading import sha256_of
 from imr_desk.core.record import STATUSES, Status
 from imr_desk.core.record import Outcome as RecordOutcome
+from imr_desk.store.database import LetterStore
 from imr_desk.store.errors import DiskFull, NotWritable, StoreError
 from imr_desk.store.jsonl import BadLine, read_lines
-
-if TYPE_CHECKING:
-    from imr_desk.store.database import Database
 
 EXTRA_KEYS = ("text", "page_starts", "review", "history", "annotations")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -242,7 +240,7 @@ def label_of(line: dict[str, Any]) -> str:
     return "?"
 
 
-def import_line(db: Database, line: dict[str, Any], batch: str | None, origin: str) -> Outcome:
+def import_line(db: LetterStore, line: dict[str, Any], batch: str | None, origin: str) -> Outcome:
     """Store one exported letter. Returns (name, outcome, message, letter id).
 
     A line that is not a letter IMR Desk can store is refused whole, with the reason: every part of
@@ -305,7 +303,7 @@ def import_line(db: Database, line: dict[str, Any], batch: str | None, origin: s
     return name, "added", note, letter_id
 
 
-def import_jsonl(db: Database, path: Path, batch: str | None) -> Iterator[Outcome]:
+def import_jsonl(db: LetterStore, path: Path, batch: str | None) -> Iterator[Outcome]:
     """Import every line of an IMR Desk JSON Lines export; yields (name, outcome, message, letter id) per line."""
     path = Path(path)
     for number, line, problem in read_lines(path):

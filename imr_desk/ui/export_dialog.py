@@ -113,9 +113,11 @@ class ExportDialog(QDialog):
 
     exported = Signal(object)  # ExportResult, when an export has been written
 
-    def __init__(self, db: Any, parent: QWidget | None = None, ids: list[int] | None = None) -> None:
+    def __init__(self, db: Any, parent: QWidget | None = None, ids: list[int] | None = None,
+                 folder: Path | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("exportDialog")
+        self.folder = folder if folder is not None and folder.is_dir() else None  # where the last export went
         self.setWindowTitle("Export letters")
         self.db = db
         self.ids = list(ids) if ids else None
@@ -264,7 +266,7 @@ class ExportDialog(QDialog):
         current = self.destination.text().strip()
         stamp = dt.date.today().isoformat()
         if not current:
-            path = _documents() / f"imr-desk-export-{stamp}{SUFFIXES[fmt]}"
+            path = (self.folder or _documents()) / f"imr-desk-export-{stamp}{SUFFIXES[fmt]}"
         else:
             old = Path(current)
             stem = old.name[: -len(old.suffix)] if old.suffix in (".jsonl", ".xlsx", ".db") else old.name
@@ -273,7 +275,7 @@ class ExportDialog(QDialog):
 
     def _browse(self) -> None:
         fmt = self.fmt()
-        start = self.destination.text().strip() or str(_documents())
+        start = self.destination.text().strip() or str(self.folder or _documents())
         if fmt == "csv":
             chosen, _ = QFileDialog.getSaveFileName(self, "Export as a folder of CSV files", start)
         else:

@@ -40,6 +40,8 @@ SECTION_COLOURS = {
     "items": QColor(235, 120, 0),
 }
 FOCUS_COLOUR = QColor(21, 101, 192)  # the focused field: blue, not red, which means an error
+FIND_COLOUR = QColor(255, 225, 0)  # find in the letter: every hit yellow, the current one orange
+FIND_CURRENT_COLOUR = QColor(255, 140, 0)
 ANNOTATION_COLOUR = QColor(255, 200, 0)
 SELECTION_COLOUR = QColor(40, 110, 255)
 PAGE_GAP = 12.0
@@ -120,6 +122,7 @@ class PdfLetterView(QGraphicsView):
         self._textpages: dict[int, pdfium.PdfTextPage] = {}
         self._span_items: dict[str, list[QGraphicsRectItem]] = {}
         self._focus_items: list[QGraphicsRectItem] = []
+        self._find_items: list[QGraphicsRectItem] = []
         self._selection_items: list[QGraphicsRectItem] = []
         self._selection: tuple[int, int] | None = None
         self._press: QPointF | None = None
@@ -168,6 +171,7 @@ class PdfLetterView(QGraphicsView):
         self._pages = []
         self._span_items = {}
         self._focus_items = []
+        self._find_items = []
         self._selection_items = []
         self._selection = None
         for tp in self._textpages.values():
@@ -331,6 +335,30 @@ class PdfLetterView(QGraphicsView):
     def focus_rects(self) -> list[QRectF]:
         return [it.rect() for it in self._focus_items]
 
+    def set_find(self, hits: list[tuple[int, int]], current: int | None) -> None:
+        """Find in the letter: every hit marked, the current one strongly and scrolled into view."""
+        for it in self._find_items:
+            self._scene.removeItem(it)
+        self._find_items = []
+        for k, (start, end) in enumerate(hits):
+            strong = k == current
+            colour = FIND_CURRENT_COLOUR if strong else FIND_COLOUR
+            fill = QColor(colour)
+            fill.setAlpha(150 if strong else 110)
+            rects = self.rects_for(start, end)
+            for r in rects:
+                it = self._scene.addRect(r, QPen(colour.darker(130), 1.0) if strong else QPen(Qt.PenStyle.NoPen),
+                                         QBrush(fill))
+                it.setZValue(5 if strong else 2)
+                it.setData(0, k)
+                self._find_items.append(it)
+            if strong and rects:
+                self.centerOn(rects[0].center())
+                self._render_visible()
+
+    def find_rects(self, current_only: bool = False) -> list[QRectF]:
+        return [it.rect() for it in self._find_items if not current_only or it.zValue() == 5]
+
     # -- selection and clicks ------------------------------------------------------------------
     def selected_span(self) -> tuple[int, int] | None:
         return self._selection
@@ -456,6 +484,8 @@ class TextLetterView(QPlainTextEdit):
         self._spans: list[Span] = []
         self._colours: dict[str, QColor] = {}
         self._focus: tuple[int, int] | None = None
+        self._find: list[tuple[int, int]] = []
+        self._find_current: int | None = None
         self._map = Utf16Map("")
         self.zoom = 1.0
         self._base_point_size = self.font().pointSizeF()
@@ -464,6 +494,7 @@ class TextLetterView(QPlainTextEdit):
     def show_letter(self, letter: LetterText) -> None:
         self._spans = []
         self._focus = None
+        self._find, self._find_current = [], None
         self._map = Utf16Map(letter.text)
         self.setPlainText(letter.text)
         self._refresh()
@@ -481,6 +512,7 @@ class TextLetterView(QPlainTextEdit):
     def clear_letter(self) -> None:
         self._spans = []
         self._focus = None
+        self._find, self._find_current = [], None
         self._map = Utf16Map("")
         self.setPlainText("")
 
@@ -516,6 +548,19 @@ class TextLetterView(QPlainTextEdit):
     def focus_span(self) -> tuple[int, int] | None:
         return self._focus
 
+    def set_find(self, hits: list[tuple[int, int]], current: int | None) -> None:
+        """Find in the letter: every hit marked, the current one strongly and scrolled into view."""
+        self._find, self._find_current = list(hits), current
+        self._refresh()
+        if current is not None and 0 <= current < len(hits):
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(self._qt_position(hits[current][0]))
+            self.setTextCursor(cursor)
+            self.centerCursor()
+
+    def find_count(self) -> int:
+        return len(self._find)
+
     def _selection_for(self, start: int, end: int, fmt: QTextCharFormat) -> QTextEdit.ExtraSelection:
         sel = QTextEdit.ExtraSelection()
         cursor = QTextCursor(self.document())
@@ -543,6 +588,10 @@ class TextLetterView(QPlainTextEdit):
             fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.SingleUnderline)
             fmt.setUnderlineColor(FOCUS_COLOUR)
             selections.append(self._selection_for(self._focus[0], self._focus[1], fmt))
+        for k, (start, end) in enumerate(self._find):
+            fmt = QTextCharFormat()
+            fmt.setBackground(FIND_CURRENT_COLOUR if k == self._find_current else FIND_COLOUR)
+            selections.append(self._selection_for(start, end, fmt))
         self.setExtraSelections(selections)
 
     def selected_span(self) -> tuple[int, int] | None:
@@ -658,6 +707,24 @@ class LetterView(QStackedWidget):
 
     def go_to_start(self) -> None:
         self.current.go_to_start()
+
+    def set_find(self, hits: list[tuple[int, int]], current: int | None) -> None:
+        self.current.set_find(hits, current)
+
+    def zoom_state(self) -> dict[str, str]:
+        """The zoom to remember: "fit" (the page's width) or a factor, for PDF pages and for text."""
+        pdf = self.pdf_view
+        return {"pdf": "fit" if pdf.fitting else f"{pdf.zoom:.3f}", "text": f"{self.text_view.zoom:.3f}"}
+
+    def restore_zoom(self, state: dict[str, str | None]) -> None:
+        pdf = state.get("pdf")
+        try:
+            if pdf and pdf != "fit":
+                self.pdf_view.set_zoom(float(pdf))
+            if state.get("text"):
+                self.text_view.set_zoom(float(state["text"] or 1.0))
+        except ValueError:  # a hand-edited settings file: the defaults stay
+            log.warning("ignoring the saved zoom %r", state)
 
     def at_start(self) -> bool:
         return self.current.at_start()

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStatusBar,
     QTabWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -30,6 +31,7 @@ from imr_desk.core.fields import label_of
 from imr_desk.store import OPEN_STATUSES, StoreError
 from imr_desk.ui.actions import ACTIONS, HelpPanel, ShortcutGuard, build_actions
 from imr_desk.ui.dialogs import AnnotationDialog, HistoryDialog, ReasonDialog
+from imr_desk.ui.find import FindBar
 from imr_desk.ui.form import FormView
 from imr_desk.ui.importer import ImportController
 from imr_desk.ui.letter_view import LetterView
@@ -89,8 +91,17 @@ class MainWindow(QMainWindow):
         self.right.setStretchFactor(1, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
+        self.find_bar = FindBar(self.letter_view, lambda: self.session.text.text if self.session.text else "", self)
+        self.find_bar.closed.connect(self.do_focus_letter)
+        letter_pane = QWidget(self)
+        letter_pane.setObjectName("letterPane")
+        pane_layout = QVBoxLayout(letter_pane)
+        pane_layout.setContentsMargins(0, 0, 0, 0)
+        pane_layout.setSpacing(0)
+        pane_layout.addWidget(self.find_bar)
+        pane_layout.addWidget(self.letter_view, 1)
         self.splitter.addWidget(self.queue)
-        self.splitter.addWidget(self.letter_view)
+        self.splitter.addWidget(letter_pane)
         self.splitter.addWidget(self.right)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 4)
@@ -168,6 +179,8 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         self._splitters_restored = False
+        self.queue.restore_state({k: s.text(f"queue/{k}") for k in ("status", "batch", "sort", "descending")})
+        self.letter_view.restore_zoom({k: s.text(f"zoom/{k}") for k in ("pdf", "text")})
         last = s.last_letter(str(self.db_path))
         target = last if last is not None and self._exists(last) else self._first_to_review()
         if target is not None:
@@ -213,6 +226,10 @@ class MainWindow(QMainWindow):
             s.set("window/splitter", self.splitter.sizes())
             s.set("window/rightSplitter", self.right.sizes())
         s.set_last_letter(str(self.db_path), self.session.letter_id)
+        for key, value in self.queue.state().items():
+            s.set(f"queue/{key}", value)
+        for key, value in self.letter_view.zoom_state().items():
+            s.set(f"zoom/{key}", value)
         s.sync()
 
     def _exists(self, letter_id: int) -> bool:
@@ -259,6 +276,7 @@ class MainWindow(QMainWindow):
         self._show_annotations()  # draws the fields' and the annotations' highlights in one pass
         self._count_checks()
         self.side_tabs.setCurrentWidget(self.checks)  # each letter starts on its checks
+        self.find_bar.letter_changed()
         if s.read_only:
             self.show_message(f"Read only: {s.read_only_reason}")
         self.save_label.setText(f"saved (version {s.version})" if s.version else "")
@@ -473,6 +491,27 @@ class MainWindow(QMainWindow):
         self.dialog = dialog
         dialog.open()
 
+    def do_find_in_letter(self) -> None:
+        if self.session.text is None:
+            self.show_message("No letter is open: pick one in the queue first.")
+            return
+        selected = self.letter_view.selected_span()
+        if selected is not None and 0 < selected[1] - selected[0] <= 80:  # find what is selected, as editors do
+            self.find_bar.edit.setText(" ".join(self.session.text.text[selected[0]:selected[1]].split()))
+        self.find_bar.open_bar()
+
+    def do_find_next(self) -> None:
+        if not self.find_bar.isVisible():
+            self.do_find_in_letter()
+        else:
+            self.find_bar.step(+1)
+
+    def do_find_previous(self) -> None:
+        if not self.find_bar.isVisible():
+            self.do_find_in_letter()
+        else:
+            self.find_bar.step(-1)
+
     def do_undo(self) -> None:
         self._guard(self.session.undo_stack.undo)
 
@@ -484,14 +523,20 @@ class MainWindow(QMainWindow):
         self.queue.search.selectAll()
 
     def do_import_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Import letters", str(Path.home()),
-                                                "Letters (*.pdf *.txt *.zip);;All files (*)")
+        start = self.settings.folder("import") or Path.home()
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Import letters", str(start),
+            "Letters and exports (*.pdf *.txt *.zip *.jsonl);;PDF letters (*.pdf);;Text letters (*.txt);;"
+            "Zip archives (*.zip);;JSON Lines exports (*.jsonl);;All files (*)")
         if files:
+            self.settings.set_folder("import", Path(files[0]).parent)
             self.import_paths([Path(f) for f in files])
 
     def do_import_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Import a folder of letters", str(Path.home()))
+        start = self.settings.folder("importFolder") or self.settings.folder("import") or Path.home()
+        folder = QFileDialog.getExistingDirectory(self, "Import a folder of letters", str(start))
         if folder:
+            self.settings.set_folder("importFolder", Path(folder).parent)
             self.import_paths([Path(folder)])
 
     def import_paths(self, paths: list[Path]) -> None:
@@ -519,7 +564,8 @@ class MainWindow(QMainWindow):
             self.show_message("Export is not available in this version of IMR Desk.")
             return
         self.save_now_or_warn()
-        dialog = ExportDialog(self.db, self)
+        dialog = ExportDialog(self.db, self, folder=self.settings.folder("export"))
+        dialog.exported.connect(lambda result: self.settings.set_folder("export", Path(result.destination).parent))
         self.dialog = dialog
         dialog.open()
 

@@ -268,6 +268,28 @@ class QueuePanel(QWidget):
         self.refresh_batches()
         self.apply_filter()
 
+    def state(self) -> dict[str, str]:
+        """The filters and sort to remember for the next start (the searched words are not kept)."""
+        return {"status": self.status.currentData() or "", "batch": self.batch.currentData() or "",
+                "sort": self.model.order_by, "descending": "1" if self.model.descending else ""}
+
+    def restore_state(self, state: dict[str, str | None]) -> None:
+        """Put back the filters and sort of `state()`; a batch or status that is gone leaves its filter at All."""
+        for combo, key in ((self.status, "status"), (self.batch, "batch")):
+            i = combo.findData(state.get(key)) if state.get(key) else 0
+            combo.blockSignals(True)
+            combo.setCurrentIndex(max(0, i))
+            combo.blockSignals(False)
+        columns = [c[2] for c in COLUMNS]
+        sort = state.get("sort") or "id"
+        order = Qt.SortOrder.DescendingOrder if state.get("descending") else Qt.SortOrder.AscendingOrder
+        if sort in columns and sort != "id":
+            self.model.order_by, self.model.descending = sort, bool(state.get("descending"))
+            self.view.horizontalHeader().blockSignals(True)
+            self.view.horizontalHeader().setSortIndicator(columns.index(sort), order)
+            self.view.horizontalHeader().blockSignals(False)
+        self.apply_filter()
+
     def stop_timers(self) -> None:
         """The window is closing: no search may run on its closed database."""
         self._search_timer.stop()

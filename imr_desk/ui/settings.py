@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -42,6 +43,19 @@ class Settings:
         if isinstance(value, str):
             return value.strip().lower() in ("true", "1", "yes")
         return bool(value)
+
+    def folder(self, key: str) -> Path | None:
+        """The folder a file dialog was last used in (`folders/<key>`), while it still exists."""
+        value = self.qs.value(f"folders/{key}")
+        path = Path(str(value)) if value else None
+        return path if path is not None and path.is_dir() else None
+
+    def set_folder(self, key: str, path: Path) -> None:
+        self.qs.setValue(f"folders/{key}", str(path if path.is_dir() else path.parent))
+
+    def text(self, key: str) -> str | None:
+        value = self.qs.value(key)
+        return str(value) if value is not None else None
 
     def last_letter(self, db_path: str) -> int | None:
         self.qs.beginGroup("lastLetter")

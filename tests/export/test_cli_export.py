@@ -22,7 +22,7 @@ def test_export_each_format(reviewed: Database, db_path: Path, tmp_path: Path, f
     result = run("export", "--db", str(db_path), "--format", fmt, "-o", str(tmp_path / name), "-q")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Exported 5 letter(s)")
-    manifest = tmp_path / "set" / "manifest.json" if fmt == "csv" else tmp_path / "set.manifest.json"
+    manifest = tmp_path / "set" / "manifest.json" if fmt == "csv" else tmp_path / f"{name}.manifest.json"
     assert f"Manifest: {manifest}" in result.stdout
     assert json.loads(manifest.read_text(encoding="utf-8"))["count"] == 5
 

@@ -39,7 +39,7 @@ def test_export_reviewed_set_to_excel(qtbot, reviewed: Database, tmp_path: Path)
         qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     result = blocker.args[0]
     assert result.destination == tmp_path / "week1.xlsx" and result.count == 5
-    assert "Exported 5 letter(s)" in dialog.message.text() and "week1.manifest.json" in dialog.message.text()
+    assert "Exported 5 letter(s)" in dialog.message.text() and "week1.xlsx.manifest.json" in dialog.message.text()
     assert dialog.progress.value() == 5 and dialog.progress.maximum() == 5
     assert dialog.export_button.isEnabled()  # ready for another export of the same set
     wb = openpyxl.load_workbook(tmp_path / "week1.xlsx")
@@ -113,7 +113,7 @@ def test_cancel_leaves_nothing(qtbot, reviewed: Database, tmp_path: Path) -> Non
         assert dialog.message.text() == "The export was cancelled; nothing was written."
         assert list(out.iterdir()) == []
     else:  # it finished before the cancel was seen: then it is whole
-        assert (out / "set.db").exists() and (out / "set.manifest.json").exists()
+        assert (out / "set.db").exists() and (out / "set.db.manifest.json").exists()
 
 
 def test_selected_letters(qtbot, reviewed: Database, tmp_path: Path) -> None:

@@ -99,7 +99,7 @@ def test_jsonl_records_with_review_history_and_annotations(reviewed: Database, t
     from jsonschema import Draft202012Validator
 
     result = export_set(reviewed, "jsonl", tmp_path / "set.jsonl")
-    assert result.files == [tmp_path / "set.jsonl", tmp_path / "set.manifest.json"]
+    assert result.files == [tmp_path / "set.jsonl", tmp_path / "set.jsonl.manifest.json"]
     lines = [json.loads(x) for x in (tmp_path / "set.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(lines) == 5
     schema = json.loads((Path(__file__).resolve().parent.parent / "data" / "record.schema.json").read_text())
@@ -124,7 +124,7 @@ def test_jsonl_records_with_review_history_and_annotations(reviewed: Database, t
     assert labels == [("question", False), ("typo", True)]
     assert first["annotations"][0]["quote"] == stored.text[:20]
     assert lines[1]["case"]["decision_date"] == "2017-01-10"
-    check_manifest(tmp_path / "set.manifest.json", "jsonl", 5, [tmp_path / "set.jsonl"], reviewed)
+    check_manifest(tmp_path / "set.jsonl.manifest.json", "jsonl", 5, [tmp_path / "set.jsonl"], reviewed)
 
 
 def test_xlsx_sheets_typed_columns_frozen_headers(reviewed: Database, tmp_path: Path) -> None:
@@ -162,13 +162,13 @@ def test_xlsx_sheets_typed_columns_frozen_headers(reviewed: Database, tmp_path: 
     notes = wb["Annotations"]
     note_rows = [[c.value for c in r] for r in notes.iter_rows(min_row=2)]
     assert [(r[0], r[3]) for r in note_rows] == [(1, "question"), (2, "extraction error")]
-    check_manifest(tmp_path / "set.manifest.json", "xlsx", 5, [path], reviewed)
+    check_manifest(tmp_path / "set.xlsx.manifest.json", "xlsx", 5, [path], reviewed)
 
 
 def test_sqlite_self_contained_for_datasette_and_imr_desk(reviewed: Database, tmp_path: Path) -> None:
     path = tmp_path / "set.db"
     export_set(reviewed, "sqlite", path)
-    check_manifest(tmp_path / "set.manifest.json", "sqlite", 5, [path], reviewed)  # before anyone opens it
+    check_manifest(tmp_path / "set.db.manifest.json", "sqlite", 5, [path], reviewed)  # before anyone opens it
     assert not Path(str(path) + "-wal").exists()  # one file
     conn = sqlite3.connect(path)
     try:
@@ -261,3 +261,11 @@ def test_excel_drops_control_characters_and_cuts_overlong_cells(reviewed: Databa
     rationale = [r[item_header.index("rationale")].value for r in wb["Items"].iter_rows(min_row=2)
                  if r[0].value == 4][0]
     assert len(rationale) == 32_767 and rationale.endswith("…")
+
+
+def test_two_formats_to_one_name_each_keep_their_own_manifest(reviewed: Database, tmp_path: Path) -> None:
+    jsonl = export_set(reviewed, "jsonl", tmp_path / "set.jsonl")
+    xlsx = export_set(reviewed, "xlsx", tmp_path / "set.xlsx")
+    assert jsonl.manifest_path != xlsx.manifest_path
+    assert json.loads(jsonl.manifest_path.read_text(encoding="utf-8"))["format"] == "jsonl"
+    assert json.loads(xlsx.manifest_path.read_text(encoding="utf-8"))["format"] == "xlsx"

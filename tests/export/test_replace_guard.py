@@ -56,10 +56,10 @@ def test_the_database_under_another_name_is_never_replaced(reviewed: Database, d
     for fmt, target in cases:
         with pytest.raises(ExportError, match="review database being exported"):
             export_set(reviewed, fmt, target, force=True)
-    # out.manifest.json beside out.jsonl: a database called so is not replaced either
-    with Database.open(tmp_path / "out.manifest.json", user="alice") as odd:
+    # out.jsonl.manifest.json beside out.jsonl: a database called so is not replaced either
+    with Database.open(tmp_path / "out.jsonl.manifest.json", user="alice") as odd:
         odd.import_paths([], batch="none")
-        with pytest.raises(ExportError, match="out.manifest.json is the review database"):
+        with pytest.raises(ExportError, match="out.jsonl.manifest.json is the review database"):
             export_set(odd, "jsonl", tmp_path / "out.jsonl", force=True)
     assert (tmp_path / "link.db").is_symlink() and not (tmp_path / "out.jsonl").exists()
     _intact(db_path)

@@ -124,8 +124,8 @@ def test_existing_destination_needs_force(reviewed: Database, out: Path, fmt: st
 
 
 def test_a_lone_manifest_in_the_way_is_an_existing_destination(reviewed: Database, out: Path) -> None:
-    (out / "out.manifest.json").write_text("{}")
-    with pytest.raises(ExportError, match="out.manifest.json already exists"):
+    (out / "out.jsonl.manifest.json").write_text("{}")
+    with pytest.raises(ExportError, match="out.jsonl.manifest.json already exists"):
         export_set(reviewed, "jsonl", out / "out.jsonl")
     assert not (out / "out.jsonl").exists()
 

@@ -214,3 +214,71 @@ def test_ctrl_c_closes_the_window_as_quit_does(qtbot, open_window, db_path):
     with Database.open(db_path, user="reader") as db:
         assert any(db.letter(r.id).record.get("case", {}).get("case_number") == "CM00-1234567"
                    for r in db.queue({}, limit=10)), "the last edit was saved on the way out"
+
+
+def test_filters_sort_zoom_and_folders_come_back_on_the_next_start(qtbot, open_window, db_path, tmp_path):
+    from pathlib import Path
+
+    w = open_window(db_path)
+    q = w.queue
+    q.status.setCurrentIndex(q.status.findData("open"))
+    q.batch.setCurrentIndex(q.batch.findData("test"))
+    q.view.sortByColumn(1, Qt.SortOrder.DescendingOrder)  # by case number, last first
+    order = [q.model.letter_id(r) for r in range(q.model.rowCount())]
+    assert w.open_letter(letter_id(w, "CM16-0221706.pdf"))
+    w.do_zoom_in()
+    zoom = w.letter_view.pdf_view.zoom
+    w.settings.set_folder("export", tmp_path)
+    w.close()
+    again = open_window(db_path)
+    q = again.queue
+    assert q.status.currentData() == "open" and q.batch.currentData() == "test"
+    assert (q.model.order_by, q.model.descending) == ("case_number", True)
+    assert [q.model.letter_id(r) for r in range(q.model.rowCount())] == order
+    pdf = again.letter_view.pdf_view
+    assert not pdf.fitting and abs(pdf.zoom - zoom) < 0.01
+    again.do_export()
+    assert Path(again.dialog.destination.text()).parent == tmp_path
+    again.dialog.close()
+
+
+def test_find_in_the_letter_marks_every_hit_and_walks_them(qtbot, open_window, db_path):
+    from tests.ui.conftest import TEXTS
+
+    w = open_window(db_path)
+    assert w.open_letter(letter_id(w, "CM16-0221706.pdf"))
+    pdf = w.letter_view.pdf_view
+    text = w.session.text.text
+    word = "medical"
+    expected = text.lower().count(word)
+    assert expected >= 3
+    press(qtbot, w, Qt.Key.Key_F, CTRL | Qt.KeyboardModifier.ShiftModifier)
+    bar = w.find_bar
+    assert bar.isVisible() and QApplication.focusWidget() is bar.edit
+    qtbot.keyClicks(bar.edit, "MEDICAL")
+    qtbot.waitUntil(lambda: bar.count.text() == f"1 of {expected}")
+    assert [text[s:e].lower() for s, e in bar.hits] == [word] * expected
+    assert len(pdf.find_rects()) >= expected and len(pdf.find_rects(current_only=True)) >= 1
+    first = pdf.find_rects(current_only=True)[0]
+    qtbot.keyClick(bar.edit, Qt.Key.Key_Return)
+    assert bar.count.text() == f"2 of {expected}"
+    assert pdf.find_rects(current_only=True)[0] != first
+    qtbot.keyClick(bar.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(bar.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    assert bar.count.text() == f"{expected} of {expected}", "previous from the first wraps to the last"
+    press(qtbot, w, Qt.Key.Key_F3)
+    assert bar.count.text() == f"1 of {expected}"
+    # a phrase whose words wrap onto the next line is found too; words that are not there say so
+    bar.edit.setText("zzyzx nowhere")
+    bar.search()
+    assert bar.count.text() == "not found" and pdf.find_rects() == []
+    # another letter: the same words found in it
+    bar.edit.setText("the")
+    bar.search()
+    assert w.open_letter(letter_id(w, TEXTS[0].name))
+    view = w.letter_view.text_view
+    assert bar.hits and view.find_count() == len(bar.hits)
+    assert all(w.session.text.text[s:e].lower() == "the" for s, e in bar.hits)
+    qtbot.keyClick(bar.edit, Qt.Key.Key_Escape)
+    assert not bar.isVisible() and view.find_count() == 0
+    assert QApplication.focusWidget() is view

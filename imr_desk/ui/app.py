@@ -103,6 +103,7 @@ def build_window(db_path: Path | str | None = None, user: str | None = None,
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
     who = _user(user)
+    _sweep_killed_exports()
     db = Database.open(path, user=who)  # the UI thread's (reading) connection; creates/migrates
     try:
         if (seed_samples if seed_samples is not None else default) and db.queue_count({}) == 0:
@@ -126,6 +127,14 @@ def build_window(db_path: Path | str | None = None, user: str | None = None,
     if icon is not None:
         window.setWindowIcon(icon)
     return window
+
+
+def _sweep_killed_exports() -> None:
+    """Remove what exports killed mid-way left behind (partial patient data), wherever they wrote."""
+    from imr_desk.export.safety import sweep_killed_exports
+
+    for folder in sweep_killed_exports():
+        log.info("removed %s, left by an export that was killed", folder)
 
 
 def _make_app() -> QApplication:

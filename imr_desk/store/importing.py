@@ -345,6 +345,8 @@ def _import_jsonl(db: LetterStore, src: _Source, report: ImportReport, done: int
         if outcome == "added":
             report.added.append(label)
             report.added_ids.append(letter_id or 0)
+            if message:
+                report.warned.append((label, message))
         elif outcome == "duplicate":
             report.duplicates.append(label)
         else:

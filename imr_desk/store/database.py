@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlite_utils
 
+from imr_desk.core import confirmations
 from imr_desk.core.checks import recheck
 from imr_desk.core.record import OPEN_STATUSES, STATUSES, Status
 from imr_desk.store import records as rec
@@ -752,6 +753,37 @@ class Database:
                 (letter_id, rec.dumps(old), rec.dumps(status), self.user, at, reason, version + 1),
             )
         return int(version) + 1
+
+    # -- confirmed fields and team settings ------------------------------------------------------------
+    def confirm_fields(self, letter_id: int, values: dict[str, Any]) -> None:
+        """Record that the clerk checked these fields (path -> the value confirmed): one history row."""
+        if not values:
+            return
+        with self.transaction("record the confirmed fields"):
+            if not self._read("SELECT 1 FROM letters WHERE id = ?", (letter_id,)):
+                raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")
+            self.conn.execute(
+                "INSERT INTO history(letter_id, path, old, new, who, at, origin, version) "
+                "VALUES (?, ?, NULL, ?, ?, ?, 'clerk', (SELECT version FROM letters WHERE id = ?))",
+                (letter_id, confirmations.HISTORY_PATH, rec.dumps(values), self.user, now_iso(), letter_id),
+            )
+
+    def confirmations(self, letter_id: int) -> dict[str, confirmations.Confirmation]:
+        """Every field confirmed in the letter, with the value confirmed, who and when (the latest of each)."""
+        return confirmations.merge(self._read(
+            "SELECT new, who, at FROM history WHERE letter_id = ? AND path = ? ORDER BY id",
+            (letter_id, confirmations.HISTORY_PATH)))
+
+    def team_setting(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM team_settings WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def set_team_setting(self, key: str, value: str) -> None:
+        """A setting every window on this database follows (who set it and when is kept)."""
+        with self.transaction("change the team's setting"):
+            self.conn.execute(
+                "INSERT INTO team_settings(key, value, who, at) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE "
+                "SET value = excluded.value, who = excluded.who, at = excluded.at", (key, value, self.user, now_iso()))
 
     def history(self, letter_id: int) -> list[HistoryRow]:
         rows = self._read("SELECT id, letter_id, path, old, new, who, at, origin, reason, version FROM history "

@@ -195,7 +195,7 @@ def search(ctx: click.Context, db_path: Path | None, limit: int, as_json: bool, 
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 @click.pass_context
 def stats(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
-    """Counts by status, outcome, decision and batch, and how often the parser's values survived review."""
+    """Counts by status, outcome, decision, batch and layout, and how often the parser's values survived review."""
     with _open_db(ctx, db_path, create=False, read_only=True) as db:
         figures = db.stats()
     if as_json:
@@ -203,7 +203,8 @@ def stats(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
         return
     click.echo(f"Letters: {figures['letters']} ({figures['with_warnings']} with warnings)")
     for title, key in (("By status", "by_status"), ("By outcome", "by_outcome"),
-                       ("Items by decision", "items_by_decision"), ("By batch", "by_batch")):
+                       ("Items by decision", "items_by_decision"), ("By batch", "by_batch"),
+                       ("By layout", "by_layout")):
         click.echo(f"{title}:")
         for k, v in figures[key].items():
             click.echo(f"  {k:40} {v:>8}")

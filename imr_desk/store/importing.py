@@ -15,14 +15,15 @@ from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from imr_desk.core import limits, parse_letter, read_letter
 from imr_desk.core.limits import shown_name
 from imr_desk.core.reading import PDF, media_type_of, sha256_of
-
-if TYPE_CHECKING:
-    from imr_desk.store.database import Database
+from imr_desk.store.database import LetterStore
+from imr_desk.store.errors import DiskFull, NotWritable, StoreError
+from imr_desk.store.jsonl import count_lines
+from imr_desk.store.roundtrip import import_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +98,6 @@ def _starts_as_pdf(p: Path) -> bool:
 
 def _jsonl_source(p: Path) -> _Source:
     """A JSON Lines export, weighed by its lines so that progress moves letter by letter."""
-    from imr_desk.store.jsonl import count_lines
-
     try:
         lines = count_lines(p)
     except OSError:
@@ -243,7 +242,7 @@ def default_batch_name() -> str:
     return "import " + datetime.now().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def add_letter(db: Database, data: bytes, name: str, batch: str | None) -> tuple[str, str | None, int | None]:
+def add_letter(db: LetterStore, data: bytes, name: str, batch: str | None) -> tuple[str, str | None, int | None]:
     """Read, parse and store one letter. Returns (outcome, message, letter id)."""
     if not data:
         return "failed", "the file is empty (0 bytes)", None
@@ -283,7 +282,7 @@ def add_letter(db: Database, data: bytes, name: str, batch: str | None) -> tuple
     return "added", ("; ".join(problems) or None), letter_id
 
 
-def import_iter(db: Database, paths: Iterable[str | Path], batch: str | None = None,
+def import_iter(db: LetterStore, paths: Iterable[str | Path], batch: str | None = None,
                 cancel: Any = None) -> Generator[ImportEvent, None, ImportReport]:
     """Import letters one at a time, yielding an `ImportEvent` after each; returns the `ImportReport`."""
     report = ImportReport(batch=batch or default_batch_name())
@@ -315,9 +314,7 @@ def import_iter(db: Database, paths: Iterable[str | Path], batch: str | None = N
     return report
 
 
-def _one(db: Database, src: _Source, batch: str) -> tuple[str, str | None, int | None]:
-    from imr_desk.store.errors import DiskFull, NotWritable, StoreError
-
+def _one(db: LetterStore, src: _Source, batch: str) -> tuple[str, str | None, int | None]:
     if src.kind == "failed":
         return "failed", src.problem, None
     try:
@@ -332,14 +329,8 @@ def _one(db: Database, src: _Source, batch: str) -> tuple[str, str | None, int |
         return "failed", exc.clerk_message, None
 
 
-def _import_jsonl(db: Database, src: _Source, report: ImportReport, done: int, total: int,
+def _import_jsonl(db: LetterStore, src: _Source, report: ImportReport, done: int, total: int,
                   cancel: Any = None) -> Generator[ImportEvent, None, None]:
-    try:
-        from imr_desk.store.roundtrip import import_jsonl
-    except ImportError:
-        report.failed.append((src.label, "importing JSON Lines exports is not available in this version"))
-        yield ImportEvent(done, total, src.label, "failed", "JSON Lines import is not available")
-        return
     lines = import_jsonl(db, src.path or Path(src.label), report.batch)
     while True:
         if cancel is not None and cancel.is_set():  # a large export file: stop between its letters
@@ -354,6 +345,8 @@ def _import_jsonl(db: Database, src: _Source, report: ImportReport, done: int, t
         if outcome == "added":
             report.added.append(label)
             report.added_ids.append(letter_id or 0)
+            if message:
+                report.warned.append((label, message))
         elif outcome == "duplicate":
             report.duplicates.append(label)
         else:
@@ -361,7 +354,7 @@ def _import_jsonl(db: Database, src: _Source, report: ImportReport, done: int, t
         yield ImportEvent(done, total, label, outcome, message, letter_id)
 
 
-def import_paths(db: Database, paths: Iterable[str | Path], batch: str | None = None,
+def import_paths(db: LetterStore, paths: Iterable[str | Path], batch: str | None = None,
                  progress: Callable[[ImportEvent], Any] | None = None, cancel: Any = None) -> ImportReport:
     gen = import_iter(db, paths, batch=batch, cancel=cancel)
     while True:

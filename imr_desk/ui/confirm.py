@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from imr_desk.core.confirmations import Confirmation, same_value
-from imr_desk.store import StoreError
+from imr_desk.store import ClerkError, StoreError
 from imr_desk.ui.session import ReviewError, ReviewSession
 
 log = logging.getLogger(__name__)
@@ -63,13 +63,19 @@ class Confirmations(QObject):
         if not values:
             return 0
         letter_id = s.letter_id
-        try:
-            s.writer.call(lambda db: db.confirm_fields(letter_id, values))
-        except StoreError as exc:
-            raise ReviewError(f"Not confirmed: {exc.clerk_message}") from exc
         at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         who = getattr(s.db, "user", None)
-        for path, value in values.items():
+        for path, value in values.items():  # shown at once; the history row follows the letter's edits
             self.found[path] = Confirmation(value, who, at)
+
+        def refused(exc: ClerkError) -> None:
+            if self.session.letter_id == letter_id:
+                for path in values:
+                    self.found.pop(path, None)
+                self.changed.emit()
+            self.session.message.emit(f"Not confirmed: {exc.clerk_message}")
+
+        s.queue_write(lambda db: db.confirm_fields(letter_id, values), "record the confirmed fields",
+                      failed=refused)
         self.changed.emit()
         return len(values)

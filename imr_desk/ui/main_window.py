@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from imr_desk.core.confirmations import HISTORY_PATH, REQUIRE_ONE_BY_ONE
 from imr_desk.core.fields import label_of
-from imr_desk.store import OPEN_STATUSES, StoreError
+from imr_desk.store import OPEN_STATUSES, ClerkError, StoreError
 from imr_desk.ui.actions import ACTIONS, HelpPanel, ShortcutGuard, build_actions
 from imr_desk.ui.dialogs import AnnotationDialog, HistoryDialog, ReasonDialog
 from imr_desk.ui.find import FindBar
@@ -40,7 +40,7 @@ from imr_desk.ui.panels import AnnotationsPanel, ChecksPanel
 from imr_desk.ui.queue import QueuePanel
 from imr_desk.ui.session import ReviewError, ReviewSession
 from imr_desk.ui.settings import Settings
-from imr_desk.ui.writer import DbWriter
+from imr_desk.ui.writer import DbWriter, WriteOp
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ LABEL_COLOURS = {
 }
 LETTER_SUFFIXES = (".pdf", ".txt", ".zip", ".jsonl")
 MENU_ORDER = ("File", "Edit", "Review", "View", "Help")
+CLOSE_WAIT_S = 3.0  # closing waits this long (the window answering) for the last edits to land, then asks
 
 
 class MainWindow(QMainWindow):
@@ -73,6 +74,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.session = ReviewSession(db, writer, self.holder, self)
         self.session.message.connect(self.show_message)
+        writer.message.connect(self.show_message)
+        writer.waitingChanged.connect(self._waiting_changed)
 
         self.queue = QueuePanel(db, self)
         self.letter_view = LetterView(self)
@@ -143,6 +146,8 @@ class MainWindow(QMainWindow):
         self.session.focusChanged.connect(self._focus_changed)
         self.session.dirtyChanged.connect(self._dirty_changed)
         self.session.saved.connect(self._saved)
+        self.session.saveStateChanged.connect(self.save_label.setText)
+        self.session.letterWritten.connect(self._letter_written)
         self.session.statusChanged.connect(self._status_changed)
         self.session.annotationsChanged.connect(self._show_annotations)
         self.session.undo_stack.canUndoChanged.connect(self.actions_["undo"].setEnabled)
@@ -154,7 +159,7 @@ class MainWindow(QMainWindow):
         self.annotations.spanRequested.connect(self.letter_view.set_focus_span)
         self.importer.finished.connect(self._import_finished)
         self.actions_["toggle_highlights"].setChecked(True)
-        self.actions_["require_confirm"].setChecked(self.confirm_one_by_one())
+        self._read_team_settings()
         self.actions_["toggle_queue"].setChecked(self.settings.flag("window/queueShown", True))
         self.queue.setVisible(self.actions_["toggle_queue"].isChecked())
         self._restore()
@@ -286,6 +291,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"Read only: {s.read_only_reason}")
         self.save_label.setText(f"saved (version {s.version})" if s.version else "")
         self._status_changed(s.status)
+        self._read_team_settings()
         self._make_ready()
 
     def _make_ready(self) -> None:
@@ -361,11 +367,29 @@ class MainWindow(QMainWindow):
         self.form.focus_field(field_of(path))
 
     def _dirty_changed(self, dirty: bool) -> None:
-        self.save_label.setText("editing…" if dirty else f"saved (version {self.session.version})")
+        self.save_label.setText(self.session.save_state())
 
     def _saved(self, version: int) -> None:
-        self.save_label.setText(f"saved (version {version})")
-        self._refresh_row()
+        self.save_label.setText(self.session.save_state())
+
+    def _letter_written(self, letter_id: int) -> None:
+        """One of this window's writes landed (or was refused): the letter's queue row shows what is stored."""
+        if self._closing:
+            return
+        rows = self.db.queue({"ids": [letter_id]}, "id", False, 0, 1)
+        self.queue.model.refresh_letter(letter_id, rows[0] if rows else None)
+        self.queue.update_count()
+
+    def _waiting_changed(self, waiting: bool, doing: str) -> None:
+        """Another program holds the database's write lock: the edits queue, in order, and say so."""
+        if self._closing:
+            return
+        self.save_label.setText(self.session.save_state())
+        if waiting:
+            self.show_message(f"Waiting for the database (another program is writing to it) to {doing}. "
+                              "Keep working: your edits are kept and saved in order as soon as it is free.")
+        else:
+            self.show_message("The database is free again; your edits are being saved.")
 
     def _status_changed(self, status: str) -> None:
         if not self.session.dirty and self.session.letter_id is not None:
@@ -466,19 +490,30 @@ class MainWindow(QMainWindow):
             self.show_message("This field has the parser's value already.")
 
     def confirm_one_by_one(self) -> bool:
+        """The team's setting, as this window last read or set it (read again as each letter opens)."""
+        return self.actions_["require_confirm"].isChecked()
+
+    def _read_team_settings(self) -> None:
         try:
-            return self.db.team_setting(REQUIRE_ONE_BY_ONE) == "1"
+            on = self.db.team_setting(REQUIRE_ONE_BY_ONE) == "1"
         except StoreError:
-            return False
+            return
+        action = self.actions_["require_confirm"]
+        if action.isChecked() != on:
+            action.blockSignals(True)
+            action.setChecked(on)
+            action.blockSignals(False)
 
     def do_require_confirm(self, on: bool) -> None:
-        if on == self.confirm_one_by_one():
-            return
-        try:
-            self.writer.call(lambda db: db.set_team_setting(REQUIRE_ONE_BY_ONE, "1" if on else "0"))
-        except StoreError as exc:
+        def refused(exc: ClerkError) -> None:
             self.show_message(f"The team setting was not changed: {exc.clerk_message}")
-            return
+            action = self.actions_["require_confirm"]
+            action.blockSignals(True)
+            action.setChecked(not on)
+            action.blockSignals(False)
+
+        WriteOp(lambda db: db.set_team_setting(REQUIRE_ONE_BY_ONE, "1" if on else "0"),
+                "change the team's setting").failure(refused).run(self.writer)
         self.show_message("Every field must now be confirmed one by one before a letter is marked reviewed "
                           "(for everyone on this database)." if on else
                           "Ctrl+Return confirms the fields left and marks the letter reviewed again.")
@@ -609,7 +644,7 @@ class MainWindow(QMainWindow):
             self.show_message("Export is not available in this version of IMR Desk.")
             return
         self.save_now_or_warn()
-        dialog = ExportDialog(self.db, self, folder=self.settings.folder("export"))
+        dialog = ExportDialog(self.db, self, folder=self.settings.folder("export"), writer=self.writer)
         dialog.exported.connect(lambda result: self.settings.set_folder("export", Path(result.destination).parent))
         self.dialog = dialog
         dialog.open()
@@ -686,13 +721,19 @@ class MainWindow(QMainWindow):
             event.accept()
             return
         self.save_settings()
-        try:
-            self.session.close_letter(discard=self._discard_unsaved)
-        except ReviewError as exc:  # the last edits cannot be saved: the clerk decides, the window stays
-            event.ignore()
-            self.show_message(exc.clerk_message)
-            self.ask_close_unsaved(exc.clerk_message)
-            return
+        if not self._discard_unsaved:
+            self.session.save_now()
+            # the event loop runs meanwhile: the window answers while its last writes land
+            landed = self.writer.wait_idle(CLOSE_WAIT_S, until=lambda: not self.session.writes_pending())
+            if not landed or self.session.unsaved_letters():
+                event.ignore()  # the edits are not in the database yet: the clerk decides, the window stays
+                message = self.session.unsaved_message()
+                self.show_message(message)
+                self.ask_close_unsaved(message)
+                return
+        self.session.close_letter(discard=self._discard_unsaved)
+        if not self._discard_unsaved:  # the lease's release
+            self.writer.wait_idle(CLOSE_WAIT_S, until=lambda: not self.session.writes_pending())
         self._closing = True
         if self.close_box is not None:
             self.close_box.close()
@@ -735,7 +776,7 @@ class MainWindow(QMainWindow):
             self.close_box.setInformativeText(message)
             return
         box = QMessageBox(QMessageBox.Icon.Warning, "Edits not saved",
-                          "The letter's last edits could not be saved.", QMessageBox.StandardButton.NoButton, self)
+                          "The letter's last edits are not saved yet.", QMessageBox.StandardButton.NoButton, self)
         box.setObjectName("closeUnsaved")
         box.setInformativeText(message)
         keep = box.addButton("Keep the window open", QMessageBox.ButtonRole.RejectRole)
@@ -746,9 +787,11 @@ class MainWindow(QMainWindow):
 
         def answered() -> None:
             if box.clickedButton() is lose:
+                self.writer.give_up()  # the writes still waiting fail now; the edits go to the recovery file
                 try:
                     kept = self.session.write_recovery()
                 except OSError as exc:  # not even a file could be written: the window stays open
+                    self.writer.wait_on()
                     self.show_message(f"Not closed: the edits could not be kept in a recovery file either "
                                       f"({exc.strerror or exc}). Free some disk space, then try again.")
                     return

@@ -36,7 +36,9 @@ def test_import_search_stats_on_the_default_database(imr_home: Path, letters_dir
     stats = imr("stats", "--json")
     figures = json.loads(stats.stdout)
     assert figures["letters"] == 6 and figures["by_batch"] == {"week 1": 6}
+    assert sum(figures["by_layout"].values()) == 6 and "fdl-header" in figures["by_layout"]
     text = imr("stats")
+    assert "By layout:" in text.stdout and "fdl-header" in text.stdout
     assert "to review" in text.stdout and "no reviewed letters yet" in text.stdout
 
 

@@ -64,6 +64,7 @@ def test_accuracy_counts_values_kept_through_review(filled: Database) -> None:
     stats = filled.stats()
     assert stats["by_status"]["reviewed"] == 2 and stats["letters"] == 11
     assert stats["by_batch"] == {"first": 11}
+    assert stats["by_layout"] == {"fdl": 5, "fdl-header": 6}  # the seed texts have no header table
     assert sum(stats["items_by_decision"].values()) == filled.conn.execute("SELECT count(*) FROM items").fetchone()[0]
 
 
@@ -113,3 +114,12 @@ def test_reparse_keeps_a_reviewed_record_that_was_still_the_parsers(filled: Data
     after = filled.letter(letter_id)
     assert after.record["patient"]["age"] == 99  # what the clerk approved, not the new parser's value
     assert after.parsed["patient"]["age"] == approved["patient"]["age"]
+
+
+def test_stats_count_a_letter_in_an_unseen_template_as_unseen(db: Database, tmp_path) -> None:
+    from tests.core.letters import MAXIMUS_2013, UNSEEN
+
+    (tmp_path / "unseen.txt").write_text(UNSEEN, encoding="utf-8")
+    (tmp_path / "notice.txt").write_text(MAXIMUS_2013, encoding="utf-8")
+    db.import_paths([tmp_path / "unseen.txt", tmp_path / "notice.txt"], batch="b")
+    assert db.stats()["by_layout"] == {"(unseen)": 1, "maximus-2013": 1}

@@ -7,7 +7,7 @@ section gives the reviewer, the summary and the items, the header table's labels
 rules apply.
 
 Recognition (`identify`): a layout matches **fully** when the letter prints all its marks (the
-most specific full match wins: "fdl-header" over "fdl"); **partly** when it prints its key mark and
+first full match in `LAYOUTS` order wins: "fdl-header" before "fdl"); **partly** when it prints its key mark and
 at least half of its marks; else the letter's layout is **unseen** (`layout: null`). A partial or
 unseen layout lowers every confidence (rules.PARTIAL_LAYOUT_CAP, UNSEEN_LAYOUT_CAP) and is named in
 the warnings; a known layout lacking a section it always has says which.
@@ -26,7 +26,7 @@ from imr_desk.core.parser.labels import label
 from imr_desk.core.parser.reader import Span
 
 _I = re.IGNORECASE
-_LINE_START = r"(?:(?<=\n)|(?<=\A)|(?<=\f))[ \t]*"
+_LINE_START = r"(?m:^|\f)[ \t]*"  # a heading that begins a line (or a page)
 
 MARKS: dict[str, re.Pattern[str]] = {
     # 2015-17 Final Determination Letters (and their 2013-14 predecessors)
@@ -187,6 +187,8 @@ def header_token_pattern(labels: tuple[tuple[str, str], ...]) -> re.Pattern[str]
 _FDL_SECTIONS = (
     Section("how", "how"),
     Section("summary", "summary", SUMMARY_INTRO),
+    # 2015 letters may list the documents reviewed after the summary: a section no value is read from
+    Section("documents", "documents"),
     Section("issues", "issues", ISSUES_INTRO, anywhere=True),
 )
 
@@ -194,7 +196,7 @@ FDL_HEADER = Layout(
     name="fdl-header",
     description="Final Determination Letter, 2015 on: the case header table, then HOW THE IMR FINAL "
                 "DETERMINATION WAS MADE, CLINICAL CASE SUMMARY, IMR ISSUES, DECISIONS AND RATIONALES",
-    marks=("case-header", "how", "summary", "issues"), key="issues",
+    marks=("issues", "how", "summary", "case-header"), key="issues",
     sections=_FDL_SECTIONS, always=("how", "summary", "issues"),
     reviewer=("how",), summary=("summary",), items=("issues",),
 )
@@ -203,7 +205,7 @@ FDL = Layout(
     description="Final Determination Letter without the header table: seed-style text, 2013-14 letters "
                 "(\"Expert Reviewer Case Summary:\", items stated as \"X is not medically necessary\"), "
                 "pages after the first",
-    marks=("how", "summary", "issues"), key="issues",
+    marks=("issues", "how", "summary"), key="issues",
     sections=_FDL_SECTIONS, always=("how", "summary", "issues"),
     reviewer=("how",), summary=("summary",), items=("issues",),
 )
@@ -227,7 +229,7 @@ MAXIMUS_2013 = Layout(
 DOCUMENTS_REVIEWED = Layout(
     name="documents-reviewed",
     description="Letters with a DOCUMENTS REVIEWED section and the heading IMR DECISION(S) AND RATIONALE(S)",
-    marks=("documents", "decisions"), key="decisions",
+    marks=("decisions", "documents"), key="decisions",
     sections=(
         Section("how", "how"),
         Section("summary", "summary", SUMMARY_INTRO),
@@ -251,11 +253,13 @@ PROFESSIONAL_REVIEW = Layout(
         Section("reviewer", "reviewer-qualifications", anywhere=True),
     ),
     always=("issues", "summary", "reviewer"),
-    reviewer=("reviewer",), summary=("summary",), items=("issues",),
+    reviewer=("reviewer",), summary=("summary",), items=("issues",), header_until="issues",
 )
 
-# Most specific first: on an equal match the earlier one wins.
-LAYOUTS: tuple[Layout, ...] = (FDL_HEADER, FDL, MAXIMUS_2013, DOCUMENTS_REVIEWED, PROFESSIONAL_REVIEW)
+# The order decides: the first layout a letter fully matches is its layout. The FDL comes first (most
+# letters are FDLs and they then cost no search for other templates' marks), with its header table
+# before without; each other template's key mark is listed first, so it costs one search.
+LAYOUTS: tuple[Layout, ...] = (FDL_HEADER, FDL, DOCUMENTS_REVIEWED, MAXIMUS_2013, PROFESSIONAL_REVIEW)
 BY_NAME = {lay.name: lay for lay in LAYOUTS}
 # The sections read from a letter whose layout is unseen: the FDL's, wherever they are found.
 UNSEEN = Layout(
@@ -278,30 +282,53 @@ class Match:
         return self.layout.name if self.layout else None
 
 
+# The FDL headings before which a "Case Number:" label is the case header table.
+_HEADER_BEFORE = ("how", "summary", "issues")
+
+
+class _Marks:
+    """The marks of one letter, each looked for once and only when a question needs it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts: dict[str, int | None] = {}
+
+    def start(self, name: str) -> int | None:
+        if name not in self.starts:
+            if name == "case-header":
+                found = [s for s in map(self.start, _HEADER_BEFORE) if s is not None]
+                top = min(found) if found else min(len(self.text), HEADER_WINDOW)
+                m = MARKS[name].search(self.text, 0, top)
+            else:
+                m = MARKS[name].search(self.text)
+            self.starts[name] = m.start() if m else None
+        return self.starts[name]
+
+    def has(self, name: str) -> bool:
+        return self.start(name) is not None
+
+    def found(self) -> frozenset[str]:
+        return frozenset(n for n, s in self.starts.items() if s is not None)
+
+
 def fingerprint(text: str) -> frozenset[str]:
-    """The marks a letter prints. "case-header" counts only before the first section heading."""
-    found = set()
-    first_heading = len(text)
-    for name, rx in MARKS.items():
-        if name == "case-header":
-            continue
-        m = rx.search(text)
-        if m:
-            found.add(name)
-            first_heading = min(first_heading, m.start())
-    top = first_heading if found else min(len(text), HEADER_WINDOW)
-    if MARKS["case-header"].search(text, 0, top):
-        found.add("case-header")
-    return frozenset(found)
+    """Every mark a letter prints ("case-header": a "Case Number:" label before the FDL's headings)."""
+    marks = _Marks(text)
+    return frozenset(n for n in MARKS if marks.has(n))
 
 
 def identify(text: str) -> Match:
-    """The layout a letter is in, by its fingerprint."""
+    """The layout a letter is in: the first in `LAYOUTS` whose marks it all prints, else a partial match.
+
+    Marks are looked for lazily, each layout's key first, so a letter of a common layout costs one
+    search per mark of the layouts before it; `Match.fingerprint` holds the marks found on the way
+    (all of them when the match is partial or the layout unseen).
+    """
+    marks = _Marks(text)
+    for lay in LAYOUTS:
+        if all(marks.has(m) for m in lay.marks):
+            return Match(lay, True, marks.found())
     fp = fingerprint(text)
-    full = [lay for lay in LAYOUTS if set(lay.marks) <= fp]
-    if full:
-        best = max(full, key=lambda lay: len(lay.marks))  # max keeps the first of equals
-        return Match(best, True, fp)
     partial: list[tuple[float, int, Layout]] = []
     for n, lay in enumerate(LAYOUTS):
         if lay.key not in fp:

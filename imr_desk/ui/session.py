@@ -19,7 +19,16 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from imr_desk.core import LetterText, fields, read_letter
-from imr_desk.store import ClerkError, DatabaseLocked, LetterLeased, StoreError, VersionConflict
+from imr_desk.store import (
+    ClerkError,
+    DatabaseLocked,
+    DiskFull,
+    DiskIOError,
+    LetterLeased,
+    NotWritable,
+    StoreError,
+    VersionConflict,
+)
 from imr_desk.ui import record_ops as ops
 
 log = logging.getLogger(__name__)
@@ -146,6 +155,10 @@ class ReviewSession(QObject):
             self.writer.call(lambda db: db.acquire_lease(letter_id, self.holder))
         except LetterLeased as exc:  # another window holds the letter: show it, read only
             read_only, read_only_reason = True, getattr(exc, "clerk_message", str(exc))
+        except (DiskFull, DiskIOError, NotWritable) as exc:  # taking a lease is a write: the letter can still be read
+            read_only = True
+            read_only_reason = (f"This letter opens read-only: {exc.clerk_message} Edits are possible again "
+                                "once the database can be written.")
         # saved above (or kept in the history); only the lease to release. No letterClosed: the views
         # go straight to the next letter instead of emptying themselves first.
         self.close_letter(discard=True, switching=True)

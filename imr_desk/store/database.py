@@ -894,21 +894,14 @@ class LetterStore:
         now = time.time()
         with self.transaction("open the letter for editing"):
             self.conn.execute("DELETE FROM leases WHERE expires_at < ?", (now,))
-            rows = self._read("SELECT holder, who, acquired_at FROM leases WHERE letter_id = ?", (letter_id,))
+            rows = self._read("SELECT holder FROM leases WHERE letter_id = ?", (letter_id,))
             if rows and rows[0][0] != holder and holder_gone(rows[0][0]):
                 # the window that held it was killed or crashed (on this machine): free at once, not in 5 minutes
                 log.info("letter %s: released the lease of %s, whose process is gone", letter_id, rows[0][0])
                 self.conn.execute("DELETE FROM leases WHERE letter_id = ?", (letter_id,))
-                rows = []
-            if rows and rows[0][0] != holder:
-                other, who, since = rows[0]
-                host = other.split("@", 1)[1].split(":", 1)[0] if "@" in other else ""
-                raise LetterLeased(
-                    f"{who or 'Another clerk'}{f' on {host}' if host else ''} has this letter open for editing "
-                    f"(since {local_time(since)}), so it opens "
-                    f"read-only here. It frees up when they move on, or after {int(ttl // 60)} minutes without "
-                    "activity from them."
-                )
+            refused = self.lease_refusal(letter_id, holder, ttl)
+            if refused is not None:
+                raise refused
             if not self._read("SELECT 1 FROM letters WHERE id = ?", (letter_id,)):
                 raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")
             self.conn.execute(
@@ -916,6 +909,25 @@ class LetterStore:
                 "ON CONFLICT(letter_id) DO UPDATE SET expires_at = excluded.expires_at",
                 (letter_id, holder, self.user, now_iso(), now + ttl),
             )
+
+    def lease_refusal(self, letter_id: int, holder: str, ttl: float = LEASE_SECONDS) -> LetterLeased | None:
+        """The `LetterLeased` that `acquire_lease` would raise now (another holder's live lease), by reading only.
+
+        The window asks before its (queued) `acquire_lease`, so a letter another window holds opens
+        read-only at once, even while the database's write lock is taken.
+        """
+        rows = self._read("SELECT holder, who, acquired_at FROM leases WHERE letter_id = ? AND expires_at >= ?",
+                          (letter_id, time.time()))
+        if not rows or rows[0][0] == holder or holder_gone(rows[0][0]):
+            return None  # free, this window's own, or its window's process is gone: `acquire_lease` takes it
+        other, who, since = rows[0]
+        host = other.split("@", 1)[1].split(":", 1)[0] if "@" in other else ""
+        return LetterLeased(
+            f"{who or 'Another clerk'}{f' on {host}' if host else ''} has this letter open for editing "
+            f"(since {local_time(since)}), so it opens "
+            f"read-only here. It frees up when they move on, or after {int(ttl // 60)} minutes without "
+            "activity from them."
+        )
 
     def renew_lease(self, letter_id: int, holder: str, ttl: float = LEASE_SECONDS) -> None:
         with self.transaction("keep the letter open"):

@@ -106,17 +106,16 @@ def build_window(db_path: Path | str | None = None, user: str | None = None,
     _sweep_killed_exports()
     db = Database.open(path, user=who)  # the UI thread's (reading) connection; creates/migrates
     try:
+        if (seed_samples if seed_samples is not None else default) and db.queue_count({}) == 0:
+            samples = paths.sample_letters()
+            if samples:  # before the window exists: nothing to keep answering yet
+                log.info("first run: importing %d sample letters into %s", len(samples), path)
+                db.import_paths(samples, batch="samples")
         writer = DbWriter(lambda: Database.open(path, user=who))
     except BaseException:
         db.close()
         raise
     try:
-        if seed_samples if seed_samples is not None else default:
-            if db.queue_count({}) == 0:
-                samples = paths.sample_letters()
-                if samples:
-                    log.info("first run: importing %d sample letters into %s", len(samples), path)
-                    writer.call(lambda wdb: wdb.import_paths(samples, batch="samples"), timeout=300)
         window = MainWindow(db, writer, path, user=who)
     except BaseException:
         writer.close()

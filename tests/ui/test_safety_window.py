@@ -53,10 +53,11 @@ def test_a_letter_opens_read_only_when_its_lease_cannot_be_written(qtbot, open_w
     resource.setrlimit(resource.RLIMIT_FSIZE, (1, old_limit[1]))
     try:
         window.open_letter(2)
+        qtbot.waitUntil(lambda: window.session.read_only, timeout=10_000)  # the lease is written in the background
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
         signal.signal(signal.SIGXFSZ, old_handler)
     assert window.session.letter_id == 2
-    assert window.session.read_only and "opens read-only" in window.session.read_only_reason
+    assert window.session.read_only and "read-only" in window.session.read_only_reason
     assert window.form.banner.isVisible()
     assert window.session.record.get("case", {}).get("case_number")

@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import sqlite_utils
 
+from imr_desk.core import confirmations
 from imr_desk.core.api import PARSER_VERSION
 from imr_desk.core.checks import recheck
 from imr_desk.core.reading import sha256_of
@@ -832,6 +833,34 @@ class LetterStore:
         return bool(self._read(
             "SELECT 1 FROM history WHERE letter_id = ? AND origin IN ('clerk', 'import') AND path NOT IN "
             "('status', '*', '*rejected') AND path NOT LIKE 'annotations.%' LIMIT 1", (letter_id,)))
+
+    # -- confirmed fields and team settings ------------------------------------------------------------
+    def confirm_fields(self, letter_id: int, values: dict[str, Any]) -> None:
+        """Record that the clerk checked these fields (path -> the value confirmed): one history row."""
+        if not values:
+            return
+        with self.transaction("record the confirmed fields"):
+            rows = self._read("SELECT version FROM letters WHERE id = ?", (letter_id,))
+            if not rows:
+                raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")
+            self.add_history(letter_id, [Change(confirmations.HISTORY_PATH, None, values, version=int(rows[0][0]))])
+
+    def confirmations(self, letter_id: int) -> dict[str, confirmations.Confirmation]:
+        """Every field confirmed in the letter, with the value confirmed, who and when (the latest of each)."""
+        return confirmations.merge(self._read(
+            "SELECT new, who, at FROM history WHERE letter_id = ? AND path = ? ORDER BY id",
+            (letter_id, confirmations.HISTORY_PATH)))
+
+    def team_setting(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM team_settings WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def set_team_setting(self, key: str, value: str) -> None:
+        """A setting every window on this database follows (who set it and when is kept)."""
+        with self.transaction("change the team's setting"):
+            self.conn.execute(
+                "INSERT INTO team_settings(key, value, who, at) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE "
+                "SET value = excluded.value, who = excluded.who, at = excluded.at", (key, value, self.user, now_iso()))
 
     def history(self, letter_id: int) -> list[HistoryRow]:
         rows = self._read("SELECT id, letter_id, path, old, new, who, at, origin, reason, version FROM history "

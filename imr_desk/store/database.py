@@ -13,6 +13,7 @@ import getpass
 import json
 import logging
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -86,6 +87,17 @@ def local_time(at: str | None) -> str:
         return at
     today = datetime.now().astimezone().date()
     return when.strftime("%H:%M" if when.date() == today else "%Y-%m-%d %H:%M")
+
+
+_HOLDER = re.compile(r"@([^@:]+):(\d+):[^:@]*$")
+
+
+def holder_gone(holder: str) -> bool:
+    """Whether a lease's holder ("user@host:pid:tag", a window) is a process on this host that no longer runs."""
+    from imr_desk.core.processes import alive
+
+    m = _HOLDER.search(holder or "")
+    return m is not None and not alive(int(m.group(2)), m.group(1))
 
 
 def now_iso() -> str:
@@ -203,6 +215,7 @@ class ReparseReport:
     recorded: list[int] = field(default_factory=list)  # reviewed: only the parser's output was kept
     unchanged: int = 0
     failed: list[tuple[int, str]] = field(default_factory=list)
+    leased: list[tuple[int, str]] = field(default_factory=list)  # open in a window: left for the next re-parse
 
 
 _QUEUE_COLUMNS = ("l.id, l.name, l.status, l.case_number, l.decision_date, l.item_count, l.outcome, "
@@ -810,13 +823,16 @@ class LetterStore:
 
         A letter no clerk has changed, and that is not reviewed, takes the new record ("replaced", each
         change in history); any other keeps the clerk's record and records the parser's ("recorded").
-        None when a clerk saved the letter meanwhile: the next re-parse picks it up.
+        None when a clerk saved the letter meanwhile, "leased" when a window has it open: the next
+        re-parse picks it up.
         """
         with self.transaction("re-parse the letter"):
             at = now_iso()
             current = self._read("SELECT version, status FROM letters WHERE id = ?", (letter_id,))
             if not current or tuple(current[0]) != tuple(seen):
                 return None
+            if letter_id in self.live_leases():  # opened in a window while it was being parsed
+                return "leased"
             version, status = seen
             if status != REVIEWED and not self._edited_by_a_clerk(letter_id):
                 rows = self._read("SELECT coalesce(record, parsed) FROM contents WHERE letter_id = ?", (letter_id,))
@@ -937,6 +953,11 @@ class LetterStore:
         now = time.time()
         with self.transaction("open the letter for editing"):
             self.conn.execute("DELETE FROM leases WHERE expires_at < ?", (now,))
+            rows = self._read("SELECT holder FROM leases WHERE letter_id = ?", (letter_id,))
+            if rows and rows[0][0] != holder and holder_gone(rows[0][0]):
+                # the window that held it was killed or crashed (on this machine): free at once, not in 5 minutes
+                log.info("letter %s: released the lease of %s, whose process is gone", letter_id, rows[0][0])
+                self.conn.execute("DELETE FROM leases WHERE letter_id = ?", (letter_id,))
             refused = self.lease_refusal(letter_id, holder, ttl)
             if refused is not None:
                 raise refused
@@ -956,8 +977,8 @@ class LetterStore:
         """
         rows = self._read("SELECT holder, who, acquired_at FROM leases WHERE letter_id = ? AND expires_at >= ?",
                           (letter_id, time.time()))
-        if not rows or rows[0][0] == holder:
-            return None
+        if not rows or rows[0][0] == holder or holder_gone(rows[0][0]):
+            return None  # free, this window's own, or its window's process is gone: `acquire_lease` takes it
         other, who, since = rows[0]
         host = other.split("@", 1)[1].split(":", 1)[0] if "@" in other else ""
         return LetterLeased(
@@ -980,6 +1001,11 @@ class LetterStore:
                     "INSERT INTO leases(letter_id, holder, who, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?)",
                     (letter_id, holder, self.user, now_iso(), time.time() + ttl),
                 )
+
+    def live_leases(self) -> dict[int, str]:
+        """The letters open for editing in a window that still runs: letter id -> who has it."""
+        rows = self._read("SELECT letter_id, holder, who FROM leases WHERE expires_at >= ?", (time.time(),))
+        return {int(r[0]): r[2] or "another clerk" for r in rows if not holder_gone(r[1])}
 
     def release_lease(self, letter_id: int, holder: str) -> None:
         with self.transaction("close the letter"):

@@ -229,7 +229,11 @@ def reparse(ctx: click.Context, db_path: Path | None, force: bool) -> None:
     with _open_db(ctx, db_path, create=False) as db:
         report = db.reparse(force=force)
     click.echo(f"{len(report.replaced)} letter(s) updated, {len(report.recorded)} reviewed letter(s) kept as the "
-               f"clerk left them (parser output recorded), {report.unchanged} unchanged, {len(report.failed)} failed.")
+               f"clerk left them (parser output recorded), {report.unchanged} unchanged, {len(report.leased)} open in a "
+               f"window left for later, {len(report.failed)} failed.")
+    for letter_id, who in report.leased:
+        click.echo(f"imr-desk: letter {letter_id}: left as it was: {who} has it open for editing; "
+                   "re-parse again once it is closed", err=True)
     for letter_id, reason in report.failed:
         click.echo(f"imr-desk: letter {letter_id}: {reason}", err=True)
     sys.exit(1 if report.failed else 0)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from imr_desk.core.confirmations import HISTORY_PATH, Confirmation, holding, merge
 from imr_desk.core.record import STATUSES, Decision
 from imr_desk.export.safety import ExportError
 
@@ -172,6 +173,12 @@ class LetterData:
     history_json: str | None = None  # the history as a JSON array, when asked for it that way
     data: bytes | None = None  # the original file, when asked for
     record_json: str = ""  # the clerk's record as stored (compact JSON)
+    confirmations: dict[str, Confirmation] = field(default_factory=dict)  # fields clerks confirmed
+
+    @property
+    def confirmed(self) -> dict[str, Confirmation]:
+        """The confirmed fields that still have the value confirmed (core/confirmations.py)."""
+        return holding(self.confirmations, self.record) if self.confirmations else {}
 
     @property
     def active_annotations(self) -> list[dict[str, Any]]:
@@ -244,6 +251,11 @@ def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False
                 hist.setdefault(h[0], []).append({
                     "path": h[1], "old": _loads(h[2]), "new": _loads(h[3]), "who": h[4], "at": h[5],
                     "origin": h[6], "reason": h[7], "version": h[8]})
+        confirmed_rows: dict[int, list[tuple[str, str | None, str]]] = {}
+        for letter_id, new, who, at in conn.execute(
+                "SELECT letter_id, new, who, at FROM history WHERE letter_id IN (SELECT value FROM json_each(?)) "
+                "AND path = ? ORDER BY letter_id, id", (key, HISTORY_PATH)):
+            confirmed_rows.setdefault(letter_id, []).append((new, who, at))
         blobs: dict[int, bytes] = {}
         if files:
             blobs = {r[0]: r[1] for r in conn.execute(
@@ -266,7 +278,8 @@ def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False
                 imported_by=r[12], layout=r[13], pages=r[14], parser_version=r[15], version=r[16],
                 record=record, parsed=parsed, batch=r[n],
                 annotations=notes.get(letter_id, []), history=hist.get(letter_id, []),
-                data=blobs.get(letter_id), record_json=r[n - 2])
+                data=blobs.get(letter_id), record_json=r[n - 2],
+                confirmations=merge(confirmed_rows[letter_id]) if letter_id in confirmed_rows else {})
             if history == "json":
                 letter.history_json = "[" + ",".join(hist_json.get(letter_id, ())) + "]"
             if text:

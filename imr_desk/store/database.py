@@ -13,6 +13,7 @@ import getpass
 import json
 import logging
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,6 +25,7 @@ from urllib.parse import quote
 
 import sqlite_utils
 
+from imr_desk.core import confirmations
 from imr_desk.core.api import PARSER_VERSION
 from imr_desk.core.checks import recheck
 from imr_desk.core.reading import sha256_of
@@ -84,6 +86,17 @@ def local_time(at: str | None) -> str:
         return at
     today = datetime.now().astimezone().date()
     return when.strftime("%H:%M" if when.date() == today else "%Y-%m-%d %H:%M")
+
+
+_HOLDER = re.compile(r"@([^@:]+):(\d+):[^:@]*$")
+
+
+def holder_gone(holder: str) -> bool:
+    """Whether a lease's holder ("user@host:pid:tag", a window) is a process on this host that no longer runs."""
+    from imr_desk.core.processes import alive
+
+    m = _HOLDER.search(holder or "")
+    return m is not None and not alive(int(m.group(2)), m.group(1))
 
 
 def now_iso() -> str:
@@ -201,6 +214,7 @@ class ReparseReport:
     recorded: list[int] = field(default_factory=list)  # reviewed: only the parser's output was kept
     unchanged: int = 0
     failed: list[tuple[int, str]] = field(default_factory=list)
+    leased: list[tuple[int, str]] = field(default_factory=list)  # open in a window: left for the next re-parse
 
 
 _QUEUE_COLUMNS = ("l.id, l.name, l.status, l.case_number, l.decision_date, l.item_count, l.outcome, "
@@ -779,13 +793,16 @@ class LetterStore:
 
         A letter no clerk has changed, and that is not reviewed, takes the new record ("replaced", each
         change in history); any other keeps the clerk's record and records the parser's ("recorded").
-        None when a clerk saved the letter meanwhile: the next re-parse picks it up.
+        None when a clerk saved the letter meanwhile, "leased" when a window has it open: the next
+        re-parse picks it up.
         """
         with self.transaction("re-parse the letter"):
             at = now_iso()
             current = self._read("SELECT version, status FROM letters WHERE id = ?", (letter_id,))
             if not current or tuple(current[0]) != tuple(seen):
                 return None
+            if letter_id in self.live_leases():  # opened in a window while it was being parsed
+                return "leased"
             version, status = seen
             if status != REVIEWED and not self._edited_by_a_clerk(letter_id):
                 rows = self._read("SELECT coalesce(record, parsed) FROM contents WHERE letter_id = ?", (letter_id,))
@@ -816,6 +833,34 @@ class LetterStore:
         return bool(self._read(
             "SELECT 1 FROM history WHERE letter_id = ? AND origin IN ('clerk', 'import') AND path NOT IN "
             "('status', '*', '*rejected') AND path NOT LIKE 'annotations.%' LIMIT 1", (letter_id,)))
+
+    # -- confirmed fields and team settings ------------------------------------------------------------
+    def confirm_fields(self, letter_id: int, values: dict[str, Any]) -> None:
+        """Record that the clerk checked these fields (path -> the value confirmed): one history row."""
+        if not values:
+            return
+        with self.transaction("record the confirmed fields"):
+            rows = self._read("SELECT version FROM letters WHERE id = ?", (letter_id,))
+            if not rows:
+                raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")
+            self.add_history(letter_id, [Change(confirmations.HISTORY_PATH, None, values, version=int(rows[0][0]))])
+
+    def confirmations(self, letter_id: int) -> dict[str, confirmations.Confirmation]:
+        """Every field confirmed in the letter, with the value confirmed, who and when (the latest of each)."""
+        return confirmations.merge(self._read(
+            "SELECT new, who, at FROM history WHERE letter_id = ? AND path = ? ORDER BY id",
+            (letter_id, confirmations.HISTORY_PATH)))
+
+    def team_setting(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM team_settings WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def set_team_setting(self, key: str, value: str) -> None:
+        """A setting every window on this database follows (who set it and when is kept)."""
+        with self.transaction("change the team's setting"):
+            self.conn.execute(
+                "INSERT INTO team_settings(key, value, who, at) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE "
+                "SET value = excluded.value, who = excluded.who, at = excluded.at", (key, value, self.user, now_iso()))
 
     def history(self, letter_id: int) -> list[HistoryRow]:
         rows = self._read("SELECT id, letter_id, path, old, new, who, at, origin, reason, version FROM history "
@@ -878,6 +923,11 @@ class LetterStore:
         now = time.time()
         with self.transaction("open the letter for editing"):
             self.conn.execute("DELETE FROM leases WHERE expires_at < ?", (now,))
+            rows = self._read("SELECT holder FROM leases WHERE letter_id = ?", (letter_id,))
+            if rows and rows[0][0] != holder and holder_gone(rows[0][0]):
+                # the window that held it was killed or crashed (on this machine): free at once, not in 5 minutes
+                log.info("letter %s: released the lease of %s, whose process is gone", letter_id, rows[0][0])
+                self.conn.execute("DELETE FROM leases WHERE letter_id = ?", (letter_id,))
             refused = self.lease_refusal(letter_id, holder, ttl)
             if refused is not None:
                 raise refused
@@ -897,8 +947,8 @@ class LetterStore:
         """
         rows = self._read("SELECT holder, who, acquired_at FROM leases WHERE letter_id = ? AND expires_at >= ?",
                           (letter_id, time.time()))
-        if not rows or rows[0][0] == holder:
-            return None
+        if not rows or rows[0][0] == holder or holder_gone(rows[0][0]):
+            return None  # free, this window's own, or its window's process is gone: `acquire_lease` takes it
         other, who, since = rows[0]
         host = other.split("@", 1)[1].split(":", 1)[0] if "@" in other else ""
         return LetterLeased(
@@ -921,6 +971,11 @@ class LetterStore:
                     "INSERT INTO leases(letter_id, holder, who, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?)",
                     (letter_id, holder, self.user, now_iso(), time.time() + ttl),
                 )
+
+    def live_leases(self) -> dict[int, str]:
+        """The letters open for editing in a window that still runs: letter id -> who has it."""
+        rows = self._read("SELECT letter_id, holder, who FROM leases WHERE expires_at >= ?", (time.time(),))
+        return {int(r[0]): r[2] or "another clerk" for r in rows if not holder_gone(r[1])}
 
     def release_lease(self, letter_id: int, holder: str) -> None:
         with self.transaction("close the letter"):

@@ -40,6 +40,11 @@ ACTIONS: list[ActionSpec] = [
                "Go to the next field with a warning or read with low confidence.", "Review"),
     ActionSpec("previous_attention", "Previous field needing attention", "Shift+F8",
                "Go to the previous field with a warning or read with low confidence.", "Review"),
+    ActionSpec("revert_field", "Put the parser's value back", "Ctrl+R",
+               "Undo the clerk's change to the focused field: the value the parser read comes back.", "Review"),
+    ActionSpec("require_confirm", "Require every field confirmed one by one (whole team)", "",
+               "A team setting kept in the database: Ctrl+Return then marks a letter reviewed only when each "
+               "of its fields was confirmed with Enter.", "Review", checkable=True),
     ActionSpec("fill_from_selection", "Fill field from selection", "Ctrl+D",
                "Fill the focused field with the text selected in the letter.", "Review"),
     ActionSpec("annotate", "Annotate selection…", "Ctrl+M",
@@ -83,7 +88,7 @@ def build_actions(window: QWidget) -> dict[str, QAction]:
         action.setObjectName(f"action:{spec.name}")
         action.setShortcut(QKeySequence(spec.shortcut))
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setToolTip(f"{spec.help} ({spec.shortcut})")
+        action.setToolTip(f"{spec.help} ({spec.shortcut})" if spec.shortcut else spec.help)
         action.setCheckable(spec.checkable)
         slot = getattr(window, f"do_{spec.name}")
         if spec.checkable:
@@ -106,7 +111,8 @@ class ShortcutGuard(QObject):
         super().__init__(window)
         self.window = window
         # PySide6 indexes a QKeySequence (C++ operator[]), but its stubs leave __getitem__ out.
-        self.keys = {QKeySequence(spec.shortcut)[0].toCombined() for spec in ACTIONS}  # type: ignore[index]
+        self.keys = {QKeySequence(spec.shortcut)[0].toCombined()  # type: ignore[index]
+                     for spec in ACTIONS if spec.shortcut}
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.ShortcutOverride and QApplication.activeWindow() is self.window:

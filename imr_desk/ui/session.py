@@ -322,6 +322,14 @@ class ReviewSession(QObject):
 
         op.success(ok).failure(refused).run(self.writer)
 
+    def queue_write(self, write: Callable[[Database], Any], doing: str, done: Callable[[Any], Any] | None = None,
+                    failed: Callable[[ClerkError], Any] | None = None) -> None:
+        """Queue another write of the open letter (its confirmed fields), in order after its edits."""
+        self._check_editable()
+        writes = self._writes
+        assert writes is not None
+        self._queue(writes, WriteOp(write, doing), done, failed)
+
     def _take_lease(self, writes: _LetterWrites) -> None:
         letter_id, holder = writes.letter_id, self.holder
 

@@ -29,3 +29,35 @@ def test_quotes_and_nul_in_the_search_box_filter_without_an_error(qtbot, open_wi
     panel.search.clear()
     qtbot.keyClick(panel.search, Qt.Key.Key_Return)
     assert model.rowCount() == 5
+
+
+def test_a_letter_a_killed_window_held_opens_for_editing_at_once(qtbot, open_window, db_path) -> None:
+    from tests.safety.test_leases import _lease_by_a_killed_window
+
+    _lease_by_a_killed_window(db_path, 1)
+    window = open_window(db_path)
+    window.open_letter(1)
+    assert window.session.letter_id == 1
+    assert not window.session.read_only, window.session.read_only_reason
+
+
+def test_a_letter_opens_read_only_when_its_lease_cannot_be_written(qtbot, open_window, db_path) -> None:
+    """A full disk: no file may grow (RLIMIT_FSIZE, a real kernel limit), so taking the lease fails."""
+    import resource
+    import signal
+
+    window = open_window(db_path)
+    window.open_letter(1)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a killed process
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1, old_limit[1]))
+    try:
+        window.open_letter(2)
+        qtbot.waitUntil(lambda: window.session.read_only, timeout=10_000)  # the lease is written in the background
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_handler)
+    assert window.session.letter_id == 2
+    assert window.session.read_only and "read-only" in window.session.read_only_reason
+    assert window.form.banner.isVisible()
+    assert window.session.record.get("case", {}).get("case_number")

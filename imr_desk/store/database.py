@@ -30,8 +30,8 @@ from imr_desk.core.api import PARSER_VERSION
 from imr_desk.core.checks import recheck
 from imr_desk.core.reading import sha256_of
 from imr_desk.core.record import OPEN_STATUSES, STATUSES, Status
+from imr_desk.store import integrity, schema
 from imr_desk.store import records as rec
-from imr_desk.store import schema
 from imr_desk.store.errors import (
     DatabaseLocked,
     LetterLeased,
@@ -317,12 +317,16 @@ class LetterStore:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             _check_identity(conn, path)
+            if exists:  # never write into damaged pages, nor into a layout that never shipped
+                integrity.quick_check(conn, path)
+                integrity.refuse_prerelease(conn, path)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a kill or crash of the app loses nothing
             conn.execute("PRAGMA foreign_keys = ON")
             applied = schema.migrate(conn)
             if applied:
                 log.info("database %s migrated to schema %s", path, applied[-1])
+                integrity.refuse_prerelease(conn, path)
         except StoreError:
             conn.close()
             raise

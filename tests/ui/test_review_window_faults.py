@@ -139,6 +139,32 @@ def test_closing_with_edits_waiting_for_the_database_asks_first(qtbot, open_wind
     assert stored(w, lid).record["summary"] == "the last words typed"
 
 
+def test_closing_waits_for_edits_queued_behind_a_lock_that_is_released(qtbot, open_window, db_path):
+    import subprocess
+    import sys
+
+    w = open_window(db_path)
+    lid = letter_id(w, TEXTS[0].name)
+    w.open_letter(lid)
+    landed(qtbot, w)
+    w.session.set_value("summary", "typed just before closing")
+    script = ("import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+              "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(1.0); c.execute('ROLLBACK')")
+    # another process holds the lock for a second, then lets go
+    proc = subprocess.Popen([sys.executable, "-c", script, str(db_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+        w.close()  # waits (the window answering) until the edit has landed, then closes without asking
+        assert not w.isVisible() and w.close_box is None
+    finally:
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert stored(w, lid).record["summary"] == "typed just before closing"
+    with Database.open(db_path) as db:
+        assert db.lease_holder(lid) is None  # and its lease was given back
+
+
 def test_closing_anyway_keeps_the_unsaved_edits_in_a_recovery_file(qtbot, open_window, db_path, imr_home):
     import json
 

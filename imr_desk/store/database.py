@@ -30,8 +30,8 @@ from imr_desk.core.api import PARSER_VERSION
 from imr_desk.core.checks import recheck
 from imr_desk.core.reading import sha256_of
 from imr_desk.core.record import OPEN_STATUSES, STATUSES, Status
+from imr_desk.store import integrity, schema
 from imr_desk.store import records as rec
-from imr_desk.store import schema
 from imr_desk.store.errors import (
     DatabaseLocked,
     LetterLeased,
@@ -52,6 +52,7 @@ TO_REVIEW, IN_REVIEW, REVIEWED, POSTPONED = (s.value for s in Status)
 LEASE_SECONDS = 300
 RANK_WITHIN = 2000  # search ranks at most this many (the most recent) matching letters
 BUSY_TIMEOUT_S = 10.0
+BURST_SECONDS = 20.0  # edits of one field by one clerk closer together than this are one history entry
 ORDERABLE = ("id", "name", "status", "case_number", "decision_date", "item_count", "outcome",
              "warning_count", "reviewed_at", "batch")
 
@@ -316,12 +317,16 @@ class LetterStore:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             _check_identity(conn, path)
+            if exists:  # never write into damaged pages, nor into a layout that never shipped
+                integrity.quick_check(conn, path)
+                integrity.refuse_prerelease(conn, path)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a kill or crash of the app loses nothing
             conn.execute("PRAGMA foreign_keys = ON")
             applied = schema.migrate(conn)
             if applied:
                 log.info("database %s migrated to schema %s", path, applied[-1])
+                integrity.refuse_prerelease(conn, path)
         except StoreError:
             conn.close()
             raise
@@ -725,10 +730,39 @@ class LetterStore:
                 if status in (TO_REVIEW, REVIEWED):  # a record changed after review must be reviewed again
                     written.append(Change("status", status, IN_REVIEW, version=new_version,
                                           reason="changed after review" if status == REVIEWED else None))
-                self.add_history(letter_id, written, at=at)
+                if not (len(written) == 1 and self._continue_burst(letter_id, written[0], at)):
+                    self.add_history(letter_id, written, at=at)
                 return new_version
         assert conflict is not None
         raise conflict
+
+    def _continue_burst(self, letter_id: int, change: Change, at: str) -> bool:
+        """A burst of typing is one history entry: when the letter's last history row is this clerk's edit of
+        the same field, made less than BURST_SECONDS ago, it takes the new value (and time) instead of a new
+        row following it; typed back to where it started, the row goes. True when the row was folded in."""
+        last = self._read("SELECT id, path, old, who, at, origin, reason, new FROM history WHERE letter_id = ? "
+                          "ORDER BY id DESC LIMIT 2", (letter_id,))
+        if len(last) == 2 and last[0][1] == "status" and last[0][7] == rec.dumps(IN_REVIEW) \
+                and last[0][3] == self.user and last[0][6] in (None, "changed after review"):
+            last = last[1:]  # the letter went into review with that edit: the edit is the one to continue
+        if not last or change.reason is not None:
+            return False
+        row_id, path, old, who, when, origin, reason, _new = last[0]
+        if (path, who, origin, reason) != (change.path, self.user, "clerk", None):
+            return False
+        try:
+            age = (datetime.fromisoformat(at.replace("Z", "+00:00"))
+                   - datetime.fromisoformat(when.replace("Z", "+00:00"))).total_seconds()
+        except ValueError:
+            return False
+        if not 0 <= age < BURST_SECONDS:
+            return False
+        if _json_or_null(change.new) == old:
+            self.conn.execute("DELETE FROM history WHERE id = ?", (row_id,))
+        else:
+            self.conn.execute("UPDATE history SET new = ?, at = ?, version = ? WHERE id = ?",
+                              (_json_or_null(change.new), at, change.version, row_id))
+        return True
 
     def set_status(self, letter_id: int, status: str, reason: str | None = None,
                    expected_version: int | None = None) -> int:

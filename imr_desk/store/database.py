@@ -52,6 +52,7 @@ TO_REVIEW, IN_REVIEW, REVIEWED, POSTPONED = (s.value for s in Status)
 LEASE_SECONDS = 300
 RANK_WITHIN = 2000  # search ranks at most this many (the most recent) matching letters
 BUSY_TIMEOUT_S = 10.0
+BURST_SECONDS = 20.0  # edits of one field by one clerk closer together than this are one history entry
 ORDERABLE = ("id", "name", "status", "case_number", "decision_date", "item_count", "outcome",
              "warning_count", "reviewed_at", "batch")
 
@@ -729,10 +730,39 @@ class LetterStore:
                 if status in (TO_REVIEW, REVIEWED):  # a record changed after review must be reviewed again
                     written.append(Change("status", status, IN_REVIEW, version=new_version,
                                           reason="changed after review" if status == REVIEWED else None))
-                self.add_history(letter_id, written, at=at)
+                if not (len(written) == 1 and self._continue_burst(letter_id, written[0], at)):
+                    self.add_history(letter_id, written, at=at)
                 return new_version
         assert conflict is not None
         raise conflict
+
+    def _continue_burst(self, letter_id: int, change: Change, at: str) -> bool:
+        """A burst of typing is one history entry: when the letter's last history row is this clerk's edit of
+        the same field, made less than BURST_SECONDS ago, it takes the new value (and time) instead of a new
+        row following it; typed back to where it started, the row goes. True when the row was folded in."""
+        last = self._read("SELECT id, path, old, who, at, origin, reason, new FROM history WHERE letter_id = ? "
+                          "ORDER BY id DESC LIMIT 2", (letter_id,))
+        if len(last) == 2 and last[0][1] == "status" and last[0][7] == rec.dumps(IN_REVIEW) \
+                and last[0][3] == self.user and last[0][6] in (None, "changed after review"):
+            last = last[1:]  # the letter went into review with that edit: the edit is the one to continue
+        if not last or change.reason is not None:
+            return False
+        row_id, path, old, who, when, origin, reason, _new = last[0]
+        if (path, who, origin, reason) != (change.path, self.user, "clerk", None):
+            return False
+        try:
+            age = (datetime.fromisoformat(at.replace("Z", "+00:00"))
+                   - datetime.fromisoformat(when.replace("Z", "+00:00"))).total_seconds()
+        except ValueError:
+            return False
+        if not 0 <= age < BURST_SECONDS:
+            return False
+        if _json_or_null(change.new) == old:
+            self.conn.execute("DELETE FROM history WHERE id = ?", (row_id,))
+        else:
+            self.conn.execute("UPDATE history SET new = ?, at = ?, version = ? WHERE id = ?",
+                              (_json_or_null(change.new), at, change.version, row_id))
+        return True
 
     def set_status(self, letter_id: int, status: str, reason: str | None = None,
                    expected_version: int | None = None) -> int:

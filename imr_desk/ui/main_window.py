@@ -526,7 +526,7 @@ class MainWindow(QMainWindow):
         path = self._guard(self.session.fill_from_selection, *span)
         if path:
             self.form.focus_field(path)
-            self.show_message(f"Filled {path} from the letter.")
+            self.show_message(f"Filled {label_of(path)} from the letter.")
 
     def do_annotate(self) -> None:
         s = self.session

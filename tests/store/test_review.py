@@ -216,3 +216,33 @@ def test_a_team_setting_is_shared_by_every_window_on_the_database(filled: Databa
         assert bob.team_setting("require_confirm_one_by_one") == "1"
         bob.set_team_setting("require_confirm_one_by_one", "0")
     assert filled.team_setting("require_confirm_one_by_one") == "0"
+
+
+def test_a_burst_of_typing_in_one_field_is_one_history_entry(filled: Database, monkeypatch) -> None:
+    import imr_desk.store.database as store_db
+
+    letter_id = _first(filled)
+    letter = filled.letter(letter_id)
+    record, version = letter.record, letter.version
+    original = record["items"][0]["request"]
+    for typed in ("A", "Acu", "Acupuncture", "Acupuncture x6"):  # what autosave saw as the clerk typed
+        record["items"][0]["request"] = typed
+        version = filled.save_record(letter_id, record, version)
+    rows = [h for h in filled.history(letter_id) if h.path == "items.0.request"]
+    assert [(h.old, h.new) for h in rows] == [(original, "Acupuncture x6")]
+    record["patient"]["age"] = 44  # another field: its own entry, and the request's burst is over
+    version = filled.save_record(letter_id, record, version)
+    record["items"][0]["request"] = "Acupuncture x8"
+    version = filled.save_record(letter_id, record, version)
+    paths = [h.path for h in filled.history(letter_id) if h.origin == "clerk" and h.path != "status"]
+    assert paths == ["items.0.request", "patient.age", "items.0.request"]
+    # typed back to what it was: the burst leaves no entry; and after a pause, a new entry
+    record["items"][0]["request"] = "Acupuncture x6"
+    version = filled.save_record(letter_id, record, version)
+    assert [h.path for h in filled.history(letter_id) if h.origin == "clerk" and h.path != "status"] == [
+        "items.0.request", "patient.age"]
+    monkeypatch.setattr(store_db, "BURST_SECONDS", 0.0)
+    for typed in ("B", "Bo"):
+        record["items"][0]["request"] = typed
+        version = filled.save_record(letter_id, record, version)
+    assert len([h for h in filled.history(letter_id) if h.path == "items.0.request"]) == 3

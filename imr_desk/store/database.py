@@ -9,6 +9,7 @@ expected version turns a concurrent change into a `VersionConflict` instead of a
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import getpass
 import json
 import logging
@@ -44,7 +45,7 @@ from imr_desk.store.errors import (
     raise_known,
     sqlite_code,
 )
-from imr_desk.store.fts import MAX_WORDS, fts_words
+from imr_desk.store.filters import Choice, LetterFilter, match_query
 
 log = logging.getLogger(__name__)
 
@@ -55,26 +56,6 @@ BUSY_TIMEOUT_S = 10.0
 BURST_SECONDS = 20.0  # edits of one field by one clerk closer together than this are one history entry
 ORDERABLE = ("id", "name", "status", "case_number", "decision_date", "item_count", "outcome",
              "warning_count", "reviewed_at", "batch")
-
-
-def match_query(text: str) -> str:
-    """The full-text query for what a clerk typed (the queue's search box, `imr-desk search`).
-
-    Every word must appear, and each matches as the start of a word: "Norc" finds Norco, "CM17-0005"
-    finds CM17-0005123, "acupunct" finds acupuncture. Quotes, NUL and FTS5's own syntax (AND, NEAR, *,
-    :, parentheses) are plain text. A word with no letter or digit matches nothing, so it is dropped;
-    "" means no words at all. A word typed twice is asked once (see `store/fts.py`).
-    """
-    return " ".join('"' + w.replace('"', '""') + '"*' for w in fts_words(text)[:MAX_WORDS])
-
-
-def case_fragment(text: str) -> str | None:
-    """A LIKE pattern (escape character \\) for a piece of a case number (one word with a digit), else None."""
-    word = text.replace("\x00", "").strip()
-    if not word or any(ch.isspace() for ch in word) or not any(ch.isdigit() for ch in word):
-        return None
-    escaped = word.upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def local_time(at: str | None) -> str:
@@ -402,13 +383,16 @@ class LetterStore:
 
     # -- letters -----------------------------------------------------------------------------------
     def letter(self, letter_id: int) -> Letter:
-        cur = self.conn.execute(
-            "SELECT l.*, c.text, c.page_starts, c.parsed, coalesce(c.record, c.parsed) AS record, "
-            "b.name AS batch FROM letters l "
-            "JOIN contents c ON c.letter_id = l.id LEFT JOIN batches b ON b.id = l.batch_id WHERE l.id = ?",
-            (letter_id,),
-        )
-        row = cur.fetchone()
+        try:
+            cur = self.conn.execute(
+                "SELECT l.*, c.text, c.page_starts, c.parsed, coalesce(c.record, c.parsed) AS record, "
+                "b.name AS batch FROM letters l "
+                "JOIN contents c ON c.letter_id = l.id LEFT JOIN batches b ON b.id = l.batch_id WHERE l.id = ?",
+                (letter_id,),
+            )
+            row = cur.fetchone()
+        except sqlite3.Error as exc:  # a busy or damaged file is the clerk's to hear about; anything else a bug
+            raise_known(exc, self.path, "read the letter")
         if row is None:
             raise LetterNotFound(f"Letter {letter_id} is not in this database (removed, or another database?).")
         d = dict(zip([c[0] for c in cur.description], row, strict=True))
@@ -552,69 +536,13 @@ class LetterStore:
         )
 
     # -- the queue and search ----------------------------------------------------------------------
-    def _where(self, filter: dict[str, Any]) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        f = {k: v for k, v in (filter or {}).items() if v not in (None, "", [])}
-        if "status" in f:
-            statuses = [f["status"]] if isinstance(f["status"], str) else list(f["status"])
-            clauses.append(f"l.status IN ({', '.join('?' * len(statuses))})")
-            params += statuses
-        if "batch" in f:
-            clauses.append("l.batch_id = (SELECT id FROM batches WHERE name = ?)")
-            params.append(f["batch"])
-        if "search" in f:
-            query = match_query(str(f["search"]))
-            fragment = case_fragment(str(f["search"]))
-            if query and fragment:
-                clauses.append("(l.id IN (SELECT rowid FROM contents_fts WHERE contents_fts MATCH ?)"
-                               " OR l.case_number LIKE ? ESCAPE '\\')")
-                params += [query, fragment]
-            elif query:
-                clauses.append("l.id IN (SELECT rowid FROM contents_fts WHERE contents_fts MATCH ?)")
-                params.append(query)
-        if "decision" in f:
-            clauses.append("l.id IN (SELECT letter_id FROM items WHERE decision = ?)")
-            params.append(str(f["decision"]).lower())
-        if "outcome" in f:
-            clauses.append("l.outcome = ?")
-            params.append(f["outcome"])
-        if "specialty" in f:
-            clauses.append("l.specialties LIKE ?")
-            params.append(f"%{f['specialty']}%")
-        for key, op in (("decided_from", ">="), ("decided_to", "<=")):
-            if key in f:
-                clauses.append(f"l.decision_date {op} ?")
-                params.append(str(f[key]))
-        if "reviewed_from" in f:
-            clauses.append("l.reviewed_at >= ?")
-            params.append(str(f["reviewed_from"]))
-        if "reviewed_to" in f:  # a date: the whole day counts
-            clauses.append("substr(l.reviewed_at, 1, 10) <= ?")
-            params.append(str(f["reviewed_to"])[:10])
-        if "reviewed_by" in f:
-            clauses.append("l.reviewed_by = ?")
-            params.append(f["reviewed_by"])
-        if "has_warnings" in f:
-            clauses.append("l.warning_count > 0" if f["has_warnings"] else "l.warning_count = 0")
-        if "warning_code" in f:
-            clauses.append("(' ' || l.warning_codes || ' ') LIKE ?")
-            params.append(f"% {f['warning_code']} %")
-        if "ids" in f:
-            ids = [int(i) for i in f["ids"]]
-            clauses.append(f"l.id IN ({', '.join('?' * len(ids))})")
-            params += ids
-        if "exported" in f:
-            clauses.append(("" if f["exported"] else "NOT ") +
-                           "EXISTS (SELECT 1 FROM letter_exports e WHERE e.letter_id = l.id)")
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-    def queue(self, filter: dict[str, Any] | None = None, order_by: str = "id", descending: bool = False,
+    def queue(self, filter: Choice = None, order_by: str = "id", descending: bool = False,
               offset: int = 0, limit: int = 100) -> list[QueueRow]:
-        """One page of the letters matching `filter`, in the given order (ties by id)."""
+        """One page of the letters `filter` chooses (a `LetterFilter`, or a dict of its fields), in the given
+        order (ties by id)."""
         if order_by not in ORDERABLE:
             raise StoreError(f"Cannot sort the queue by “{order_by}”; use one of: {', '.join(ORDERABLE)}.")
-        where, params = self._where(filter or {})
+        where, params = LetterFilter.of(filter).where()
         col = "b.name" if order_by == "batch" else f"l.{order_by}"
         direction = "DESC" if descending else "ASC"
         order = f"l.id {direction}" if order_by == "id" else f"{col} {direction}, l.id {direction}"
@@ -622,18 +550,27 @@ class LetterStore:
                f"ORDER BY {order} LIMIT ? OFFSET ?")
         return [QueueRow(*r) for r in self._read(sql, [*params, int(limit), int(offset)])]
 
-    def queue_count(self, filter: dict[str, Any] | None = None) -> int:
-        where, params = self._where(filter or {})
+    def queue_count(self, filter: Choice = None) -> int:
+        where, params = LetterFilter.of(filter).where()
         return int(self._read(f"SELECT count(*) FROM letters l{where}", params)[0][0])
 
-    def progress(self, filter: dict[str, Any] | None = None) -> tuple[int, int, int]:
+    def letter_ids(self, filter: Choice = None) -> list[int]:
+        """The ids of the letters `filter` chooses, in id order (an export set, a batch of work)."""
+        where, params = LetterFilter.of(filter).where()
+        return [int(r[0]) for r in self._read(f"SELECT l.id FROM letters l{where} ORDER BY l.id", params)]
+
+    def progress(self, filter: Choice = None) -> tuple[int, int, int]:
         """(letters, reviewed, still open) among the letters matching `filter`, whatever their status."""
-        f = {k: v for k, v in (filter or {}).items() if k != "status"}
-        where, params = self._where(f)
+        where, params = dataclasses.replace(LetterFilter.of(filter), status=None).where()
         marks = ", ".join("?" * len(OPEN_STATUSES))
         row = self._read(f"SELECT count(*), coalesce(sum(l.status = ?), 0), coalesce(sum(l.status IN ({marks})), 0) "
                          f"FROM letters l{where}", [REVIEWED, *OPEN_STATUSES, *params])[0]
         return int(row[0]), int(row[1]), int(row[2])
+
+    def reviewers(self) -> list[str]:
+        """Everyone who has marked a letter reviewed, by name."""
+        return [r[0] for r in self._read(
+            "SELECT DISTINCT reviewed_by FROM letters WHERE reviewed_by IS NOT NULL ORDER BY reviewed_by")]
 
     def same_case(self, case_numbers: Iterable[str | None]) -> dict[str, list[tuple[int, str, str]]]:
         """The case numbers among these that more than one letter carries, each with its letters (id, name, status)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt
@@ -16,9 +15,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-# The export dialog is written separately (issue 5); its File menu action appears once it exists.
-HAS_EXPORT_DIALOG = importlib.util.find_spec("imr_desk.ui.export_dialog") is not None
 
 
 @dataclass(frozen=True)
@@ -61,8 +57,7 @@ ACTIONS: list[ActionSpec] = [
     ActionSpec("search", "Search letters", "Ctrl+F", "Search the letters' text and fields.", "Edit"),
     ActionSpec("import_files", "Import letters…", "Ctrl+O", "Import PDF or text letters, or zip archives.", "File"),
     ActionSpec("import_folder", "Import a folder…", "Ctrl+Shift+O", "Import every letter in a folder.", "File"),
-    *([ActionSpec("export", "Export…", "Ctrl+E", "Export a reviewed set (CSV, JSON Lines, Excel, SQLite).", "File")]
-      if HAS_EXPORT_DIALOG else []),
+    ActionSpec("export", "Export…", "Ctrl+E", "Export a reviewed set (CSV, JSON Lines, Excel, SQLite).", "File"),
     ActionSpec("quit", "Quit", "Ctrl+Q", "Save and close IMR Desk.", "File"),
     ActionSpec("toggle_highlights", "Show all parsed fields", "Ctrl+L",
                "Show every parsed field as a faint highlight, coloured by section.", "View", checkable=True),

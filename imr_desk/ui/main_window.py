@@ -29,15 +29,17 @@ from PySide6.QtWidgets import (
 
 from imr_desk.core.confirmations import HISTORY_PATH, REQUIRE_ONE_BY_ONE
 from imr_desk.core.fields import label_of
-from imr_desk.store import OPEN_STATUSES, ClerkError, StoreError
+from imr_desk.store import OPEN_STATUSES, ClerkError, Database, StoreError
 from imr_desk.ui.actions import ACTIONS, HelpPanel, ShortcutGuard, build_actions
 from imr_desk.ui.dialogs import AnnotationDialog, HistoryDialog, ReasonDialog
+from imr_desk.ui.export_dialog import ExportDialog
 from imr_desk.ui.find import FindBar
 from imr_desk.ui.form import FormView
 from imr_desk.ui.importer import ImportController
 from imr_desk.ui.letter_view import LetterView
 from imr_desk.ui.panels import AnnotationsPanel, ChecksPanel
 from imr_desk.ui.queue import QueuePanel
+from imr_desk.ui.record_ops import field_of
 from imr_desk.ui.session import ReviewError, ReviewSession
 from imr_desk.ui.settings import Settings
 from imr_desk.ui.writer import DbWriter, WriteOp
@@ -60,7 +62,7 @@ class MainWindow(QMainWindow):
 
     letterShown = Signal(int)
 
-    def __init__(self, db: Any, writer: DbWriter, db_path: Path, settings: Settings | None = None,
+    def __init__(self, db: Database, writer: DbWriter, db_path: Path, settings: Settings | None = None,
                  user: str | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
@@ -362,8 +364,6 @@ class MainWindow(QMainWindow):
             self.letter_view.set_focus_span(span[0], span[1])
 
     def _span_clicked(self, path: str) -> None:
-        from imr_desk.ui.record_ops import field_of
-
         self.form.focus_field(field_of(path))
 
     def _dirty_changed(self, dirty: bool) -> None:
@@ -563,7 +563,7 @@ class MainWindow(QMainWindow):
 
     def do_history(self) -> None:
         s = self.session
-        if s.letter_id is None:
+        if s.letter_id is None or s.letter is None:
             self.show_message("No letter is open: pick one in the queue first.")
             return
         rows = [_history_row(h) for h in self.db.history(s.letter_id)]
@@ -638,11 +638,6 @@ class MainWindow(QMainWindow):
             self.queue.select_letter(self.session.letter_id)
 
     def do_export(self) -> None:
-        try:
-            from imr_desk.ui.export_dialog import ExportDialog
-        except ImportError:
-            self.show_message("Export is not available in this version of IMR Desk.")
-            return
         self.save_now_or_warn()
         dialog = ExportDialog(self.db, self, folder=self.settings.folder("export"), writer=self.writer)
         dialog.exported.connect(lambda result: self.settings.set_folder("export", Path(result.destination).parent))

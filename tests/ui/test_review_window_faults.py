@@ -215,6 +215,32 @@ def test_a_refused_save_stays_in_the_window_and_is_tried_again(qtbot, open_windo
     assert stored(w, lid).record["summary"] == "y" * 10
 
 
+def test_an_import_waits_for_the_lock_instead_of_failing_its_files(qtbot, open_window, db_path, tmp_path):
+    import subprocess
+    import sys
+
+    folder = tmp_path / "new"
+    folder.mkdir()
+    seed = TEXTS[0].read_text(encoding="utf-8")
+    for i in range(3):
+        (folder / f"n{i}.txt").write_text(f"New {i}\n{seed}", encoding="utf-8")
+    w = open_window(db_path)
+    script = ("import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+              "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(1.5); c.execute('ROLLBACK')")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(db_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+        with qtbot.waitSignal(w.importer.finished, timeout=30_000) as done:
+            w.import_paths([folder])
+            qtbot.waitUntil(lambda: w.writer.waiting, timeout=5000)  # its first letter waits for the lock
+    finally:
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    report = done.args[0]
+    assert len(report.added) == 3 and not report.failed
+
+
 # -- B: the status and version the store reports ------------------------------------------------------
 def test_after_marking_reviewed_an_edit_saves_and_shows_the_letter_back_in_review(qtbot, open_window, db_path):
     w = open_window(db_path)

@@ -61,3 +61,64 @@ def test_a_letter_opens_read_only_when_its_lease_cannot_be_written(qtbot, open_w
     assert window.session.read_only and "read-only" in window.session.read_only_reason
     assert window.form.banner.isVisible()
     assert window.session.record.get("case", {}).get("case_number")
+
+
+def _kept_edits(qtbot, open_window, db_path, request: str) -> int:
+    """A window keeps a letter's edits in a recovery file (as closing with a refused save does) and closes."""
+    window = open_window(db_path)
+    lid = window.db.queue({}, limit=1)[0].id
+    window.open_letter(lid)
+    letter = window.session.letter
+    record = dict(window.session.record)
+    record["items"] = [dict(record["items"][0], request=request), *record["items"][1:]]
+    window.session._keep(letter, window.session.version, record, None)
+    window.close()
+    return lid
+
+
+def test_the_window_offers_to_restore_recovery_files_at_the_next_start(qtbot, open_window, db_path) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from imr_desk import paths
+    from imr_desk.ui.recovery import offer
+
+    lid = _kept_edits(qtbot, open_window, db_path, "Restored request")
+    assert len(list((paths.data_dir() / "recovery").glob("*.json"))) == 1
+    window = open_window(db_path)
+    window.open_letter(lid)
+    box = offer(window)
+    assert box is not None and box.isVisible() and "1 letter(s)" in box.text()
+    restore = next(b for b in box.buttons() if b.text() == "Restore")
+    assert box.buttonRole(restore) == QMessageBox.ButtonRole.AcceptRole
+    qtbot.mouseClick(restore, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.db.letter(lid).record["items"][0]["request"] == "Restored request", timeout=10_000)
+    qtbot.waitUntil(lambda: window.session.value("items.0.request") == "Restored request", timeout=10_000)
+    qtbot.waitUntil(lambda: not list((paths.data_dir() / "recovery").glob("*.json")), timeout=10_000)
+    assert offer(window) is None  # nothing is offered twice
+    assert any(h.reason == "restored from a recovery file" for h in window.db.history(lid))
+
+
+def test_kept_edits_never_overwrite_a_later_change_and_can_be_discarded(qtbot, open_window, db_path) -> None:
+    from imr_desk import paths
+    from imr_desk.store import Database
+    from imr_desk.ui.recovery import offer
+
+    lid = _kept_edits(qtbot, open_window, db_path, "Kept request")
+    with Database.open(db_path, user="bob") as other:  # bob changes the letter meanwhile
+        letter = other.letter(lid)
+        record = letter.record
+        record["summary"] = "bob's summary"
+        other.save_record(lid, record, letter.version)
+    window = open_window(db_path)
+    box = offer(window)
+    assert box is not None
+    qtbot.mouseClick(next(b for b in box.buttons() if b.text() == "Restore"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: any(h.path == "*rejected" for h in window.db.history(lid)), timeout=10_000)
+    assert window.db.letter(lid).record["summary"] == "bob's summary"
+    qtbot.waitUntil(lambda: not list((paths.data_dir() / "recovery").glob("*.json")), timeout=10_000)
+
+    _kept_edits(qtbot, open_window, db_path, "Unwanted")
+    box = offer(window)
+    assert box is not None
+    qtbot.mouseClick(next(b for b in box.buttons() if b.text() == "Discard them"), Qt.MouseButton.LeftButton)
+    assert not list((paths.data_dir() / "recovery").glob("*.json"))

@@ -20,7 +20,7 @@ from typing import Any
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from imr_desk import paths
-from imr_desk.store import ClerkError, VersionConflict
+from imr_desk.store import ClerkError, Database, VersionConflict
 from imr_desk.ui.writer import WriteOp
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def _same_file(a: str, b: Path) -> bool:
         return False
 
 
-def pending(db: Any, db_path: Path) -> list[RecoveryFile]:
+def pending(db: Database, db_path: Path) -> list[RecoveryFile]:
     """The recovery files of letters in this database (same path, same letter file), oldest first."""
     folder = paths.data_dir() / "recovery"
     found = []

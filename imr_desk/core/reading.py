@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from imr_desk.core.ocr import IMAGE_TYPES, image_type_of
 
 if TYPE_CHECKING:
-    from imr_desk.core.ocr import OcrLayer
+    from imr_desk.core.ocr import OcrLayer, OcrWord
 
 log = logging.getLogger(__name__)
 
@@ -238,9 +238,10 @@ def read_letter(data: bytes, name: str, ocr: OcrLayer | None = None) -> LetterTe
         return letter
     if raw_pages is None:
         return letter
+    ocr_sources = _ocr_rewrite(letter, raw_pages, ocr) if ocr is not None else []
     _normalise(letter, raw_pages)
-    if ocr is not None and raw_pages:
-        _place_ocr_words(letter, raw_pages, ocr)
+    if ocr_sources:
+        _place_ocr_words(letter, ocr_sources)
     if letter.error is None and not letter.text.strip():
         if media_type == PDF:
             letter.problems.append(
@@ -270,36 +271,119 @@ def _image_without_ocr(letter: LetterText, data: bytes) -> None:
         "or read it with: imr-desk ocr.", "error"))
 
 
-def _place_ocr_words(letter: LetterText, raw_pages: list[str], ocr: OcrLayer) -> None:
-    """Find the engine's words in the text read from the OCR PDF, with their confidences.
+# OCR noise: what speckle, table rules and fax streaks become in the engine's words.
+_OCR_KEEP_ALONE = frozenset("-–&§+/%#")
+"""Punctuation that stands alone in the letters' own text ("Labs - CBC"); any other lone mark is noise."""
+_OCR_EDGE_JUNK = "|_~©«»¦"
+"""Marks the engine reads from table rules and specks at a word's edge ("‘MRI", "decision. |")."""
+_OCR_NOISE_CONF = 0.3
+"""A word of at most three characters read below this confidence is a speck ("oe", "7", "Cy!"), not text."""
+_OCR_LOOKALIKE_LETTERS = str.maketrans("éèêëáàâíìîóòôúùûÉÈÁÀÍÓÚ", "eeeeaaaiiiooouuuEEAAIOU")
+"""Accents the engine reads into English words from a speck above a letter ("médical")."""
 
-    The text layer holds the engine's words in the engine's order, so the n-th run of non-space
-    characters on an OCR'd page is the n-th word; a page where the counts differ is matched by the
-    words' text.
+
+def _ocr_page_rewrite(raw: str, words: list[OcrWord]) -> tuple[str, list[tuple[int, int, float]]]:
+    """An OCR'd page's text as PDFium read it from the text layer, rewritten to the same length.
+
+    The engine's lines become the text's lines (PDFium may join a slightly turned page's lines into
+    one), specks and table rules read as words are dropped (turned into NUL, which reading drops, so
+    every kept character keeps its index into the page's characters), and the accents a speck adds
+    to an English word are taken off. Returns the page and each kept word's (first, last + 1) index
+    with its confidence.
     """
     import difflib
 
-    to_text = _source_to_text(letter)
-    by_page: dict[int, list] = {}
+    tokens = [(m.start(), m.end()) for m in re.finditer(r"\S+", raw)]
+    if len(tokens) == len(words):
+        matched: dict[int, OcrWord] = dict(enumerate(words))
+    else:  # a page whose text layer split or joined words differently: match them by their text
+        sm = difflib.SequenceMatcher(None, [raw[a:b] for a, b in tokens], [w.text for w in words], autojunk=False)
+        matched = {}
+        for block in sm.get_matching_blocks():
+            for k in range(block.size):
+                matched[block.a + k] = words[block.b + k]
+    chars = list(raw)
+    kept: list[tuple[int, int, int | None]] = []  # (start, end, line) of the tokens kept
+    sources: list[tuple[int, int, float]] = []
+    for i, (a, b) in enumerate(tokens):
+        word = matched.get(i)
+        tok = raw[a:b]
+        conf = word.conf if word is not None else 1.0
+        if _ocr_noise(raw, tokens, i, tok, word, matched):
+            chars[a:b] = "\x00" * (b - a)
+            continue
+        while a < b and raw[a] in _OCR_EDGE_JUNK:
+            chars[a] = "\x00"
+            a += 1
+        while b > a and raw[b - 1] in _OCR_EDGE_JUNK:
+            chars[b - 1] = "\x00"
+            b -= 1
+        if a >= b:
+            continue
+        fixed = tok[a - tokens[i][0]: b - tokens[i][0]].translate(_OCR_LOOKALIKE_LETTERS)
+        chars[a:b] = fixed
+        kept.append((a, b, word.line if word is not None else None))
+        if word is not None:
+            sources.append((a, b, conf))
+    # the separators between kept words: a line break where the engine's line changes, else a space
+    for (_a0, b0, line0), (a1, _b1, line1) in zip(kept, kept[1:], strict=False):
+        if a1 <= b0:
+            continue
+        new_line = line1 is not None and line0 is not None and line1 != line0
+        if not new_line and "\n" in raw[b0:a1] and (line1 is None or line0 is None):
+            new_line = True
+        chars[b0] = "\n" if new_line else " "
+        for k in range(b0 + 1, a1):
+            chars[k] = "\x00"
+    if kept:  # before the first and after the last word: nothing
+        for k in range(0, kept[0][0]):
+            chars[k] = "\x00"
+        for k in range(kept[-1][1], len(raw)):
+            chars[k] = "\x00"
+    return "".join(chars), sources
+
+
+def _ocr_noise(raw: str, tokens: list[tuple[int, int]], i: int, tok: str, word: OcrWord | None,
+               matched: dict[int, OcrWord]) -> bool:
+    """Whether the i-th token of an OCR'd page is a speck or a rule, not text.
+
+    A lone mark is text only where the letters print one: between two words of one line ("Labs - CBC"),
+    read with confidence, and not right after a label's colon ("Decision Date: - 12/21/2016").
+    """
+    conf = word.conf if word is not None else 1.0
+    if any(c.isalnum() for c in tok):
+        return word is not None and len(tok) <= 3 and conf < _OCR_NOISE_CONF
+    if tok not in _OCR_KEEP_ALONE or conf < 0.6 or i == 0 or i + 1 >= len(tokens):
+        return True
+    before, after = matched.get(i - 1), matched.get(i + 1)
+    if word is not None and (before is None or after is None or before.line != word.line or after.line != word.line):
+        return True
+    return raw[tokens[i - 1][0]:tokens[i - 1][1]].endswith(":")
+
+
+def _ocr_rewrite(letter: LetterText, raw_pages: list[str], ocr: OcrLayer) -> list[tuple[int, int, float]]:
+    """Rewrite the OCR'd pages in place (`_ocr_page_rewrite`); the kept words' source ranges and confidences."""
+    by_page: dict[int, list[OcrWord]] = {}
     for w in ocr.words:
         by_page.setdefault(w.page, []).append(w)
+    base = 0
     out: list[tuple[int, int, float]] = []
-    for page, words in sorted(by_page.items()):
-        if page >= len(raw_pages):
-            continue
-        base = letter.raw_page_starts[page]
-        tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", raw_pages[page])]
-        if len(tokens) == len(words):
-            pairs = list(zip(tokens, words, strict=True))
-        else:
-            sm = difflib.SequenceMatcher(None, [t[2] for t in tokens], [w.text for w in words], autojunk=False)
-            pairs = []
-            for block in sm.get_matching_blocks():
-                pairs += [(tokens[block.a + k], words[block.b + k]) for k in range(block.size)]
-        for (a, b, _tok), w in pairs:
-            start, end = to_text(base + a), to_text(base + b - 1) + 1
-            if end > start:
-                out.append((start, end, w.conf))
+    for page, raw in enumerate(raw_pages):
+        if page in by_page:
+            raw_pages[page], sources = _ocr_page_rewrite(raw, by_page[page])
+            out += [(base + a, base + b, conf) for a, b, conf in sources]
+        base += len(raw) + 1
+    return out
+
+
+def _place_ocr_words(letter: LetterText, sources: list[tuple[int, int, float]]) -> None:
+    """The OCR words' places in the text, with their confidences."""
+    to_text = _source_to_text(letter)
+    out = []
+    for a, b, conf in sources:
+        start, end = to_text(a), to_text(b - 1) + 1
+        if end > start:
+            out.append((start, end, conf))
     out.sort()
     letter.ocr_words = out
 

@@ -19,7 +19,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from imr_desk.core import LetterText, fields, read_letter
+from imr_desk.core.ocr import image_pages_pdf
 from imr_desk.store import ClerkError, DatabaseLocked, LetterLeased, StoreError, VersionConflict
+from imr_desk.store.ocr_layers import load_layer
 from imr_desk.ui import record_ops as ops
 
 log = logging.getLogger(__name__)
@@ -138,7 +140,12 @@ class ReviewSession(QObject):
             return
         letter = self.db.letter(letter_id)
         data = self.db.letter_file(letter_id)
-        text = read_letter(data, letter.name)
+        layer = load_layer(self.db, letter_id)  # a scan read by OCR: its pages with their text layer
+        text = read_letter(data, letter.name, layer)
+        if layer is not None:
+            data = layer.pdf
+        elif text.file_type != text.media_type and text.file_type.startswith("image/"):
+            data = image_pages_pdf(data)  # a scan not read by OCR: its pages all the same
         if self.letter_id is not None and not self.save_now() and not self._edits_kept_elsewhere():
             raise ReviewError(self._unsaved_message())
         read_only, read_only_reason = False, ""

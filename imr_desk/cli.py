@@ -254,7 +254,8 @@ def ocr_(ctx: click.Context, db_path: Path | None, everything: bool, quiet: bool
     values read, for the others the clerk's record is kept and the parser's output recorded.
     """
     from imr_desk.core import ocr as ocr_engine
-    from imr_desk.store.ocr_layers import OcrProgress, ocr_stored
+    from imr_desk.store.ocr_layers import OcrProgress
+    from imr_desk.store.reocr import ocr_stored
 
     if not ocr_engine.available():
         raise click.ClickException(ocr_engine.MISSING_ENGINE)

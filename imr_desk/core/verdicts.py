@@ -43,7 +43,6 @@ class Decision(StrEnum):
 
 
 PARTIALLY_OVERTURNED = "partially overturned"  # a letter's outcome when its items differ
-OUTCOMES = (Decision.UPHELD.value, Decision.OVERTURNED.value, PARTIALLY_OVERTURNED)
 
 # The decision word as letters print it, with OCR's look-alikes (1 | I for l, 0 for O, rn read as m)
 # and a space an OCR engine may put inside it. Case-insensitive; glued forms match because the word

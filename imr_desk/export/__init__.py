@@ -7,17 +7,19 @@
 from imr_desk.export.exporter import (
     FORMAT_NAMES,
     FORMATS,
+    ExportRecord,
     ExportResult,
     NothingToExport,
     export_history,
     export_set,
     manifest_path_for,
     normalise_destination,
+    record_export,
 )
 from imr_desk.export.safety import ExportCancelled, ExportError, neutralise
 from imr_desk.export.selection import ExportSet
 
 __all__ = [
-    "FORMATS", "FORMAT_NAMES", "ExportCancelled", "ExportError", "ExportResult", "ExportSet", "NothingToExport",
-    "export_history", "export_set", "manifest_path_for", "neutralise", "normalise_destination",
+    "FORMATS", "FORMAT_NAMES", "ExportCancelled", "ExportError", "ExportRecord", "ExportResult", "ExportSet", "NothingToExport",
+    "export_history", "export_set", "manifest_path_for", "neutralise", "normalise_destination", "record_export",
 ]

@@ -75,12 +75,26 @@ class ExportResult:
     count: int
     items: int
     annotations: int
-    export_id: int | None
+    export_id: int | None  # None until the export is recorded (see `record`)
     manifest: dict[str, Any] = field(repr=False)
+    record: ExportRecord | None = field(default=None, repr=False)  # the bookkeeping still to write, if any
 
     def summary(self) -> str:
         return (f"Exported {self.count} letter(s), {self.items} item(s) and {self.annotations} annotation(s) "
                 f"to {self.destination}.")
+
+
+@dataclass
+class ExportRecord:
+    """What an export writes into the database about itself: one `exports` row, a `letter_exports` row a letter."""
+
+    format: str
+    selection: ExportSet
+    started: dt.datetime
+    count: int
+    manifest: dict[str, Any]
+    destination: Path
+    carried: array[int]  # the ids of the letters written, packed (8 bytes a letter)
 
 
 def normalise_destination(fmt: str, destination: str | Path) -> Path:
@@ -101,12 +115,16 @@ def manifest_path_for(fmt: str, destination: Path) -> Path:
 
 
 def export_set(db: Any, fmt: str, destination: str | Path, selection: ExportSet | None = None, *,
-               force: bool = False, progress: Progress | None = None, cancel: Any = None) -> ExportResult:
+               force: bool = False, progress: Progress | None = None, cancel: Any = None,
+               record: bool = True) -> ExportResult:
     """Export the letters `selection` chooses from `db` (an imr_desk.store.Database) as `fmt` to `destination`.
 
     `progress(done, total)` is called as letters are written; `cancel` (a threading.Event or anything
     with `is_set()`) stops the export, leaving nothing at the destination. Raises ExportError (with
     `clerk_message`) when the export cannot be made.
+
+    With `record=False` the export writes nothing into the database (`db` may be opened read-only):
+    `result.record` is the bookkeeping for `record_export`, which the window runs on its writer.
     """
     if fmt not in FORMATS:
         raise ExportError(f"Unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}.")
@@ -155,10 +173,14 @@ def export_set(db: Any, fmt: str, destination: str | Path, selection: ExportSet 
         raise ExportError(f"Could not write the export to {dest}: {exc.strerror or exc}. Nothing was written; "
                           "check the destination (space, permissions) and try again.") from exc
 
-    export_id = _record(db, fmt, selection, started, counts["letters"], manifest, dest, carried)
-    return ExportResult(format=fmt, destination=dest, manifest_path=manifest_path, files=files, count=counts["letters"],
-                        items=counts["items"], annotations=counts["annotations"], export_id=export_id,
-                        manifest=manifest)
+    bookkeeping = ExportRecord(fmt, selection, started, counts["letters"], manifest, dest, carried)
+    result = ExportResult(format=fmt, destination=dest, manifest_path=manifest_path, files=files,
+                          count=counts["letters"], items=counts["items"], annotations=counts["annotations"],
+                          export_id=None, manifest=manifest, record=bookkeeping)
+    if record:
+        result.export_id = record_export(db, bookkeeping)
+        result.record = None
+    return result
 
 
 def _check(fmt: str, dest: Path, manifest_path: Path, db_path: Path | None, force: bool) -> None:
@@ -246,8 +268,7 @@ def _is_csv_manifest(value: Any) -> bool:
     return isinstance(value, dict) and value.get("manifest") == MANIFEST_SCHEMA and value.get("format") == "csv"
 
 
-def _record(db: Any, fmt: str, selection: ExportSet, started: dt.datetime, count: int, manifest: dict[str, Any],
-            dest: Path, carried: array[int]) -> int:
+def record_export(db: Any, export: ExportRecord) -> int:
     """Record the export and the letters it carried (their ids), in one transaction.
 
     "Only new" compares `exports.at` with each letter's `reviewed_at`. The export's time is when it
@@ -258,7 +279,8 @@ def _record(db: Any, fmt: str, selection: ExportSet, started: dt.datetime, count
     """
     from imr_desk.store.errors import StoreError
 
-    at = started.isoformat(timespec="milliseconds").replace("+00:00", "Z")  # as imr_desk.store's now_iso()
+    fmt, selection, count, manifest, dest = export.format, export.selection, export.count, export.manifest, export.destination
+    at = export.started.isoformat(timespec="milliseconds").replace("+00:00", "Z")  # as imr_desk.store's now_iso()
 
     try:
         with db.transaction("record the export"):
@@ -270,7 +292,7 @@ def _record(db: Any, fmt: str, selection: ExportSet, started: dt.datetime, count
             export_id = int(cur.lastrowid or 0)
             db.conn.executemany("INSERT OR IGNORE INTO letter_exports(letter_id, export_id) "
                                 "SELECT id, ? FROM letters WHERE id = ? AND (reviewed_at IS NULL OR reviewed_at <= ?)",
-                                ((export_id, i, at) for i in carried))
+                                ((export_id, i, at) for i in export.carried))
         return export_id
     except StoreError as exc:
         raise ExportError(f"The export was written to {dest}, but it could not be recorded in the database: "

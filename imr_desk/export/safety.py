@@ -209,20 +209,81 @@ def sweep_stale(destination: Path, older_than_s: float) -> list[Path]:
     return removed
 
 
+def _registry() -> Path:
+    from imr_desk import paths
+
+    paths.private_dir(paths.data_dir())
+    return paths.private_dir(paths.data_dir() / "staging")
+
+
+def _register(folder: Path) -> Path | None:
+    """Note a staging folder in the data folder, so whatever a killed export leaves is found again."""
+    from imr_desk.core.processes import this_host
+
+    try:
+        entry = _registry() / f"{folder.name.strip('.')}.{os.getpid()}.json"
+        entry.write_text(json.dumps({"folder": str(folder.resolve()), "pid": os.getpid(), "host": this_host()}),
+                         encoding="utf-8")
+        return entry
+    except OSError:  # no data folder to note it in: the folder is still removed by its own export
+        return None
+
+
+def _unregister(entry: Path | None) -> None:
+    if entry is not None:
+        entry.unlink(missing_ok=True)
+
+
+_STAGED = (".partial", ".old")
+
+
+def sweep_killed_exports() -> list[Path]:
+    """Remove every staging folder an export left when it was killed, wherever it was, whatever its name.
+
+    Run at the start of every export and of the window: a folder noted by a process that no longer
+    runs (on this host) holds nothing anyone will finish, only partial patient data.
+    """
+    from imr_desk.core.processes import alive
+
+    removed: list[Path] = []
+    try:
+        entries = sorted(_registry().glob("*.json"))
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            noted = json.loads(entry.read_text(encoding="utf-8"))
+            folder, pid, host = Path(noted["folder"]), int(noted["pid"]), str(noted["host"])
+        except (OSError, ValueError, KeyError, TypeError):
+            entry.unlink(missing_ok=True)  # half-written by a killed export: nothing to go on
+            continue
+        if alive(pid, host):
+            continue
+        if folder.name.startswith(".") and folder.name.endswith(_STAGED) and folder.is_dir() \
+                and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        entry.unlink(missing_ok=True)
+    return removed
+
+
 class Staging:
     """A folder beside the destination where an export's files are written before they go in place.
 
     Use as a context manager: on an exception (or without `commit()`), the folder and everything in
-    it are removed, and the destination is untouched.
+    it are removed, and the destination is untouched. The folder is noted in the data folder while it
+    exists, so one that a kill left behind is removed at the next start of any export or of the app.
     """
 
     STALE_AFTER_S = 6 * 3600  # older than any export: left by a process that was killed
 
     def __init__(self, destination: Path) -> None:
         self.destination = destination
+        sweep_killed_exports()
         sweep_stale(destination, self.STALE_AFTER_S)
         self.folder = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial",
                                             dir=destination.parent))
+        self._entry = _register(self.folder)
         self._committed = False
 
     def __enter__(self) -> Staging:
@@ -234,6 +295,8 @@ class Staging:
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+        _unregister(self._entry)
+        self._entry = None
 
     def path(self, name: str) -> Path:
         return self.folder / name
@@ -255,6 +318,7 @@ class Staging:
         self.folder.chmod(0o777 & ~_umask())
         if final.exists() or final.is_symlink():
             old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+            old_entry = _register(old)  # a kill from here on leaves the previous export in it
             os.replace(final, old / "previous")
             try:
                 os.replace(self.folder, final)
@@ -267,8 +331,10 @@ class Staging:
             else:
                 (old / "previous").unlink()
                 old.rmdir()
+            _unregister(old_entry)
         else:
             os.replace(self.folder, final)
+        _unregister(self._entry)
         self._committed = True
 
 

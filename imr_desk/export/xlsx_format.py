@@ -10,9 +10,13 @@ Excel's limit (32,767 characters) is cut there with an ellipsis.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
+import openpyxl.worksheet._writer as _openpyxl_writer
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -31,6 +35,19 @@ from imr_desk.export.safety import neutralise
 from imr_desk.export.selection import LetterData
 
 MAX_CELL = 32767
+_temporary = threading.local()
+
+
+def _temporary_file(suffix: str = "") -> str:
+    """openpyxl's temporary sheet file, made in the export's staging folder (removed with it, even after a
+    kill) instead of the system's temporary folder, where a killed export left patient data for good."""
+    fd, name = tempfile.mkstemp(suffix=suffix, prefix="openpyxl.", dir=getattr(_temporary, "folder", None))
+    os.close(fd)
+    _openpyxl_writer.ALL_TEMP_FILES.append(name)
+    return name
+
+
+_openpyxl_writer.create_temporary_file = _temporary_file
 WIDTHS = {"text": 24, "int": 10, "bool": 10, "date": 12, "datetime": 20}
 WIDE = {"summary": 60, "rationale": 60, "request": 40, "quote": 40, "sha256": 20, "changed_fields": 30}
 
@@ -84,6 +101,7 @@ class XlsxWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.files = [path.name]
+        _temporary.folder = path.parent  # the staging folder: openpyxl's sheet files go there, not to /tmp
         self._wb = Workbook(write_only=True)
         self._sheets = []
         bold = Font(bold=True)

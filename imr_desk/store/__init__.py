@@ -1,5 +1,6 @@
 """The review database (SQLite through sqlite-utils; no Qt): letters, records, history, search."""
 
+from imr_desk.store.api import Database
 from imr_desk.store.database import (
     IN_REVIEW,
     LEASE_SECONDS,
@@ -9,9 +10,9 @@ from imr_desk.store.database import (
     STATUSES,
     TO_REVIEW,
     Annotation,
-    Database,
     HistoryRow,
     Letter,
+    LetterStore,
     QueueRow,
     ReparseReport,
     SearchHit,
@@ -35,6 +36,6 @@ from imr_desk.store.schema import SCHEMA_VERSION
 __all__ = [
     "IN_REVIEW", "LEASE_SECONDS", "OPEN_STATUSES", "POSTPONED", "REVIEWED", "SCHEMA_VERSION", "STATUSES",
     "TO_REVIEW", "Annotation", "ClerkError", "Database", "DatabaseLocked", "DiskFull", "DiskIOError", "HistoryRow", "ImportEvent",
-    "ImportReport", "Letter", "LetterLeased", "LetterNotFound", "NewerDatabase", "NotADatabase", "NotWritable",
+    "ImportReport", "Letter", "LetterLeased", "LetterStore", "LetterNotFound", "NewerDatabase", "NotADatabase", "NotWritable",
     "QueueRow", "ReparseReport", "SearchHit", "StoreError", "VersionConflict",
 ]

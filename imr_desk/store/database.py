@@ -1,6 +1,6 @@
 """The review database: letters, the parser's and the clerk's records, history, annotations, leases.
 
-One `Database` wraps one SQLite connection (WAL, busy timeout, foreign keys). Every write is one
+One `LetterStore` wraps one SQLite connection (WAL, busy timeout, foreign keys). Every write is one
 `BEGIN IMMEDIATE` transaction, so a kill at any moment leaves either the whole change or none of it.
 Several processes may open the same file: leases keep two clerks off one letter, and saving with an
 expected version turns a concurrent change into a `VersionConflict` instead of a silent overwrite.
@@ -19,11 +19,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
+from urllib.parse import quote
 
 import sqlite_utils
 
+from imr_desk.core.api import PARSER_VERSION
 from imr_desk.core.checks import recheck
+from imr_desk.core.reading import sha256_of
 from imr_desk.core.record import OPEN_STATUSES, STATUSES, Status
 from imr_desk.store import records as rec
 from imr_desk.store import schema
@@ -178,6 +181,20 @@ class SearchHit:
     snippet: str
 
 
+@dataclass(frozen=True)
+class Change:
+    """One row of a letter's history to write: which field, from what to what, why."""
+
+    path: str
+    old: Any = None
+    new: Any = None
+    origin: str = "clerk"  # parser, clerk, reparse, import
+    reason: str | None = None
+    version: int | None = None
+    who: str | None = None  # the database's user when not given
+    at: str | None = None  # the time of the write when not given
+
+
 @dataclass
 class ReparseReport:
     replaced: list[int] = field(default_factory=list)  # not yet reviewed: the new output is the record
@@ -190,8 +207,12 @@ _QUEUE_COLUMNS = ("l.id, l.name, l.status, l.case_number, l.decision_date, l.ite
                   "l.warning_count, l.error_count, b.name, l.reviewed_at, l.reviewed_by")
 
 
-class Database:
-    """An open review database. Not shared between threads: open one per thread."""
+class LetterStore:
+    """An open review database: letters, records, history, annotations, leases, the queue and search.
+
+    Not shared between threads: open one per thread. `imr_desk.store.Database` adds importing,
+    re-parsing and statistics (store/importing.py, store/maintenance.py), which build on this.
+    """
 
     def __init__(self, conn: sqlite3.Connection, path: Path, user: str) -> None:
         self.conn = conn
@@ -207,7 +228,7 @@ class Database:
     # -- opening -----------------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path, user: str | None = None, *, create: bool = True,
-             busy_timeout: float = BUSY_TIMEOUT_S, readonly: bool = False) -> Database:
+             busy_timeout: float = BUSY_TIMEOUT_S, readonly: bool = False) -> Self:
         """Open (creating and upgrading as needed) the review database at `path`.
 
         `readonly` opens an existing database for reading only (search, statistics), which works on
@@ -223,13 +244,11 @@ class Database:
                               "copy the database to a folder of your own.") from exc
 
     @classmethod
-    def _open_readonly(cls, path: Path, user: str | None, busy_timeout: float) -> Database:
+    def _open_readonly(cls, path: Path, user: str | None, busy_timeout: float) -> Self:
         if path.is_dir():
             raise NotADatabase(f"{path} is a folder, not a database file. Give the path of a .db file.")
         if not path.exists() or path.stat().st_size == 0:
             raise StoreError(_nothing_at(path))
-        from urllib.parse import quote
-
         base = f"file:{quote(str(path.resolve()))}?mode=ro"
         # A WAL database needs its shared-memory file even to be read; where that cannot be created
         # (a read-only folder, nobody writing), SQLite reads the file as it is ("immutable").
@@ -257,7 +276,7 @@ class Database:
         return cls(conn, path, user or default_user())
 
     @classmethod
-    def _open(cls, path: Path, user: str | None, create: bool, busy_timeout: float) -> Database:
+    def _open(cls, path: Path, user: str | None, create: bool, busy_timeout: float) -> Self:
         if path.is_dir():
             raise NotADatabase(f"{path} is a folder, not a database file. Give the path of a .db file.")
         exists = path.exists() and path.stat().st_size > 0
@@ -300,7 +319,7 @@ class Database:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> Database:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -439,8 +458,6 @@ class Database:
 
         Returns the new letter's id, or None when a letter with the same sha256 is already stored.
         """
-        from imr_desk.core.reading import sha256_of
-
         sha = sha256 or sha256_of(data)
         if status not in STATUSES:
             raise StoreError(f"“{status}” is not a status; use one of: {', '.join(STATUSES)}.")
@@ -458,7 +475,7 @@ class Database:
                 "reviewed_at": reviewed_at, "reviewed_by": reviewed_by,
                 "imported_at": imported_at or at, "imported_by": imported_by or self.user,
                 "pages": (parsed.get("source") or {}).get("pages"),
-                "parser_version": parser_version or _parser_version(), "version": 1, "error": error, **cols,
+                "parser_version": parser_version or PARSER_VERSION, "version": 1, "error": error, **cols,
             }
             names = ", ".join(values)
             marks = ", ".join(f":{k}" for k in values)
@@ -467,17 +484,12 @@ class Database:
             self._write_contents(letter_id, record, insert=True, text=text, page_starts=page_starts, parsed=parsed)
             self.conn.execute("INSERT INTO files(letter_id, data) VALUES (?, ?)", (letter_id, data))
             self._write_items(letter_id, record)
-            history = list(history)
-            if not history:
-                history = [{"path": "*", "old": None, "new": {"parser_version": values["parser_version"]},
-                            "origin": "parser", "at": values["imported_at"], "who": values["imported_by"]}]
-            self.conn.executemany(
-                "INSERT INTO history(letter_id, path, old, new, who, at, origin, reason, version) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(letter_id, h["path"], rec.dumps(h.get("old")), rec.dumps(h.get("new")), h.get("who"),
-                  h.get("at") or at, h.get("origin", "import"), h.get("reason"), h.get("version"))
-                 for h in history],
-            )
+            changes = [Change(h["path"], h.get("old"), h.get("new"), h.get("origin", "import"), h.get("reason"),
+                              h.get("version"), h.get("who"), h.get("at")) for h in history]
+            if not changes:
+                changes = [Change("*", None, {"parser_version": values["parser_version"]}, "parser",
+                                  who=values["imported_by"], at=values["imported_at"])]
+            self.add_history(letter_id, changes, at=at, own=False)  # an imported row keeps its who, even none
             self.conn.executemany(
                 'INSERT INTO annotations(letter_id, start, "end", label, note, who, at, removed_at, removed_by) '
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -671,12 +683,8 @@ class Database:
                 last = self._read("SELECT who, at FROM history WHERE letter_id = ? AND version = ? ORDER BY id DESC "
                                   "LIMIT 1", (letter_id, version))
                 who, when = last[0] if last else ("someone", "meanwhile")
-                self.conn.execute(
-                    "INSERT INTO history(letter_id, path, old, new, who, at, origin, reason, version) "
-                    "VALUES (?, '*rejected', NULL, ?, ?, ?, 'clerk', ?, ?)",
-                    (letter_id, rec.dumps(record), self.user, at, "not saved: the letter was changed meanwhile",
-                     expected_version),
-                )
+                self.add_history(letter_id, [Change("*rejected", None, record, reason="not saved: the letter was "
+                                                    "changed meanwhile", version=expected_version)], at=at)
                 conflict = VersionConflict(
                     f"{who} saved this letter at {when} after you opened it, so your edits were not saved over "
                     "theirs (they are kept in the letter's history). Reopen the letter to see the current "
@@ -698,16 +706,12 @@ class Database:
                 )
                 self._write_contents(letter_id, record)
                 self._write_items(letter_id, record)
-                rows_h: list[tuple[Any, ...]] = [(letter_id, p, rec.dumps(o), rec.dumps(n), self.user, at, "clerk", reason, new_version)
-                          for p, o, n in changes] or [
-                    (letter_id, "fields", None, None, self.user, at, "clerk", reason, new_version)]
+                written = [Change(p, o, n, reason=reason, version=new_version) for p, o, n in changes] or [
+                    Change("fields", reason=reason, version=new_version)]
                 if status in (TO_REVIEW, REVIEWED):  # a record changed after review must be reviewed again
-                    rows_h.append((letter_id, "status", rec.dumps(status), rec.dumps(IN_REVIEW), self.user, at,
-                                   "clerk", "changed after review" if status == REVIEWED else None, new_version))
-                self.conn.executemany(
-                    "INSERT INTO history(letter_id, path, old, new, who, at, origin, reason, version) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows_h,
-                )
+                    written.append(Change("status", status, IN_REVIEW, version=new_version,
+                                          reason="changed after review" if status == REVIEWED else None))
+                self.add_history(letter_id, written, at=at)
                 return new_version
         assert conflict is not None
         raise conflict
@@ -746,12 +750,72 @@ class Database:
                 "version = version + 1 WHERE id = ?",
                 (status, reason, self.user, at, *reviewed, letter_id),
             )
-            self.conn.execute(
-                "INSERT INTO history(letter_id, path, old, new, who, at, origin, reason, version) "
-                "VALUES (?, 'status', ?, ?, ?, ?, 'clerk', ?, ?)",
-                (letter_id, rec.dumps(old), rec.dumps(status), self.user, at, reason, version + 1),
-            )
+            self.add_history(letter_id, [Change("status", old, status, reason=reason, version=version + 1)], at=at)
         return int(version) + 1
+
+    def add_history(self, letter_id: int, changes: Iterable[Change], *, at: str | None = None,
+                    own: bool = True) -> None:
+        """Write history rows for a letter: the one place history is written (inside the caller's transaction).
+
+        A change without `who` is this database user's (`own`), or nobody's (rows carried in by an import).
+        """
+        when = at or now_iso()
+        me = self.user if own else None
+        self.conn.executemany(
+            "INSERT INTO history(letter_id, path, old, new, who, at, origin, reason, version) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(letter_id, c.path, _json_or_null(c.old), _json_or_null(c.new), c.who or me, c.at or when,
+              c.origin, c.reason, c.version) for c in changes],
+        )
+
+    # -- re-parsing --------------------------------------------------------------------------------
+    def set_parser_version(self, letter_id: int, parser_version: str) -> None:
+        with self.transaction("re-parse the letter"):
+            self.conn.execute("UPDATE letters SET parser_version = ? WHERE id = ?", (parser_version, letter_id))
+
+    def apply_reparse(self, letter_id: int, new: dict[str, Any], text: str, page_starts: Sequence[int], *,
+                      seen: tuple[int, str], old_parser_version: str, old_parsed: dict[str, Any]) -> str | None:
+        """Store a newer parser's record of a letter, as it was when read (`seen`: version, status).
+
+        A letter no clerk has changed, and that is not reviewed, takes the new record ("replaced", each
+        change in history); any other keeps the clerk's record and records the parser's ("recorded").
+        None when a clerk saved the letter meanwhile: the next re-parse picks it up.
+        """
+        with self.transaction("re-parse the letter"):
+            at = now_iso()
+            current = self._read("SELECT version, status FROM letters WHERE id = ?", (letter_id,))
+            if not current or tuple(current[0]) != tuple(seen):
+                return None
+            version, status = seen
+            if status != REVIEWED and not self._edited_by_a_clerk(letter_id):
+                rows = self._read("SELECT coalesce(record, parsed) FROM contents WHERE letter_id = ?", (letter_id,))
+                changes = list(rec.diff(json.loads(rows[0][0]), new))
+                cols = rec.columns_of(new)
+                sets = ", ".join(f"{k} = :{k}" for k in cols)
+                self.conn.execute(
+                    f"UPDATE letters SET parser_version = :pv, version = version + 1, {sets} WHERE id = :id",
+                    {**cols, "pv": PARSER_VERSION, "id": letter_id},
+                )
+                self._write_contents(letter_id, new, text=text, page_starts=page_starts, parsed=new)
+                self._write_items(letter_id, new)
+                self.add_history(letter_id, [Change(p, o, v, "reparse", version=version + 1) for p, o, v in changes],
+                                 at=at)
+                return "replaced"
+            self.conn.execute("UPDATE letters SET parser_version = ? WHERE id = ?", (PARSER_VERSION, letter_id))
+            # the clerk's record stays as it is, even where it was still the old parser's (NULL)
+            self.conn.execute("UPDATE contents SET record = coalesce(record, parsed), parsed = ? WHERE letter_id = ?",
+                              (rec.dumps(new), letter_id))
+            self.add_history(letter_id, [Change(
+                "*parser", {"parser_version": old_parser_version},
+                {"parser_version": PARSER_VERSION, "changed": [p for p, _o, _v in rec.diff(old_parsed, new)]},
+                "reparse", "the clerk's record was kept", version)], at=at)
+            return "recorded"
+
+    def _edited_by_a_clerk(self, letter_id: int) -> bool:
+        """Whether any value of the letter's record was set by a clerk (or came with an imported review)."""
+        return bool(self._read(
+            "SELECT 1 FROM history WHERE letter_id = ? AND origin IN ('clerk', 'import') AND path NOT IN "
+            "('status', '*', '*rejected') AND path NOT LIKE 'annotations.%' LIMIT 1", (letter_id,)))
 
     def history(self, letter_id: int) -> list[HistoryRow]:
         rows = self._read("SELECT id, letter_id, path, old, new, who, at, origin, reason, version FROM history "
@@ -784,11 +848,8 @@ class Database:
                 (letter_id, start, end, label, note or "", self.user, at),
             )
             aid = int(cur.lastrowid or 0)
-            self.conn.execute(
-                "INSERT INTO history(letter_id, path, old, new, who, at, origin) VALUES (?, ?, NULL, ?, ?, ?, 'clerk')",
-                (letter_id, f"annotations.{aid}", rec.dumps({"start": start, "end": end, "label": label,
-                                                             "note": note or ""}), self.user, at),
-            )
+            self.add_history(letter_id, [Change(f"annotations.{aid}", None, {"start": start, "end": end, "label": label,
+                                                                             "note": note or ""})], at=at)
         return aid
 
     def remove_annotation(self, annotation_id: int) -> None:
@@ -802,11 +863,8 @@ class Database:
             letter_id, start, end, label, note = rows[0]
             self.conn.execute("UPDATE annotations SET removed_at = ?, removed_by = ? WHERE id = ?",
                               (at, self.user, annotation_id))
-            self.conn.execute(
-                "INSERT INTO history(letter_id, path, old, new, who, at, origin) VALUES (?, ?, ?, NULL, ?, ?, 'clerk')",
-                (letter_id, f"annotations.{annotation_id}",
-                 rec.dumps({"start": start, "end": end, "label": label, "note": note}), self.user, at),
-            )
+            self.add_history(letter_id, [Change(f"annotations.{annotation_id}",
+                                                {"start": start, "end": end, "label": label, "note": note})], at=at)
 
     def annotations(self, letter_id: int, include_removed: bool = False) -> list[Annotation]:
         extra = "" if include_removed else " AND removed_at IS NULL"
@@ -820,16 +878,9 @@ class Database:
         now = time.time()
         with self.transaction("open the letter for editing"):
             self.conn.execute("DELETE FROM leases WHERE expires_at < ?", (now,))
-            rows = self._read("SELECT holder, who, acquired_at FROM leases WHERE letter_id = ?", (letter_id,))
-            if rows and rows[0][0] != holder:
-                other, who, since = rows[0]
-                host = other.split("@", 1)[1].split(":", 1)[0] if "@" in other else ""
-                raise LetterLeased(
-                    f"{who or 'Another clerk'}{f' on {host}' if host else ''} has this letter open for editing "
-                    f"(since {local_time(since)}), so it opens "
-                    f"read-only here. It frees up when they move on, or after {int(ttl // 60)} minutes without "
-                    "activity from them."
-                )
+            refused = self.lease_refusal(letter_id, holder, ttl)
+            if refused is not None:
+                raise refused
             if not self._read("SELECT 1 FROM letters WHERE id = ?", (letter_id,)):
                 raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")
             self.conn.execute(
@@ -837,6 +888,25 @@ class Database:
                 "ON CONFLICT(letter_id) DO UPDATE SET expires_at = excluded.expires_at",
                 (letter_id, holder, self.user, now_iso(), now + ttl),
             )
+
+    def lease_refusal(self, letter_id: int, holder: str, ttl: float = LEASE_SECONDS) -> LetterLeased | None:
+        """The `LetterLeased` that `acquire_lease` would raise now (another holder's live lease), by reading only.
+
+        The window asks before its (queued) `acquire_lease`, so a letter another window holds opens
+        read-only at once, even while the database's write lock is taken.
+        """
+        rows = self._read("SELECT holder, who, acquired_at FROM leases WHERE letter_id = ? AND expires_at >= ?",
+                          (letter_id, time.time()))
+        if not rows or rows[0][0] == holder:
+            return None
+        other, who, since = rows[0]
+        host = other.split("@", 1)[1].split(":", 1)[0] if "@" in other else ""
+        return LetterLeased(
+            f"{who or 'Another clerk'}{f' on {host}' if host else ''} has this letter open for editing "
+            f"(since {local_time(since)}), so it opens "
+            f"read-only here. It frees up when they move on, or after {int(ttl // 60)} minutes without "
+            "activity from them."
+        )
 
     def renew_lease(self, letter_id: int, holder: str, ttl: float = LEASE_SECONDS) -> None:
         with self.transaction("keep the letter open"):
@@ -860,46 +930,15 @@ class Database:
         rows = self._read("SELECT who FROM leases WHERE letter_id = ? AND expires_at >= ?", (letter_id, time.time()))
         return rows[0][0] if rows else None
 
-    # -- import ------------------------------------------------------------------------------------
-    def import_iter(self, paths: Iterable[str | Path], batch: str | None = None, cancel: Any = None) -> Any:
-        """A generator importing files, folders and .zip archives; see `imr_desk.store.importing`."""
-        from imr_desk.store.importing import import_iter
 
-        return import_iter(self, paths, batch=batch, cancel=cancel)
-
-    def import_paths(self, paths: Iterable[str | Path], batch: str | None = None, progress: Any = None,
-                     cancel: Any = None) -> Any:
-        from imr_desk.store.importing import import_paths
-
-        return import_paths(self, paths, batch=batch, progress=progress, cancel=cancel)
-
-    # -- re-parse, statistics ----------------------------------------------------------------------
-    def reparse(self, progress: Any = None, force: bool = False) -> ReparseReport:
-        from imr_desk.store.maintenance import reparse
-
-        return reparse(self, progress=progress, force=force)
-
-    def accuracy(self) -> dict[str, dict[str, Any]]:
-        from imr_desk.store.maintenance import accuracy
-
-        return accuracy(self)
-
-    def stats(self) -> dict[str, Any]:
-        from imr_desk.store.maintenance import stats
-
-        return stats(self)
+def _json_or_null(value: Any) -> str | None:
+    return None if value is None else rec.dumps(value)
 
 
 def _nothing_at(path: Path) -> str:
     if path.exists():
         return f"{path} is an empty file, not a review database yet. Import letters into it to create one."
     return f"There is no database at {path}. Check the path, or import letters to create it."
-
-
-def _parser_version() -> str:
-    from imr_desk.core.parser import PARSER_VERSION
-
-    return PARSER_VERSION
 
 
 def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
@@ -917,4 +956,4 @@ def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
         )
 
 
-__all__ = ["Database", "DatabaseLocked", "Letter", "QueueRow"]
+__all__ = ["DatabaseLocked", "Letter", "LetterStore", "QueueRow"]

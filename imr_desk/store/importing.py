@@ -15,16 +15,17 @@ from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from imr_desk.core import limits, parse_letter, read_letter
 from imr_desk.core.limits import shown_name
 from imr_desk.core.ocr import OcrCancelled, OcrLayer, OcrUnavailable
 from imr_desk.core.reading import TEXT, ReadProblem, media_type_of, sha256_of
+from imr_desk.store.database import LetterStore
+from imr_desk.store.errors import DiskFull, NotWritable, StoreError
+from imr_desk.store.jsonl import count_lines
 from imr_desk.store.ocr_layers import run_ocr, save_layer
-
-if TYPE_CHECKING:
-    from imr_desk.store.database import Database
+from imr_desk.store.roundtrip import import_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +102,6 @@ def _starts_as_pdf(p: Path) -> bool:
 
 def _jsonl_source(p: Path) -> _Source:
     """A JSON Lines export, weighed by its lines so that progress moves letter by letter."""
-    from imr_desk.store.jsonl import count_lines
-
     try:
         lines = count_lines(p)
     except OSError:
@@ -247,7 +246,7 @@ def default_batch_name() -> str:
     return "import " + datetime.now().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def add_letter(db: Database, data: bytes, name: str, batch: str | None,
+def add_letter(db: LetterStore, data: bytes, name: str, batch: str | None,
                ocr_layer: OcrLayer | None = None, ocr_problem: str | None = None) -> tuple[str, str | None, int | None]:
     """Read, parse and store one letter (with its OCR layer, for a scan). Returns (outcome, message, letter id).
 
@@ -299,7 +298,7 @@ def add_letter(db: Database, data: bytes, name: str, batch: str | None,
     return "added", ("; ".join(problems) or None), letter_id
 
 
-def import_iter(db: Database, paths: Iterable[str | Path], batch: str | None = None,
+def import_iter(db: LetterStore, paths: Iterable[str | Path], batch: str | None = None,
                 cancel: Any = None) -> Generator[ImportEvent, None, ImportReport]:
     """Import letters one at a time, yielding an `ImportEvent` after each; returns the `ImportReport`."""
     report = ImportReport(batch=batch or default_batch_name())
@@ -338,7 +337,7 @@ def import_iter(db: Database, paths: Iterable[str | Path], batch: str | None = N
     return report
 
 
-def _one_with_ocr(db: Database, src: _Source, batch: str, done: int, total: int,
+def _one_with_ocr(db: LetterStore, src: _Source, batch: str, done: int, total: int,
                   cancel: Any) -> Generator[ImportEvent, None, tuple[str, str | None, int | None]]:
     """One letter; a scan is read by OCR first (in a pool on other threads), with a step per heartbeat
     so that the clerk's saves get in between, and its pages' progress."""
@@ -370,10 +369,8 @@ def _one_with_ocr(db: Database, src: _Source, batch: str, done: int, total: int,
     return _one(db, src, batch, data, layer, problem)
 
 
-def _one(db: Database, src: _Source, batch: str, data: bytes | None = None, layer: OcrLayer | None = None,
+def _one(db: LetterStore, src: _Source, batch: str, data: bytes | None = None, layer: OcrLayer | None = None,
          problem: str | None = None) -> tuple[str, str | None, int | None]:
-    from imr_desk.store.errors import DiskFull, NotWritable, StoreError
-
     if src.kind == "failed":
         return "failed", src.problem, None
     if data is None:
@@ -389,14 +386,8 @@ def _one(db: Database, src: _Source, batch: str, data: bytes | None = None, laye
         return "failed", exc.clerk_message, None
 
 
-def _import_jsonl(db: Database, src: _Source, report: ImportReport, done: int, total: int,
+def _import_jsonl(db: LetterStore, src: _Source, report: ImportReport, done: int, total: int,
                   cancel: Any = None) -> Generator[ImportEvent, None, None]:
-    try:
-        from imr_desk.store.roundtrip import import_jsonl
-    except ImportError:
-        report.failed.append((src.label, "importing JSON Lines exports is not available in this version"))
-        yield ImportEvent(done, total, src.label, "failed", "JSON Lines import is not available")
-        return
     lines = import_jsonl(db, src.path or Path(src.label), report.batch)
     while True:
         if cancel is not None and cancel.is_set():  # a large export file: stop between its letters
@@ -411,6 +402,8 @@ def _import_jsonl(db: Database, src: _Source, report: ImportReport, done: int, t
         if outcome == "added":
             report.added.append(label)
             report.added_ids.append(letter_id or 0)
+            if message:
+                report.warned.append((label, message))
         elif outcome == "duplicate":
             report.duplicates.append(label)
         else:
@@ -418,7 +411,7 @@ def _import_jsonl(db: Database, src: _Source, report: ImportReport, done: int, t
         yield ImportEvent(done, total, label, outcome, message, letter_id)
 
 
-def import_paths(db: Database, paths: Iterable[str | Path], batch: str | None = None,
+def import_paths(db: LetterStore, paths: Iterable[str | Path], batch: str | None = None,
                  progress: Callable[[ImportEvent], Any] | None = None, cancel: Any = None) -> ImportReport:
     gen = import_iter(db, paths, batch=batch, cancel=cancel)
     while True:

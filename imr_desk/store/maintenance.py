@@ -7,19 +7,17 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from imr_desk.core import PARSER_VERSION, parse_letter, read_letter
 from imr_desk.store import records as rec
+from imr_desk.store.database import LetterStore, ReparseReport
 from imr_desk.store.ocr_layers import load_layer
-
-if TYPE_CHECKING:
-    from imr_desk.store.database import Database, ReparseReport
 
 log = logging.getLogger(__name__)
 
 
-def reparse(db: Database, progress: Callable[[int, int], Any] | None = None, force: bool = False,
+def reparse(db: LetterStore, progress: Callable[[int, int], Any] | None = None, force: bool = False,
             ids: list[int] | None = None) -> ReparseReport:
     """Parse letters again with this parser.
 
@@ -28,8 +26,6 @@ def reparse(db: Database, progress: Callable[[int, int], Any] | None = None, for
     as it is and only the parser's output is replaced (and noted in history), so accuracy compares
     against the newest parser.
     """
-    from imr_desk.store.database import REVIEWED, ReparseReport, now_iso
-
     report = ReparseReport()
     where = "" if force else " WHERE parser_version != ?"
     params = () if force else (PARSER_VERSION,)
@@ -47,42 +43,16 @@ def reparse(db: Database, progress: Callable[[int, int], Any] | None = None, for
             letter = read_letter(bytes(data), name, load_layer(db, letter_id))
             new = parse_letter(letter, include_text=False)
             old_parsed = json.loads(parsed_json)
-            at = now_iso()
             if rec.dumps(new) == parsed_json and old_pv == PARSER_VERSION:
                 report.unchanged += 1
-                with db.transaction("re-parse the letter"):
-                    db.conn.execute("UPDATE letters SET parser_version = ? WHERE id = ?", (PARSER_VERSION, letter_id))
+                db.set_parser_version(letter_id, PARSER_VERSION)
                 continue
-            with db.transaction("re-parse the letter"):
-                current = db.conn.execute("SELECT version, status FROM letters WHERE id = ?", (letter_id,)).fetchone()
-                if current is None or current[0] != version or current[1] != status:
-                    continue  # a clerk saved it meanwhile: it is picked up by the next re-parse
-                if status != REVIEWED and not _edited_by_a_clerk(db, letter_id):
-                    changes = list(rec.diff(json.loads(record_json), new))
-                    cols = rec.columns_of(new)
-                    sets = ", ".join(f"{k} = :{k}" for k in cols)
-                    db.conn.execute(
-                        f"UPDATE letters SET parser_version = :pv, version = version + 1, {sets} WHERE id = :id",
-                        {**cols, "pv": PARSER_VERSION, "id": letter_id},
-                    )
-                    db._write_contents(letter_id, new, text=letter.text, page_starts=letter.page_starts, parsed=new)
-                    db._write_items(letter_id, new)
-                    rows: list[tuple[Any, ...]] = [(letter_id, p, rec.dumps(o), rec.dumps(v), db.user, at, "reparse", None, version + 1)
-                            for p, o, v in changes]
-                    report.replaced.append(letter_id)
-                else:
-                    db.conn.execute("UPDATE letters SET parser_version = ? WHERE id = ?", (PARSER_VERSION, letter_id))
-                    # the clerk's record stays as it is, even where it was still the old parser's (NULL)
-                    db.conn.execute("UPDATE contents SET record = coalesce(record, parsed), parsed = ? "
-                                    "WHERE letter_id = ?", (rec.dumps(new), letter_id))
-                    rows = [(letter_id, "*parser", rec.dumps({"parser_version": old_pv}),
-                             rec.dumps({"parser_version": PARSER_VERSION,
-                                        "changed": [p for p, _o, _v in rec.diff(old_parsed, new)]}),
-                             db.user, at, "reparse", "the clerk's record was kept", version)]
-                    report.recorded.append(letter_id)
-                db.conn.executemany(
-                    "INSERT INTO history(letter_id, path, old, new, who, at, origin, reason, version) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            outcome = db.apply_reparse(letter_id, new, letter.text, letter.page_starts, seen=(version, status),
+                                       old_parser_version=old_pv, old_parsed=old_parsed)
+            if outcome == "replaced":
+                report.replaced.append(letter_id)
+            elif outcome == "recorded":
+                report.recorded.append(letter_id)
         except Exception as exc:  # noqa: BLE001 - one letter must not stop the others
             log.exception("re-parsing letter %s failed", letter_id)
             report.failed.append((letter_id, getattr(exc, "clerk_message", str(exc))))
@@ -91,17 +61,10 @@ def reparse(db: Database, progress: Callable[[int, int], Any] | None = None, for
     return report
 
 
-def _edited_by_a_clerk(db: Database, letter_id: int) -> bool:
-    """Whether any value of the letter's record was set by a clerk (or came with an imported review)."""
-    return db.conn.execute(
-        "SELECT 1 FROM history WHERE letter_id = ? AND origin IN ('clerk', 'import') AND path NOT IN "
-        "('status', '*', '*rejected') AND path NOT LIKE 'annotations.%' LIMIT 1", (letter_id,)).fetchone() is not None
-
-
 _ITEM_INDEX = re.compile(r"^items\.\d+\.")
 
 
-def accuracy(db: Database) -> dict[str, dict[str, Any]]:
+def accuracy(db: LetterStore) -> dict[str, dict[str, Any]]:
     """For reviewed letters: per field, how often the parser's value survived the clerk's review."""
     kept: Counter[str] = Counter()
     total: Counter[str] = Counter()
@@ -127,7 +90,7 @@ def accuracy(db: Database) -> dict[str, dict[str, Any]]:
             for k in sorted(total)}
 
 
-def stats(db: Database) -> dict[str, Any]:
+def stats(db: LetterStore) -> dict[str, Any]:
     def counts(sql: str) -> dict[str, int]:
         return {str(k) if k is not None else "(none)": int(v) for k, v in db.conn.execute(sql)}
 

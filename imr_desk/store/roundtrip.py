@@ -2,8 +2,11 @@
 
 Each line of an export (imr_desk/export/jsonl_format.py) is the clerk's record plus the letter's
 `text`, `page_starts`, `review`, `history` and `annotations`. Importing a line stores a letter whose
-file is that text (UTF-8), whose identity is the original file's sha256 (so importing the same set
-twice, or into the database it came from, finds duplicates), with the clerk's record, the status,
+file is that text (UTF-8) and whose sha256 is that file's: the line's `source.sha256` (the original
+file's) only finds the letter it came from (so importing the same set twice, or into the database it
+came from, finds duplicates) and is kept in the history, never taken as the stored letter's identity,
+since nothing in the line proves it; a forged line cannot make a real PDF "already in the database".
+The letter has the clerk's record, the status,
 who reviewed it and when, the whole history and the annotations as they were. The parser's record is
 rebuilt from the clerk's record and `review.parser_values`, so "which fields the clerk changed"
 survives too. A line of `imr-desk parse --text` output (a bare record with its text) imports as a
@@ -25,18 +28,17 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import fastjsonschema
 
-from imr_desk.core import fields
+from imr_desk.core import fields, limits
+from imr_desk.core.reading import sha256_of
 from imr_desk.core.record import STATUSES, Status
 from imr_desk.core.record import Outcome as RecordOutcome
+from imr_desk.store.database import LetterStore
 from imr_desk.store.errors import DiskFull, NotWritable, StoreError
 from imr_desk.store.jsonl import BadLine, read_lines
-
-if TYPE_CHECKING:
-    from imr_desk.store.database import Database
 
 EXTRA_KEYS = ("text", "page_starts", "review", "history", "annotations")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -238,7 +240,7 @@ def label_of(line: dict[str, Any]) -> str:
     return "?"
 
 
-def import_line(db: Database, line: dict[str, Any], batch: str | None, origin: str) -> Outcome:
+def import_line(db: LetterStore, line: dict[str, Any], batch: str | None, origin: str) -> Outcome:
     """Store one exported letter. Returns (name, outcome, message, letter id).
 
     A line that is not a letter IMR Desk can store is refused whole, with the reason: every part of
@@ -253,6 +255,10 @@ def import_line(db: Database, line: dict[str, Any], batch: str | None, origin: s
         if not isinstance(line.get("text"), str):
             raise BadLine("the line has no `text` (export with IMR Desk, or `imr-desk parse --text`)")
         text: str = line["text"]
+        too_big = limits.too_much_text(len(text)) or limits.too_many_items(
+            len(line["items"]) if isinstance(line.get("items"), list) else 0)
+        if too_big:
+            raise BadLine(too_big)
         _check_types(line)
         review = _review(line)
         page_starts = _page_starts(line, len(text))
@@ -261,17 +267,27 @@ def import_line(db: Database, line: dict[str, Any], batch: str | None, origin: s
         history = list(line.get("history") or [])
     except BadLine as exc:
         return name, "failed", str(exc), None
-    existing = db.letter_id_by_sha256(source["sha256"])
-    if existing is not None:
-        return name, "duplicate", f"already in the database as letter {existing}", existing
+    # The line's sha256 names the original file; the line carries only its text. A claim is taken
+    # only when what is stored hashes to it: otherwise a forged line could take a real PDF's identity
+    # and make that PDF "already in the database". It still finds the letter it came from.
+    data = text.encode("utf-8")
+    claimed, carried = source["sha256"], sha256_of(data)
+    for sha in dict.fromkeys((claimed, carried)):
+        existing = db.letter_id_by_sha256(sha)
+        if existing is not None:
+            return name, "duplicate", f"already in the database as letter {existing}", existing
+    note = None if claimed == carried else (
+        f"the original file (sha256 {claimed[:12]}…) is not in the line, so the letter is kept as its text; "
+        "that file, imported later, is a letter of its own")
     record = {k: v for k, v in line.items() if k not in EXTRA_KEYS}
     parsed = parser_record(record, review.get("parser_values") or {})
-    history.append({"path": "*", "old": None, "new": {"imported_from": origin, "letter_id": review.get("letter_id")},
+    history.append({"path": "*", "old": None, "new": {"imported_from": origin, "letter_id": review.get("letter_id"),
+                                                      "original_sha256": claimed},
                     "who": db.user, "origin": "import"})
     try:
         letter_id = db.insert_letter(
-            data=text.encode("utf-8"), name=source["name"], media_type="text/plain", text=text,
-            page_starts=page_starts, parsed=parsed, record=record, sha256=source["sha256"], batch=batch,
+            data=data, name=source["name"], media_type="text/plain", text=text,
+            page_starts=page_starts, parsed=parsed, record=record, sha256=carried, batch=batch,
             status=review.get("status") or "to review", status_reason=review.get("status_reason"),
             status_by=review.get("status_by"), status_at=review.get("status_at"),
             reviewed_at=review.get("reviewed_at"), reviewed_by=review.get("reviewed_by"),
@@ -283,11 +299,11 @@ def import_line(db: Database, line: dict[str, Any], batch: str | None, origin: s
     except StoreError as exc:
         return name, "failed", exc.clerk_message, None
     if letter_id is None:
-        return name, "duplicate", "already in the database", db.letter_id_by_sha256(source["sha256"])
-    return name, "added", None, letter_id
+        return name, "duplicate", "already in the database", db.letter_id_by_sha256(carried)
+    return name, "added", note, letter_id
 
 
-def import_jsonl(db: Database, path: Path, batch: str | None) -> Iterator[Outcome]:
+def import_jsonl(db: LetterStore, path: Path, batch: str | None) -> Iterator[Outcome]:
     """Import every line of an IMR Desk JSON Lines export; yields (name, outcome, message, letter id) per line."""
     path = Path(path)
     for number, line, problem in read_lines(path):

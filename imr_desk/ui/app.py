@@ -103,19 +103,19 @@ def build_window(db_path: Path | str | None = None, user: str | None = None,
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
     who = _user(user)
+    _sweep_killed_exports()
     db = Database.open(path, user=who)  # the UI thread's (reading) connection; creates/migrates
     try:
+        if (seed_samples if seed_samples is not None else default) and db.queue_count({}) == 0:
+            samples = paths.sample_letters()
+            if samples:  # before the window exists: nothing to keep answering yet
+                log.info("first run: importing %d sample letters into %s", len(samples), path)
+                db.import_paths(samples, batch="samples")
         writer = DbWriter(lambda: Database.open(path, user=who))
     except BaseException:
         db.close()
         raise
     try:
-        if seed_samples if seed_samples is not None else default:
-            if db.queue_count({}) == 0:
-                samples = paths.sample_letters()
-                if samples:
-                    log.info("first run: importing %d sample letters into %s", len(samples), path)
-                    writer.call(lambda wdb: wdb.import_paths(samples, batch="samples"), timeout=300)
         window = MainWindow(db, writer, path, user=who)
     except BaseException:
         writer.close()
@@ -127,6 +127,14 @@ def build_window(db_path: Path | str | None = None, user: str | None = None,
     if icon is not None:
         window.setWindowIcon(icon)
     return window
+
+
+def _sweep_killed_exports() -> None:
+    """Remove what exports killed mid-way left behind (partial patient data), wherever they wrote."""
+    from imr_desk.export.safety import sweep_killed_exports
+
+    for folder in sweep_killed_exports():
+        log.info("removed %s, left by an export that was killed", folder)
 
 
 def _make_app() -> QApplication:

@@ -1,8 +1,9 @@
 """The export dialog: which letters, which format, where; then progress and the result.
 
-The export runs on its own thread with its own read connection to the database (a consistent
-snapshot; the window's writer thread keeps saving meanwhile), and reports back through signals.
-Cancel stops it and leaves nothing at the destination.
+The export reads on its own thread through its own read-only connection to the database (a
+consistent snapshot; the window's writer thread keeps saving meanwhile) and writes the files; then
+it records itself (the exports and letter_exports rows) as a `WriteOp` on the window's writer, like
+every other write. Cancel stops it and leaves nothing at the destination.
 """
 
 from __future__ import annotations
@@ -41,15 +42,22 @@ from imr_desk.export import (
     ExportSet,
     export_set,
     normalise_destination,
+    record_export,
 )
 from imr_desk.export.exporter import SUFFIXES
 from imr_desk.export.selection import STATUSES, reviewers, select_ids
+from imr_desk.store import ClerkError, Database
+from imr_desk.ui.writer import DbWriter, WriteOp
 
 log = logging.getLogger(__name__)
 
 
 class ExportJob(QObject):
-    """One export on a background thread; signals arrive on the thread that created the job."""
+    """One export's reading and files on a background thread; signals arrive on the thread that created the job.
+
+    It writes nothing into the database: its connection is read-only, and `succeeded` carries the
+    result with its bookkeeping (`result.record`) still to be written by the writer.
+    """
 
     progressed = Signal(int, int)
     succeeded = Signal(object)  # ExportResult
@@ -83,13 +91,13 @@ class ExportJob(QObject):
 
         db_path, user, fmt, destination, selection, force = self._args
         try:
-            db = Database.open(db_path, user=user, create=False)
+            db = Database.open(db_path, user=user, readonly=True)
         except StoreError as exc:
             self.failed.emit(exc.clerk_message)
             return
         try:
             result = export_set(db, fmt, destination, selection, force=force, progress=self.progressed.emit,
-                                cancel=self.cancel_event)
+                                cancel=self.cancel_event, record=False)
         except ExportCancelled:
             self.cancelled.emit()
         except (ExportError, StoreError) as exc:
@@ -114,7 +122,7 @@ class ExportDialog(QDialog):
     exported = Signal(object)  # ExportResult, when an export has been written
 
     def __init__(self, db: Any, parent: QWidget | None = None, ids: list[int] | None = None,
-                 folder: Path | None = None) -> None:
+                 folder: Path | None = None, writer: DbWriter | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("exportDialog")
         self.folder = folder if folder is not None and folder.is_dir() else None  # where the last export went
@@ -122,6 +130,9 @@ class ExportDialog(QDialog):
         self.db = db
         self.ids = list(ids) if ids else None
         self.job: ExportJob | None = None
+        self._own_writer = writer is None  # opened alone (not from a window): the dialog's own writer
+        self.writer = writer if writer is not None else DbWriter(lambda: Database.open(db.path, user=db.user))
+        self._recording: WriteOp[int] | None = None
         self.export_result: ExportResult | None = None  # the last export's result
         layout = QVBoxLayout(self)
 
@@ -338,6 +349,26 @@ class ExportDialog(QDialog):
         self._update_count()
 
     def _succeeded(self, result: ExportResult) -> None:
+        """The files are in place: record the export through the writer, then say it is done."""
+        if result.record is None:
+            self._recorded(result, result.export_id)
+            return
+        self.message.setText(f"Recording the export in the database… (the files are written: {result.destination})")
+        bookkeeping = result.record
+        op: WriteOp[int] = WriteOp(lambda db: record_export(db, bookkeeping), "record the export")
+        self._recording = op.success(lambda export_id: self._recorded(result, export_id)) \
+            .failure(lambda exc: self._not_recorded(result, exc)).run(self.writer)
+
+    def _not_recorded(self, result: ExportResult, exc: ClerkError) -> None:
+        self._recording = None
+        self.export_result = result
+        self._finished()
+        self._show_error(exc.clerk_message)
+        self.exported.emit(result)
+
+    def _recorded(self, result: ExportResult, export_id: int | None) -> None:
+        self._recording = None
+        result.export_id, result.record = export_id, None
         self.export_result = result
         self._finished()
         self.message.setStyleSheet("")
@@ -373,16 +404,22 @@ class ExportDialog(QDialog):
 
     def done(self, r: int) -> None:
         """Closing the dialog while exporting cancels the export and waits for it to stop."""
-        if self.job is not None:
-            self.job.cancel()
-            self.job.wait(30)
-            self.job = None
+        self._stop()
         self.cancel_button.setEnabled(True)
         super().done(r)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self._stop()
+        super().closeEvent(event)
+
+    def _stop(self) -> None:
+        """Cancel a running export; an export already written is still recorded (the writer goes on)."""
         if self.job is not None:
             self.job.cancel()
             self.job.wait(30)
             self.job = None
-        super().closeEvent(event)
+        if self._recording is not None:
+            self._recording.forget()
+            self._recording = None
+        if self._own_writer:
+            self.writer.close()

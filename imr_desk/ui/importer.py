@@ -1,14 +1,25 @@
-"""Importing letters from the window: by dialog or drag and drop, on the writer thread, with progress."""
+"""Importing letters from the window: by dialog or drag and drop, as a stepped write, with progress.
+
+The import is one `WriteOp` whose write is a generator: the writer thread stores one file per turn,
+so the clerk's saves slip in between its files, and each step's event comes back as progress.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressBar, QPushButton, QWidget
+
+from imr_desk.store import ClerkError
+from imr_desk.ui.writer import DbWriter, WriteOp
+
+if TYPE_CHECKING:
+    from imr_desk.store import Database
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +30,7 @@ class ImportController(QObject):
     progressed = Signal(int, int, str)  # done, total, current file
     finished = Signal(object)  # the import report, or None when it failed
 
-    def __init__(self, writer: Any, parent_widget: QWidget) -> None:
+    def __init__(self, writer: DbWriter, parent_widget: QWidget) -> None:
         super().__init__(parent_widget)
         self.writer = writer
         self.parent_widget = parent_widget
@@ -31,24 +42,21 @@ class ImportController(QObject):
         self.cancel_button.setObjectName("cancelImport")
         self.cancel_button.hide()
         self.cancel_button.clicked.connect(self.cancel)
-        self._token: object | None = None
+        self._op: WriteOp[Any] | None = None
         self._cancel = threading.Event()
         self._ended = threading.Event()
         self._ended.set()
         self.last_report: Any = None
         self.report_box: QMessageBox | None = None
-        writer.stepped.connect(self._stepped)
-        writer.done.connect(self._done)
 
     @property
     def running(self) -> bool:
-        return self._token is not None
+        return self._op is not None
 
     def start(self, paths: list[Path]) -> bool:
         if self.running:
             return False
         paths = [Path(p) for p in paths]
-        self._token = token = object()
         self._cancel = cancel = threading.Event()
         self._ended = ended = threading.Event()
         self.progress.setRange(0, 0)
@@ -56,7 +64,8 @@ class ImportController(QObject):
         self.progress.show()
         self.cancel_button.show()
         self.cancel_button.setEnabled(True)
-        self.writer.run_steps(token, lambda db: _import_steps(db, paths, cancel, ended))
+        op: WriteOp[Any] = WriteOp(lambda db: _import_steps(db, paths, cancel, ended), "import the letters")
+        self._op = op.progress(self._stepped).success(self._succeeded).failure(self._failed).run(self.writer)
         return True
 
     def cancel(self) -> None:
@@ -70,20 +79,19 @@ class ImportController(QObject):
         Its progress and its end are no longer reported (the window and its database are going away).
         Returns False when the import did not stop within `timeout` seconds.
         """
-        if self._token is None:
+        if self._op is None:
             return True
         self._cancel.set()
-        self._token = None  # _stepped and _done ignore whatever the writer still reports
-        stopped = self._ended.wait(timeout)
+        self._op.forget()  # whatever the writer still reports is ignored
+        self._op = None
+        stopped = self.writer.wait_idle(timeout, until=self._ended.is_set)
         if not stopped:
             log.warning("the import did not stop within %s s of closing the window", timeout)
         self.progress.hide()
         self.cancel_button.hide()
         return stopped
 
-    def _stepped(self, token: object, event: Any) -> None:
-        if token is not self._token:
-            return
+    def _stepped(self, event: Any) -> None:
         done, total, name = _progress_of(event)
         if total:
             self.progress.setRange(0, total)
@@ -91,17 +99,18 @@ class ImportController(QObject):
             self.progress.setFormat(f"Importing %v of %m: {name}" if name else "Importing %v of %m")
         self.progressed.emit(done, total, name)
 
-    def _done(self, token: object, report: Any, error: BaseException | None) -> None:
-        if token is not self._token:
-            return
-        self._token = None
+    def _ended_now(self) -> None:
+        self._op = None
         self.progress.hide()
         self.cancel_button.hide()
-        if error is not None:
-            message = getattr(error, "clerk_message", None) or f"The import failed: {error}. See the log for details."
-            self._show("Import failed", message, QMessageBox.Icon.Warning)
-            self.finished.emit(None)
-            return
+
+    def _failed(self, error: ClerkError) -> None:
+        self._ended_now()
+        self._show("Import failed", error.clerk_message, QMessageBox.Icon.Warning)
+        self.finished.emit(None)
+
+    def _succeeded(self, report: Any) -> None:
+        self._ended_now()
         self.last_report = report
         self._show("Import finished", describe_report(report), QMessageBox.Icon.Information)
         self.finished.emit(report)
@@ -113,7 +122,8 @@ class ImportController(QObject):
         box.open()
 
 
-def _import_steps(db: Any, paths: list[Path], cancel: threading.Event, ended: threading.Event):
+def _import_steps(db: Database, paths: list[Path], cancel: threading.Event,
+                  ended: threading.Event) -> Iterator[Any]:
     """Runs on the writer thread: the store's import, one event per step; returns its report.
 
     `ended` is set once the import has stopped, whether it finished, failed or was cancelled.

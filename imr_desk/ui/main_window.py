@@ -51,6 +51,7 @@ LABEL_COLOURS = {
 }
 LETTER_SUFFIXES = (".pdf", ".txt", ".zip", ".jsonl")
 MENU_ORDER = ("File", "Edit", "Review", "View", "Help")
+CLOSE_WAIT_S = 3.0  # closing waits this long (the window answering) for the last edits to land, then asks
 
 
 class MainWindow(QMainWindow):
@@ -72,6 +73,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.session = ReviewSession(db, writer, self.holder, self)
         self.session.message.connect(self.show_message)
+        writer.message.connect(self.show_message)
+        writer.waitingChanged.connect(self._waiting_changed)
 
         self.queue = QueuePanel(db, self)
         self.letter_view = LetterView(self)
@@ -141,6 +144,8 @@ class MainWindow(QMainWindow):
         self.session.focusChanged.connect(self._focus_changed)
         self.session.dirtyChanged.connect(self._dirty_changed)
         self.session.saved.connect(self._saved)
+        self.session.saveStateChanged.connect(self.save_label.setText)
+        self.session.letterWritten.connect(self._letter_written)
         self.session.statusChanged.connect(self._status_changed)
         self.session.annotationsChanged.connect(self._show_annotations)
         self.session.undo_stack.canUndoChanged.connect(self.actions_["undo"].setEnabled)
@@ -352,11 +357,29 @@ class MainWindow(QMainWindow):
         self.form.focus_field(field_of(path))
 
     def _dirty_changed(self, dirty: bool) -> None:
-        self.save_label.setText("editing…" if dirty else f"saved (version {self.session.version})")
+        self.save_label.setText(self.session.save_state())
 
     def _saved(self, version: int) -> None:
-        self.save_label.setText(f"saved (version {version})")
-        self._refresh_row()
+        self.save_label.setText(self.session.save_state())
+
+    def _letter_written(self, letter_id: int) -> None:
+        """One of this window's writes landed (or was refused): the letter's queue row shows what is stored."""
+        if self._closing:
+            return
+        rows = self.db.queue({"ids": [letter_id]}, "id", False, 0, 1)
+        self.queue.model.refresh_letter(letter_id, rows[0] if rows else None)
+        self.queue.update_count()
+
+    def _waiting_changed(self, waiting: bool, doing: str) -> None:
+        """Another program holds the database's write lock: the edits queue, in order, and say so."""
+        if self._closing:
+            return
+        self.save_label.setText(self.session.save_state())
+        if waiting:
+            self.show_message(f"Waiting for the database (another program is writing to it) to {doing}. "
+                              "Keep working: your edits are kept and saved in order as soon as it is free.")
+        else:
+            self.show_message("The database is free again; your edits are being saved.")
 
     def _status_changed(self, status: str) -> None:
         if not self.session.dirty and self.session.letter_id is not None:
@@ -564,7 +587,7 @@ class MainWindow(QMainWindow):
             self.show_message("Export is not available in this version of IMR Desk.")
             return
         self.save_now_or_warn()
-        dialog = ExportDialog(self.db, self, folder=self.settings.folder("export"))
+        dialog = ExportDialog(self.db, self, folder=self.settings.folder("export"), writer=self.writer)
         dialog.exported.connect(lambda result: self.settings.set_folder("export", Path(result.destination).parent))
         self.dialog = dialog
         dialog.open()
@@ -641,13 +664,19 @@ class MainWindow(QMainWindow):
             event.accept()
             return
         self.save_settings()
-        try:
-            self.session.close_letter(discard=self._discard_unsaved)
-        except ReviewError as exc:  # the last edits cannot be saved: the clerk decides, the window stays
-            event.ignore()
-            self.show_message(exc.clerk_message)
-            self.ask_close_unsaved(exc.clerk_message)
-            return
+        if not self._discard_unsaved:
+            self.session.save_now()
+            # the event loop runs meanwhile: the window answers while its last writes land
+            landed = self.writer.wait_idle(CLOSE_WAIT_S, until=lambda: not self.session.writes_pending())
+            if not landed or self.session.unsaved_letters():
+                event.ignore()  # the edits are not in the database yet: the clerk decides, the window stays
+                message = self.session.unsaved_message()
+                self.show_message(message)
+                self.ask_close_unsaved(message)
+                return
+        self.session.close_letter(discard=self._discard_unsaved)
+        if not self._discard_unsaved:  # the lease's release
+            self.writer.wait_idle(CLOSE_WAIT_S, until=lambda: not self.session.writes_pending())
         self._closing = True
         if self.close_box is not None:
             self.close_box.close()
@@ -690,7 +719,7 @@ class MainWindow(QMainWindow):
             self.close_box.setInformativeText(message)
             return
         box = QMessageBox(QMessageBox.Icon.Warning, "Edits not saved",
-                          "The letter's last edits could not be saved.", QMessageBox.StandardButton.NoButton, self)
+                          "The letter's last edits are not saved yet.", QMessageBox.StandardButton.NoButton, self)
         box.setObjectName("closeUnsaved")
         box.setInformativeText(message)
         keep = box.addButton("Keep the window open", QMessageBox.ButtonRole.RejectRole)
@@ -701,9 +730,11 @@ class MainWindow(QMainWindow):
 
         def answered() -> None:
             if box.clickedButton() is lose:
+                self.writer.give_up()  # the writes still waiting fail now; the edits go to the recovery file
                 try:
                     kept = self.session.write_recovery()
                 except OSError as exc:  # not even a file could be written: the window stays open
+                    self.writer.wait_on()
                     self.show_message(f"Not closed: the edits could not be kept in a recovery file either "
                                       f"({exc.strerror or exc}). Free some disk space, then try again.")
                     return

@@ -11,18 +11,23 @@ import copy
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from imr_desk.core import LetterText, fields, read_letter
 from imr_desk.core.ocr import image_pages_pdf
-from imr_desk.store import ClerkError, DatabaseLocked, LetterLeased, StoreError, VersionConflict
+from imr_desk.store import ClerkError, LetterLeased, StoreError, VersionConflict
 from imr_desk.store.ocr_layers import load_layer
 from imr_desk.ui import record_ops as ops
+from imr_desk.ui.writer import DbWriter, WriteOp
+
+if TYPE_CHECKING:
+    from imr_desk.store import Database
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +39,6 @@ except ImportError:  # pragma: no cover - an older core without checks
 
 UNCERTAIN_BELOW = 0.8
 SAVE_DELAY_MS = 400  # from the first unsaved edit: a kill loses well under a second of typing
-RETRY_DELAY_MS = 3000  # a save refused by a busy database is tried again after this
 CLERK_RULE = "clerk-selection"
 
 
@@ -87,6 +91,26 @@ class _RecordCommand(QUndoCommand):
         self.session._apply(copy.deepcopy(self.before), self.path)
 
 
+class _LetterWrites:
+    """The writes this window queued for one letter, in order, and what they left behind.
+
+    The writer thread reads and moves `version` (each save expects the version the write before it
+    committed, so a queue of saves never conflicts with itself) and `refused` (the lease was refused:
+    the letter's later writes are too); the UI thread keeps the rest.
+    """
+
+    def __init__(self, letter: Any) -> None:
+        self.letter = letter  # as it was opened: id, name, sha256 (for recovery files and messages)
+        self.letter_id: int = letter.id
+        self.version: int = letter.version  # writer thread: the version its last write committed
+        self.refused: ClerkError | None = None  # writer thread
+        self.committed: int = letter.version  # UI thread: the last version reported committed
+        self.pending = 0  # UI thread: writes queued and not yet reported back
+        self.saves = 0  # UI thread: saves among them
+        self.record: dict[str, Any] | None = None  # UI thread: the last record queued for saving
+        self.status: str | None = None  # UI thread: a status change queued
+
+
 class ReviewSession(QObject):
     """The open letter and the clerk's work on it."""
 
@@ -99,8 +123,10 @@ class ReviewSession(QObject):
     statusChanged = Signal(str)
     annotationsChanged = Signal()
     message = Signal(str)
+    saveStateChanged = Signal(str)  # what the status bar says of the edits: saved, editing, waiting for the database
+    letterWritten = Signal(int)  # a write of this window reached the letter's stored row (refresh its queue row)
 
-    def __init__(self, db: Any, writer: Any, holder: str, parent: QObject | None = None) -> None:
+    def __init__(self, db: Any, writer: DbWriter, holder: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.db = db
         self.writer = writer
@@ -118,23 +144,28 @@ class ReviewSession(QObject):
         self.read_only_reason = ""
         self.focused_path = ""
         self._duplicate_of: tuple[str | None, list[tuple[int, str, str]]] = (None, [])
-        self.dirty = False
+        self.dirty = False  # edits the database has not committed yet (typed, or queued)
+        self._unqueued = False  # edits not yet queued for saving (the save timer runs)
         self.last_saved_at = 0.0
-        self.last_save_error: StoreError | None = None
+        self.last_save_error: ClerkError | None = None
+        self._writes: _LetterWrites | None = None  # the open letter's queued writes
+        self._parked: dict[int, _LetterWrites] = {}  # letters left while their writes were still queued
+        self._kept = False  # the unsaved edits went to recovery files: later refusals add none
         self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
         self._save_timer.timeout.connect(self.save_now)
-        self._retry_timer = QTimer(self, singleShot=True, interval=RETRY_DELAY_MS)
-        self._retry_timer.timeout.connect(self.save_now)
         self._lease_timer = QTimer(self, interval=60_000)
         self._lease_timer.timeout.connect(self._renew_lease)
+        writer.waitingChanged.connect(lambda *_: self._show_state())
 
     # -- opening and closing ---------------------------------------------------------------------
     def open_letter(self, letter_id: int) -> None:
         """Open a letter: its file, its record, and the right to edit it (unless another window holds it).
 
-        Nothing changes until the new letter is read and its lease settled: when the database refuses
-        (locked, full, the letter gone), `StoreError` is raised and the current letter stays open; when
-        the current letter's last edits cannot be saved, `ReviewError` is raised and it stays open too.
+        Never waits for the database's write lock: the current letter's last edits and the new
+        letter's lease are queued to the writer, in that order. When the letter cannot be read (the
+        letter gone, the file unreadable), `StoreError` is raised and the current letter stays open.
+        When the lease is refused (another window has the letter, or the database cannot take it),
+        the letter turns read-only and the clerk is told.
         """
         if self.letter_id == letter_id:
             return
@@ -146,56 +177,61 @@ class ReviewSession(QObject):
             data = layer.pdf
         elif text.file_type != text.media_type and text.file_type.startswith("image/"):
             data = image_pages_pdf(data)  # a scan not read by OCR: its pages all the same
-        if self.letter_id is not None and not self.save_now() and not self._edits_kept_elsewhere():
-            raise ReviewError(self._unsaved_message())
-        read_only, read_only_reason = False, ""
-        try:
-            self.writer.call(lambda db: db.acquire_lease(letter_id, self.holder))
-        except LetterLeased as exc:  # another window holds the letter: show it, read only
-            read_only, read_only_reason = True, getattr(exc, "clerk_message", str(exc))
-        # saved above (or kept in the history); only the lease to release. No letterClosed: the views
-        # go straight to the next letter instead of emptying themselves first.
-        self.close_letter(discard=True, switching=True)
+        # No letterClosed: the views go straight to the next letter instead of emptying themselves first.
+        self.close_letter(switching=True)
+        writes = self._parked.pop(letter_id, None)
+        record = letter.record or letter.parsed or {}
+        version, status = letter.version, letter.status
+        if writes is None or writes.pending == 0:
+            writes = _LetterWrites(letter)
+        else:  # back to a letter whose writes have not all landed: go on from them, not from the database
+            record = writes.record if writes.record is not None else record
+            version = writes.committed
+            status = writes.status or status
+        self._writes = writes
         self.letter_id = letter_id
         self.letter = letter
         self.data = data
         self.text = text
         self.parsed = letter.parsed or {}
-        self.record = copy.deepcopy(letter.record or self.parsed)
+        self.record = copy.deepcopy(record)
         self.record["warnings"] = _recheck(self.record)
         self._duplicate_of = (None, [])
-        self.version = letter.version
-        self.status = letter.status
-        self.read_only, self.read_only_reason = read_only, read_only_reason
-        if not read_only:
-            self._lease_timer.start()
+        self.version = version
+        self.status = status
+        held = self.db.lease_refusal(letter_id, self.holder)  # another window has it: read-only at once
+        self.read_only, self.read_only_reason = held is not None, held.clerk_message if held is not None else ""
+        self._take_lease(writes)
+        self._lease_timer.start()
         self.undo_stack.clear()
         self.focused_path = ""
         self.last_save_error = None
-        self._set_dirty(False)
+        self._unqueued = False
+        self._set_dirty(writes.saves > 0)
         self.letterOpened.emit()
+        self._show_state()
 
     def close_letter(self, discard: bool = False, switching: bool = False) -> None:
-        """Save the letter's last edits, give up its lease and close it.
+        """Queue the letter's last edits and the release of its lease, and close it. Never waits.
 
-        When the edits cannot be saved the letter stays open and dirty and `ReviewError` says why, so
-        nothing is lost; `discard=True` closes it without saving (the clerk chose to lose the edits).
-        A version conflict does not keep the letter open: the store kept the rejected edits in the
-        letter's history, and reopening the letter is the way out of the conflict.
+        `discard=True` closes it without queueing edits not yet queued (the clerk chose to keep them
+        in a recovery file instead). Writes already queued land all the same, in order.
         """
-        if self.letter_id is None:
+        if self.letter_id is None or self._writes is None:
             return
-        if not discard and not self.save_now() and not self._edits_kept_elsewhere():
-            raise ReviewError(self._unsaved_message())
+        writes = self._writes
+        if not discard:
+            self.save_now()
         self._save_timer.stop()
-        self._retry_timer.stop()
-        if not self.read_only:
-            letter_id = self.letter_id
-            try:
-                self.writer.call(lambda db: db.release_lease(letter_id, self.holder))
-            except StoreError:  # an expired lease (or a busy database) is no reason to stop the clerk
-                log.warning("could not release the lease on letter %s", letter_id, exc_info=True)
         self._lease_timer.stop()
+        # read-only or not: a lease taken meanwhile is given back (only this window's own is removed)
+        letter_id, holder = writes.letter_id, self.holder
+        self._queue(writes, WriteOp(lambda db: db.release_lease(letter_id, holder), "close the letter"),
+                    failed=lambda exc: log.warning("could not release the lease on letter %s: %s", letter_id,
+                                                   exc.clerk_message))
+        if writes.pending:
+            self._parked[writes.letter_id] = writes
+        self._writes = None
         self.undo_stack.clear()
         self.letter_id = None
         self.letter = None
@@ -205,18 +241,37 @@ class ReviewSession(QObject):
         self.parsed = {}
         self.read_only = False
         self.last_save_error = None
+        self._unqueued = False
         self._set_dirty(False)
         if not switching:
             self.letterClosed.emit()
+            self._show_state()
+
+    def writes_pending(self) -> bool:
+        """Whether any write this session queued (edits, statuses, leases, annotations) is still to land."""
+        return bool((self._writes is not None and self._writes.pending) or self._parked)
+
+    def unsaved_letters(self) -> int:
+        """How many letters have edits the database has not committed (the open one and those left)."""
+        parked = sum(1 for w in self._parked.values() if w.saves)
+        return parked + (1 if self.dirty else 0)
 
     def write_recovery(self) -> Path | None:
-        """Keep the open letter's unsaved record in a recovery file (the database refuses it just now).
+        """Keep every edit the database has not committed in recovery files (the window is closing).
 
-        Returns the file, or None when there is nothing unsaved. The file names the database, the
-        letter (id, name, sha256) and the version the edits started from, so they can be put back.
+        The open letter's record and the last record queued for each letter left meanwhile. Returns
+        the open letter's file, or None. Each file names the database, the letter (id, name,
+        sha256) and the version the edits started from, so they can be put back.
         """
+        self._kept = True
+        for writes in list(self._parked.values()):
+            if writes.saves and writes.record is not None:
+                self._keep(writes.letter, writes.committed, writes.record, self.last_save_error)
         if self.letter_id is None or not self.dirty or self.letter is None:
             return None
+        return self._keep(self.letter, self.version, self.record, self.last_save_error)
+
+    def _keep(self, letter: Any, version: int, record: dict[str, Any], why: ClerkError | None) -> Path:
         from datetime import datetime
 
         from imr_desk import paths
@@ -224,46 +279,108 @@ class ReviewSession(QObject):
         paths.private_dir(paths.data_dir())
         folder = paths.private_dir(paths.data_dir() / "recovery")
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        target = folder / f"letter-{self.letter_id}-{stamp}.json"
+        target = folder / f"letter-{letter.id}-{stamp}.json"
         content = {
-            "database": str(getattr(self.db, "path", "")), "letter_id": self.letter_id,
-            "name": self.letter.name, "sha256": self.letter.sha256, "version": self.version,
+            "database": str(getattr(self.db, "path", "")), "letter_id": letter.id,
+            "name": letter.name, "sha256": letter.sha256, "version": version,
             "saved_at": datetime.now().astimezone().isoformat(timespec="seconds"),
-            "why": self.last_save_error.clerk_message if isinstance(self.last_save_error, StoreError) else None,
-            "record": self.record,
+            "why": why.clerk_message if why is not None else None,
+            "record": record,
         }
         paths.write_private(target, json.dumps(content, ensure_ascii=False, indent=1))
-        log.warning("unsaved edits of letter %s kept in %s", self.letter_id, target)
+        log.warning("unsaved edits of letter %s kept in %s", letter.id, target)
         return target
 
-    def _edits_kept_elsewhere(self) -> bool:
-        """After a failed save: True when the store kept the edits anyway (a version conflict)."""
-        return isinstance(self.last_save_error, VersionConflict)
-
-    def _unsaved_message(self) -> str:
+    def unsaved_message(self) -> str:
+        """Why the open letter's edits are not in the database yet, for the clerk."""
         name = self.letter.name if self.letter is not None else "this letter"
-        why = self.last_save_error.clerk_message if self.last_save_error is not None else "the database refused"
-        return (f"Your edits to {name} could not be saved: {why} "
+        if self.writer.waiting or self.last_save_error is None:
+            return (f"Your last edits to {name} are waiting for the database: another program is writing to it. "
+                    "They are kept in this window and saved, in order, as soon as it is free.")
+        return (f"Your edits to {name} could not be saved: {self.last_save_error.clerk_message} "
                 "The letter stays open with your edits, so nothing is lost; try again in a moment.")
 
     def stop_timers(self) -> None:
         self._save_timer.stop()
-        self._retry_timer.stop()
         self._lease_timer.stop()
 
-    def _renew_lease(self) -> None:
-        if self.letter_id is None or self.read_only:
-            return
-        letter_id = self.letter_id
-        try:
-            self.writer.call(lambda db: db.renew_lease(letter_id, self.holder))
-        except LetterLeased as exc:  # lost to another window: shown to the clerk, the letter becomes read-only
-            self.read_only = True
-            self.read_only_reason = getattr(exc, "clerk_message", str(exc))
-            self.message.emit(self.read_only_reason)
+    # -- the writes ------------------------------------------------------------------------------
+    def _queue(self, writes: _LetterWrites, op: WriteOp[Any], done: Callable[[Any], Any] | None = None,
+               failed: Callable[[ClerkError], Any] | None = None) -> None:
+        """Queue one of a letter's writes; `done` or `failed` is called on the UI thread when it is over."""
+        writes.pending += 1
+
+        def settle() -> None:
+            writes.pending -= 1
+            if writes.pending == 0 and self._parked.get(writes.letter_id) is writes:
+                del self._parked[writes.letter_id]
+
+        def ok(value: Any) -> None:
+            settle()
+            if done is not None:
+                done(value)
+
+        def refused(exc: ClerkError) -> None:
+            settle()
+            if failed is not None:
+                failed(exc)
+            else:
+                self.message.emit(exc.clerk_message)
+
+        op.success(ok).failure(refused).run(self.writer)
+
+    def _take_lease(self, writes: _LetterWrites) -> None:
+        letter_id, holder = writes.letter_id, self.holder
+
+        def take(db: Database) -> None:
+            try:
+                db.acquire_lease(letter_id, holder)
+            except ClerkError as exc:  # the letter's later writes are refused too: its edits go to recovery
+                writes.refused = exc
+                raise
+            writes.refused = None
+
+        self._queue(writes, WriteOp(take, "open the letter for editing"), lambda _none: self._lease_taken(writes),
+                    lambda exc: self._lease_refused(writes, exc))
+
+    def _lease_taken(self, writes: _LetterWrites) -> None:
+        """The letter is this window's to edit (the other window's lease had lapsed meanwhile, say)."""
+        if writes is self._writes and self.read_only and not isinstance(self.last_save_error, VersionConflict):
+            self.read_only, self.read_only_reason = False, ""
+            self._lease_timer.start()
             self.letterOpened.emit()
-        except StoreError as exc:  # a busy database: the next renewal tries again
-            log.warning("could not renew the lease on letter %s: %s", letter_id, exc.clerk_message)
+            self._show_state()
+
+    def _lease_refused(self, writes: _LetterWrites, exc: ClerkError) -> None:
+        if writes is not self._writes:
+            log.info("the lease on letter %s was refused after it was left: %s", writes.letter_id, exc.clerk_message)
+            return
+        if self.read_only and self.read_only_reason == exc.clerk_message:
+            return  # opened read-only already, for this reason
+        self.read_only = True
+        if isinstance(exc, LetterLeased):
+            self.read_only_reason = exc.clerk_message
+        else:
+            self.read_only_reason = f"The letter could not be taken for editing, so it is read-only: {exc.clerk_message}"
+        self._lease_timer.stop()
+        self.message.emit(self.read_only_reason)
+        self.letterOpened.emit()
+        self._show_state()
+
+    def _renew_lease(self) -> None:
+        writes = self._writes
+        if writes is None or self.read_only:
+            return
+        letter_id, holder = writes.letter_id, self.holder
+
+        def lost(exc: ClerkError) -> None:
+            if isinstance(exc, LetterLeased) and writes is self._writes:  # lost to another window: now read-only
+                self._lease_refused(writes, exc)
+            else:  # a full disk, say: the next renewal tries again
+                log.warning("could not renew the lease on letter %s: %s", letter_id, exc.clerk_message)
+
+        self._queue(writes, WriteOp(lambda db: db.renew_lease(letter_id, holder), "keep the letter open"),
+                    failed=lost)
 
     # -- reading the state -----------------------------------------------------------------------
     def value(self, path: str) -> Any:
@@ -379,6 +496,7 @@ class ReviewSession(QObject):
     def _apply(self, record: dict[str, Any], path: str | None) -> None:
         record["warnings"] = _recheck(record)
         self.record = record
+        self._unqueued = True
         self._set_dirty(True)
         if not self._save_timer.isActive():
             self._save_timer.start()
@@ -391,30 +509,96 @@ class ReviewSession(QObject):
 
     # -- saving ----------------------------------------------------------------------------------
     def save_now(self) -> bool:
-        """Save the clerk's record if it changed. Returns False when it could not be saved.
+        """Queue the clerk's record for saving if it changed since the last queued save. Never waits.
 
-        The letter stays dirty after a failure (`last_save_error` says why); a database that was only
-        busy is tried again a few seconds later.
+        Each save expects the version the save before it committed, so saves queued behind another
+        program's lock land in order, once each. A refusal comes back later: a version conflict (the
+        store keeps the edits in the letter's history) makes the letter read-only; any other leaves
+        it dirty (`last_save_error` says why) and the next save tries again.
         """
         self._save_timer.stop()
-        self._retry_timer.stop()
-        if not self.dirty or self.letter_id is None or self.read_only:
+        writes = self._writes
+        if not self._unqueued or writes is None or self.read_only:
             return True
-        letter_id, record, expected = self.letter_id, copy.deepcopy(self.record), self.version
-        try:
-            self.version = self.writer.call(lambda db: db.save_record(letter_id, record, expected))
-        except StoreError as exc:  # a version conflict, a full disk, a locked database: the clerk is told
-            self.last_save_error = exc
-            self.message.emit(f"Not saved: {exc.clerk_message}")
-            if isinstance(exc, DatabaseLocked):
-                self._retry_timer.start()
-            return False
+        record = copy.deepcopy(self.record)
+        writes.record = record
+        writes.saves += 1
+        self._unqueued = False
+        letter_id = writes.letter_id
+
+        def save(db: Database) -> int:
+            if writes.refused is not None:
+                raise writes.refused
+            version = db.save_record(letter_id, record, writes.version)
+            writes.version = version
+            return version
+
+        self._queue(writes, WriteOp(save, "save the letter"), lambda v: self._saved(writes, v),
+                    lambda exc: self._save_refused(writes, record, exc))
+        self._show_state()
+        return True
+
+    def _saved(self, writes: _LetterWrites, version: int) -> None:
+        writes.saves -= 1
+        writes.committed = version
+        self.letterWritten.emit(writes.letter_id)
+        if writes is not self._writes:
+            return
+        self.version = version
         self.last_save_error = None
         self.last_saved_at = time.monotonic()
-        self._set_dirty(False)
-        self.saved.emit(self.version)
+        if writes.saves == 0 and not self._unqueued:
+            self._set_dirty(False)
+        self.saved.emit(version)
         self._read_status()  # the store moves a letter into review on a save, a reviewed one back too
-        return True
+        self._show_state()
+
+    def _save_refused(self, writes: _LetterWrites, record: dict[str, Any], exc: ClerkError) -> None:
+        writes.saves -= 1
+        if self._kept:
+            return
+        current = writes is self._writes
+        name = writes.letter.name
+        if isinstance(exc, VersionConflict):  # the store kept the rejected edits in the letter's history
+            if current and not self.read_only:
+                self.last_save_error = exc
+                self.message.emit(f"Not saved: {exc.clerk_message}")
+                self.read_only, self.read_only_reason = True, exc.clerk_message
+                self._unqueued = False
+                self._set_dirty(False)
+                self._lease_timer.stop()
+                self.letterOpened.emit()
+            elif not current:
+                self.message.emit(f"{name} was not saved: {exc.clerk_message}")
+            self._show_state()
+            return
+        if current and writes.refused is None:  # the edits are still in the window: the next save tries again
+            self.last_save_error = exc
+            self._unqueued = True
+            self.message.emit(f"Not saved: {exc.clerk_message}")
+            self._show_state()
+            return
+        try:  # the window no longer holds these edits (another letter is open, or this one went read-only)
+            kept = self._keep(writes.letter, writes.committed, record, exc)
+        except OSError as os_exc:
+            log.error("edits to letter %s lost: %s; no recovery file either: %s", writes.letter_id, exc, os_exc)
+            self.message.emit(f"The edits to {name} could not be saved ({exc.clerk_message}) nor kept in a "
+                              f"recovery file ({os_exc.strerror or os_exc}).")
+            return
+        self.message.emit(f"The edits to {name} could not be saved: {exc.clerk_message} They are kept in {kept}.")
+
+    def save_state(self) -> str:
+        """What the status bar says of the open letter's edits."""
+        if self.letter_id is None:
+            return ""
+        if not self.dirty:
+            return f"saved (version {self.version})" if self.version else ""
+        if self.writer.waiting:
+            return "waiting for the database…"
+        return "editing…" if self._unqueued else "saving…"
+
+    def _show_state(self) -> None:
+        self.saveStateChanged.emit(self.save_state())
 
     def _read_status(self) -> None:
         """Show the status the store holds for the open letter (it changes it on a save)."""
@@ -430,18 +614,43 @@ class ReviewSession(QObject):
             self.statusChanged.emit(self.status)
 
     def set_status(self, status: str, reason: str | None = None) -> None:
+        """Change the letter's status: shown at once, queued after its last edits; a refusal comes back later."""
         self._check_editable()
-        if not self.save_now():
-            why = self.last_save_error.clerk_message if self.last_save_error is not None else ""
-            raise ReviewError(f"The letter's last edits could not be saved, so its status was not changed. {why}")
-        letter_id, expected = self.letter_id, self.version
-        try:
-            self.version = self.writer.call(
-                lambda db: db.set_status(letter_id, status, reason=reason, expected_version=expected))
-        except StoreError as exc:
-            raise ReviewError(f"The status was not changed: {exc.clerk_message}") from exc
+        self.save_now()
+        writes = self._writes
+        assert writes is not None
+        letter_id, previous = writes.letter_id, self.status
+
+        def change(db: Database) -> int:
+            if writes.refused is not None:
+                raise writes.refused
+            version = db.set_status(letter_id, status, reason=reason, expected_version=writes.version)
+            writes.version = version
+            return version
+
+        writes.status = status
+        self._queue(writes, WriteOp(change, "change the letter's status"), lambda v: self._status_set(writes, v),
+                    lambda exc: self._status_refused(writes, status, previous, exc))
         self.status = status
         self.statusChanged.emit(status)
+
+    def _status_set(self, writes: _LetterWrites, version: int) -> None:
+        writes.committed = version
+        if writes.pending == 0:
+            writes.status = None
+        self.letterWritten.emit(writes.letter_id)
+        if writes is self._writes:
+            self.version = version
+            self._show_state()
+
+    def _status_refused(self, writes: _LetterWrites, status: str, previous: str, exc: ClerkError) -> None:
+        writes.status = None
+        self.message.emit(f"{writes.letter.name} was not marked {status}: {exc.clerk_message}")
+        self.letterWritten.emit(writes.letter_id)
+        if writes is self._writes and self.status == status:
+            self.status = previous
+            self.statusChanged.emit(previous)
+            self._read_status()
 
     def mark_reviewed(self, reason: str | None = None) -> None:
         """Mark the letter reviewed; errors in its checks need the clerk's reason, which is recorded."""
@@ -464,22 +673,31 @@ class ReviewSession(QObject):
         return list(self.db.annotations(self.letter_id)) if self.letter_id is not None else []
 
     def add_annotation(self, start: int, end: int, label: str, note: str) -> None:
+        """Queue an annotation; `annotationsChanged` follows once it is stored (a refusal is told)."""
         self._check_editable()
-        letter_id = self.letter_id
-        try:
-            self.writer.call(lambda db: db.add_annotation(letter_id, start, end, label, note))
-        except StoreError as exc:
-            raise ReviewError(f"The annotation was not saved: {exc.clerk_message}") from exc
-        self.annotationsChanged.emit()
+        writes = self._writes
+        assert writes is not None
+        letter_id = writes.letter_id
+
+        def add(db: Database) -> int:
+            if writes.refused is not None:
+                raise writes.refused
+            return db.add_annotation(letter_id, start, end, label, note)
+
+        self._queue(writes, WriteOp(add, "save the annotation"), lambda _id: self._annotated(writes),
+                    lambda exc: self.message.emit(f"The annotation was not saved: {exc.clerk_message}"))
 
     def remove_annotation(self, annotation_id: int) -> None:
         self._check_editable()
-        try:
-            self.writer.call(lambda db: db.remove_annotation(annotation_id))
-        except StoreError as exc:
-            raise ReviewError(f"The annotation was not removed: {exc.clerk_message}") from exc
-        self.annotationsChanged.emit()
+        writes = self._writes
+        assert writes is not None
+        self._queue(writes, WriteOp(lambda db: db.remove_annotation(annotation_id), "remove the annotation"),
+                    lambda _none: self._annotated(writes),
+                    lambda exc: self.message.emit(f"The annotation was not removed: {exc.clerk_message}"))
 
+    def _annotated(self, writes: _LetterWrites) -> None:
+        if writes is self._writes:
+            self.annotationsChanged.emit()
 
 def _norm(value: Any) -> str:
     if value in (None, "", []):

@@ -1,101 +1,281 @@
-"""The one thread that writes to the review database.
+"""Writes that never block the window: one writer thread, and operations that report back.
 
-Every write (the clerk's edits, status changes, annotations, imports) is queued to this thread,
-which owns its own connection, as Datasette's `_execute_writes` and Anki's task manager do. The
-window reads through its own connection on the UI thread. Short writes are waited for (a few
-milliseconds); an import runs one file per turn, so the clerk's saves slip in between its steps.
+Every write (the clerk's saves, leases, status changes, annotations, imports, the export's
+bookkeeping) is a `WriteOp`: a function of the writer's `Database`, run on the one thread that owns
+the write connection (Datasette's `_execute_writes`), with its success, failure and progress
+delivered on the UI thread (Anki's `CollectionOp`):
+
+    WriteOp(lambda db: db.save_record(letter_id, record, version), "save the letter") \\
+        .success(on_saved).failure(on_refused).run(writer)
+
+Operations run in the order they were queued. A write whose function returns a generator (an
+import) runs one step per turn and goes to the back of the queue between steps, so the clerk's saves
+slip in between its files; each yielded value is delivered to `progress`.
+
+When another program holds the database's write lock, the writer waits for it, as long as it takes:
+`waitingChanged(True, doing)` tells the window ("waiting for the database"), the queued writes keep
+their order, and they land when the lock is released. Nothing waits on the UI thread. A window that
+closes with writes still waiting calls `give_up()`: the waiting writes then fail with
+`DatabaseLocked`, and the window keeps the clerk's edits in a recovery file.
+
+A known condition (`ClerkError`) reaches `failure` as it is; anything else is a bug: logged with
+its traceback and delivered to `failure` as an `InternalError` naming the log file.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Generator
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
+
+from imr_desk.logs import log_path
+from imr_desk.store import ClerkError, DatabaseLocked
+
+if TYPE_CHECKING:
+    from imr_desk.store import Database
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+LOCK_POLL_S = 0.2  # how long one attempt at the write lock waits inside SQLite before the writer looks again
 _STOP = object()
 
 
+class InternalError(ClerkError):
+    """A bug met while writing: its traceback is in the log; the clerk is told so, and where the log is."""
+
+    def __init__(self, doing: str, error: BaseException) -> None:
+        super().__init__(
+            f"IMR Desk met an internal error while trying to {doing} ({type(error).__name__}: {error}). "
+            f"This is a bug, not something you did; the details are in the log file {log_path()}. "
+            "Your edits are still in the window."
+        )
+        self.error = error
+
+
+class WriteOp(Generic[T]):
+    """One write for the writer thread; what became of it is delivered on the UI thread."""
+
+    def __init__(self, write: Callable[[Database], T], doing: str) -> None:
+        self.write = write
+        self.doing = doing  # in the clerk's words, after "trying to": "save the letter"
+        self._success: Callable[[T], Any] | None = None
+        self._failure: Callable[[ClerkError], Any] | None = None
+        self._progress: Callable[[Any], Any] | None = None
+        self._steps: Generator[Any, Any, Any] | None = None
+        self.forgotten = False
+        self.finished = False
+
+    def success(self, fn: Callable[[T], Any]) -> WriteOp[T]:
+        self._success = fn
+        return self
+
+    def failure(self, fn: Callable[[ClerkError], Any]) -> WriteOp[T]:
+        self._failure = fn
+        return self
+
+    def progress(self, fn: Callable[[Any], Any]) -> WriteOp[T]:
+        self._progress = fn
+        return self
+
+    def run(self, writer: DbWriter) -> WriteOp[T]:
+        writer.queue(self)
+        return self
+
+    def forget(self) -> None:
+        """Deliver nothing more (the window or dialog that asked is going away); the write itself goes on."""
+        self.forgotten = True
+
+
 class DbWriter(QObject):
-    """Runs write operations, in order, on one thread with its own database connection."""
+    """The one thread that writes to the review database, with its own connection."""
 
-    stepped = Signal(object, object)  # (token, event) after each step of a stepped operation
-    done = Signal(object, object, object)  # (token, result, exception or None)
+    waitingChanged = Signal(bool, str)  # True while a write waits for another program's lock; what it is for
+    pendingChanged = Signal(int)  # writes queued and not yet reported back
+    message = Signal(str)  # a failure nobody handled, for the status bar
 
-    def __init__(self, open_db: Callable[[], Any], parent: QObject | None = None) -> None:
+    _delivered = Signal(object, str, object)  # (op, "success" | "failure" | "progress", value): to the UI thread
+
+    def __init__(self, open_db: Callable[[], Database], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._open_db = open_db
-        self._queue: queue.Queue[Any] = queue.Queue()
+        self._jobs: queue.Queue[Any] = queue.Queue()
         self._ready: Future[None] = Future()
+        self._give_up = threading.Event()
+        self._waiting = False
+        self.pending = 0
+        self.waiting = False  # on the UI thread: a write is waiting for the lock
+        self._ops: set[WriteOp[Any]] = set()
+        self._delivered.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._thread = threading.Thread(target=self._run, name="imr-desk-writer", daemon=True)
         self._thread.start()
-        self._ready.result(timeout=30)  # re-raises an error opening the database
+        self._ready.result(timeout=60)  # re-raises an error opening the database
 
+    # -- the UI thread's side ----------------------------------------------------------------------
+    def queue(self, op: WriteOp[Any]) -> None:
+        if not self._thread.is_alive():
+            op.forgotten = True
+            log.warning("write after the writer stopped (%s) ignored", op.doing)
+            return
+        self.pending += 1
+        self._ops.add(op)
+        self._jobs.put(op)
+        self.pendingChanged.emit(self.pending)
+
+    @property
+    def idle(self) -> bool:
+        return self.pending == 0
+
+    def wait_idle(self, timeout: float, until: Callable[[], bool] | None = None) -> bool:
+        """Let the event loop run until every queued write has reported back (or `until()` holds).
+
+        The window keeps answering meanwhile; for closing, where the window must know whether its last
+        edits landed. Returns False when they had not after `timeout` seconds.
+        """
+        done = until or (lambda: self.pending == 0)
+        if done():
+            return True
+        loop = QEventLoop()
+        poll = QTimer(interval=20)
+        deadline = time.monotonic() + timeout
+
+        def check() -> None:
+            if done() or time.monotonic() >= deadline:
+                loop.quit()
+
+        poll.timeout.connect(check)
+        poll.start()
+        loop.exec()
+        poll.stop()
+        return done()
+
+    def give_up(self) -> None:
+        """Stop waiting for another program's lock: waiting and queued writes fail with `DatabaseLocked`."""
+        self._give_up.set()
+
+    def wait_on(self) -> None:
+        """Wait for the lock again after `give_up` (the window did not close after all)."""
+        self._give_up.clear()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop the thread once the writes queued so far are done (a waiting one gives up); deliver nothing more."""
+        for op in self._ops:
+            op.forgotten = True
+        if self._thread.is_alive():
+            self.give_up()
+            self._jobs.put(_STOP)
+            self._thread.join(timeout=timeout)
+
+    def _deliver(self, op: WriteOp[Any], kind: str, value: Any) -> None:
+        if kind == "waiting":
+            self.waiting = bool(value)
+            self.waitingChanged.emit(self.waiting, op.doing if value else "")
+            return
+        if kind != "progress":
+            op.finished = True
+            self._ops.discard(op)
+            self.pending -= 1
+            self.pendingChanged.emit(self.pending)
+        if op.forgotten:
+            return
+        if kind == "progress":
+            if op._progress is not None:
+                op._progress(value)
+        elif kind == "success":
+            if op._success is not None:
+                op._success(value)
+        elif op._failure is not None:
+            op._failure(value)
+        else:
+            self.message.emit(value.clerk_message)
+
+    # -- the writer thread -------------------------------------------------------------------------
     def _run(self) -> None:
         try:
             db = self._open_db()
+            db.conn.execute(f"PRAGMA busy_timeout = {int(LOCK_POLL_S * 1000)}")
+            db.lock_waiter = self._wait_for_lock
         except BaseException as exc:  # noqa: BLE001 - handed back to the UI thread
             self._ready.set_exception(exc)
             return
         self._ready.set_result(None)
         try:
             while True:
-                job = self._queue.get()
-                if job is _STOP:
+                op = self._jobs.get()
+                if op is _STOP:
                     break
-                kind, fn, fut_or_token = job
-                if kind == "call":
-                    fut: Future[Any] = fut_or_token
-                    if not fut.set_running_or_notify_cancel():
-                        continue
-                    try:
-                        fut.set_result(fn(db))
-                    except BaseException as exc:  # noqa: BLE001 - handed back to the caller
-                        fut.set_exception(exc)
-                else:
-                    self._step(db, fn, fut_or_token)
+                self._turn(db, op)
         finally:
             try:
                 db.close()
             except Exception:  # noqa: BLE001 - closing at exit must not hide the real error
                 log.exception("closing the writer's database connection")
 
-    def _step(self, db: Any, state: list[Any], token: object) -> None:
-        gen: Iterator[Any] | None = state[0]
+    def _wait_for_lock(self, doing: str, waited: float) -> bool:
+        """Database.lock_waiter: wait on (saying so) unless the window gave up."""
+        if self._give_up.is_set():
+            return False
+        if not self._waiting:
+            self._waiting = True
+            log.info("waiting for the database's write lock to %s", doing)
+            self._delivered.emit(_Waiting(doing), "waiting", True)
+        return True
+
+    def _turn(self, db: Database, op: WriteOp[Any]) -> None:
+        """One turn of the queue: the whole of a write, or one step of a stepped one."""
         try:
-            if gen is None:
-                gen = state[0] = state[1](db)
-            event = next(gen)
+            while True:
+                try:
+                    value = self._attempt(db, op)
+                    break
+                except DatabaseLocked:  # busy outside taking the lock (rare): the same write again, in order
+                    if self._give_up.is_set() or op._steps is not None:  # a generator cannot be run again
+                        raise
+                    self._wait_for_lock(op.doing, 0.0)
+                    time.sleep(LOCK_POLL_S)
+        except ClerkError as exc:
+            self._delivered.emit(op, "failure", exc)
+        except Exception as exc:  # noqa: BLE001 - a bug: logged with its traceback, reported to the UI thread
+            log.exception("internal error while trying to %s", op.doing)
+            self._delivered.emit(op, "failure", InternalError(op.doing, exc))
+        else:
+            if value is not _MORE:
+                self._delivered.emit(op, "success", value)
+        finally:
+            if self._waiting:
+                self._waiting = False
+                log.info("the database's write lock is free again")
+                self._delivered.emit(_Waiting(""), "waiting", False)
+
+    def _attempt(self, db: Database, op: WriteOp[Any]) -> Any:
+        steps = op._steps
+        if steps is None:
+            result = op.write(db)
+            if not inspect.isgenerator(result):
+                return result
+            steps = op._steps = result
+        try:
+            event = next(steps)
         except StopIteration as stop:
-            self.done.emit(token, stop.value, None)
-            return
-        except BaseException as exc:  # noqa: BLE001 - reported to the UI thread
-            log.exception("background operation failed")
-            self.done.emit(token, None, exc)
-            return
-        self.stepped.emit(token, event)
-        self._queue.put(("step", state, token))  # back of the queue: waiting saves go first
+            return stop.value
+        self._delivered.emit(op, "progress", event)
+        self._jobs.put(op)  # the back of the queue: saves queued meanwhile go first
+        return _MORE
 
-    def submit(self, fn: Callable[[Any], Any]) -> Future[Any]:
-        fut: Future[Any] = Future()
-        self._queue.put(("call", fn, fut))
-        return fut
 
-    def call(self, fn: Callable[[Any], Any], timeout: float = 60.0) -> Any:
-        """Run fn(db) on the writer thread and wait for its result (or its exception)."""
-        return self.submit(fn).result(timeout=timeout)
+_MORE = object()
 
-    def run_steps(self, token: object, make_steps: Callable[[Any], Iterator[Any]]) -> None:
-        """Run a long operation one step per turn; `stepped` and `done` report back to the UI thread."""
-        self._queue.put(("step", [None, make_steps], token))
 
-    def close(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(_STOP)
-            self._thread.join(timeout=30)
+class _Waiting:
+    """Stands in for an operation in a "waiting" report."""
+
+    def __init__(self, doing: str) -> None:
+        self.doing = doing

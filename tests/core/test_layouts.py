@@ -292,3 +292,28 @@ def test_no_layout_makes_the_parser_raise_or_a_span_leave_the_text(name, cut, le
         assert rules.documented(prov["rule"]), prov["rule"]
     for item in rec["items"]:
         assert item["decision"] in ("upheld", "overturned", None)
+
+
+def test_case_number_with_ocr_letters_for_digits():
+    rec = parse(L.FDL_2016.replace("CM16-0234567", "CM16-O2345l7"))
+    assert rec["case"]["case_number"] == "CM16-0234517"
+    assert span_text(rec, "case.case_number") == "CM16-O2345l7"
+
+
+def test_documents_reviewed_in_prose_is_not_a_section():
+    text = L.FDL_2016.replace("Decision rationale: The MTUS recommends",
+                              "Decision rationale: \nDocuments reviewed include the progress notes. The MTUS recommends")
+    rec = parse(text)
+    assert rec["layout"] == "fdl-header"
+    assert rec["items"][0]["rationale"].startswith("Documents reviewed include the progress notes.")
+    assert len(rec["items"]) == 2 and rec["items"][1]["rationale"].endswith("is medically necessary.")
+
+
+def test_an_fdl_with_a_documents_section_keeps_it_out_of_the_summary():
+    text = L.FDL_2016.replace("IMR ISSUES, DECISIONS AND RATIONALES",
+                              "DOCUMENTS REVIEWED\nApplication for IMR; utilization review dated 10/20/2016.\n"
+                              "IMR ISSUES, DECISIONS AND RATIONALES")
+    rec = parse(text)
+    assert rec["layout"] == "fdl-header"
+    assert rec["summary"].endswith("radiating to the left leg.")
+    assert [i["request"] for i in rec["items"]] == [i[0] for i in L.FDL_2016_ITEMS]

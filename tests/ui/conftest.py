@@ -51,8 +51,11 @@ def open_window(qtbot) -> Iterator[Callable[..., object]]:
         return w
 
     yield make
+    import shiboken6
+
     for w in made:
-        w.close()
+        if shiboken6.isValid(w):  # pytest-qt may have closed and deleted it already
+            w.close()
 
 
 def letter_id(window, name: str) -> int:

@@ -431,6 +431,7 @@ def test_reopen_finds_everything_as_left(qtbot, open_window, db_path):
 def test_a_second_window_cannot_edit_the_letter_the_first_holds(qtbot, open_window, db_path):
     first = open_window(db_path, user="alice")
     lid = open_by_click(qtbot, first, "CM16-0221706.pdf")
+    qtbot.waitUntil(lambda: first.writer.idle)  # its lease is taken
     second = open_window(db_path, user="bob")
     second.open_letter(lid)
     assert second.session.read_only

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCharFormat, QTextDocument
 from PySide6.QtWidgets import QApplication
 
-from imr_desk.store import Database, StoreError
+from imr_desk.store import Database, DiskFull, StoreError, VersionConflict
 from imr_desk.ui.letter_view import Utf16Map
 from imr_desk.ui.session import ReviewError
 from tests.ui.conftest import PDFS, SEEDS, TEXTS, letter_id
@@ -28,13 +28,12 @@ def stored(window, lid: int):
 
 
 @contextmanager
-def database_busy(window) -> Iterator[None]:
-    """Another program holds a write lock on the window's database (its writer waits only 200 ms)."""
-    window.writer.call(lambda db: db.conn.execute("PRAGMA busy_timeout = 200"))
+def database_busy(window) -> Iterator[sqlite3.Connection]:
+    """Another program holds the write lock on the window's database, as long as the block runs."""
     other = sqlite3.connect(str(window.db_path), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
-        yield
+        yield other
     finally:
         other.execute("ROLLBACK")
         other.close()
@@ -44,63 +43,79 @@ def shown_case_number(window) -> object:
     return window.form.editors["case.case_number"].value()
 
 
-# -- A: a save that fails never loses the edit ----------------------------------------------------------
-def test_an_edit_that_cannot_be_saved_keeps_its_letter_open_when_switching(qtbot, open_window, db_path):
+def landed(qtbot, window, timeout: int = 10_000) -> None:
+    """Wait (the event loop running) until every write the window queued has been reported back."""
+    qtbot.waitUntil(lambda: window.writer.idle, timeout=timeout)
+
+
+# -- A: while another program writes, the edits queue and land in order --------------------------------
+def test_switching_letters_while_the_database_is_busy_queues_the_edit(qtbot, open_window, db_path):
     w = open_window(db_path)
     a, b = letter_id(w, PDFS[0].name), letter_id(w, PDFS[1].name)
     w.open_letter(a)
+    landed(qtbot, w)
     w.session.set_value("case.case_number", "TYPED-BY-CLERK")
     with database_busy(w):
-        assert w.open_letter(b) is False
-        # still on the first letter, the edit still there and still unsaved; form and session agree
-        assert w.session.letter_id == a and w.session.dirty
+        assert w.open_letter(b) is True  # the window does not wait for the lock
+        assert w.session.letter_id == b and not w.session.read_only
+        qtbot.waitUntil(lambda: w.writer.waiting, timeout=5000)
+        assert "Waiting for the database" in w.status.currentMessage()
+        assert stored(w, a).record["case"]["case_number"] != "TYPED-BY-CLERK"
+        # back to the first letter before its edit landed: the window shows the edit, not the database
+        assert w.open_letter(a) is True
         assert w.session.value("case.case_number") == "TYPED-BY-CLERK" == shown_case_number(w)
-        assert w.queue.model.letter_id(w.queue.view.currentIndex().row()) == a
-        message = w.status.currentMessage()
-        assert "could not be saved" in message and "busy" in message and "stays open" in message
-        with pytest.raises(ReviewError, match="could not be saved") as caught:
-            w.session.close_letter()
-        assert "busy" in caught.value.clerk_message and w.session.letter_id == a
-    assert stored(w, a).record["case"]["case_number"] != "TYPED-BY-CLERK"
-    # once the database is free again, moving on saves the edit
-    assert w.open_letter(b) is True
-    assert w.session.letter_id == b
-    assert stored(w, a).record["case"]["case_number"] == "TYPED-BY-CLERK"
+        assert w.session.dirty and w.save_label.text() == "waiting for the database…"
+        w.session.set_value("case.case_number", "TYPED-AGAIN")
+        w.session.save_now()
+        # a letter that cannot be read still leaves the current one open
+        assert w.open_letter(999_999) is False and w.session.letter_id == a
+    landed(qtbot, w)
+    letter = stored(w, a)
+    assert letter.record["case"]["case_number"] == "TYPED-AGAIN"
+    assert not w.session.dirty and w.session.version == letter.version
+    assert w.save_label.text() == f"saved (version {letter.version})"
+    saves = [h for h in w.db.history(a) if h.origin == "clerk" and h.path.endswith("case_number")]
+    assert [h.new for h in saves] == ["TYPED-BY-CLERK", "TYPED-AGAIN"]  # each edit once, in order
+    assert not any(h.path == "*rejected" for h in w.db.history(a))
 
 
-def test_a_save_refused_by_a_busy_database_is_tried_again(qtbot, open_window, db_path):
+def test_a_save_waiting_for_the_database_lands_when_it_is_free(qtbot, open_window, db_path):
     w = open_window(db_path)
     lid = letter_id(w, TEXTS[0].name)
     w.open_letter(lid)
+    landed(qtbot, w)
     with database_busy(w):
         w.session.set_value("summary", "typed while busy")
-        qtbot.waitUntil(lambda: w.session.last_save_error is not None, timeout=5000)
-        assert w.session.dirty
+        qtbot.waitUntil(lambda: w.save_label.text() == "waiting for the database…", timeout=5000)
+        qtbot.wait(1500)  # it waits as long as it takes, and nothing is refused meanwhile
+        assert w.session.dirty and w.session.last_save_error is None and not w.writer.idle
     qtbot.waitUntil(lambda: not w.session.dirty, timeout=10_000)
     assert stored(w, lid).record["summary"] == "typed while busy"
+    assert w.session.version == stored(w, lid).version
 
 
-def test_a_letter_the_database_cannot_open_leaves_the_current_one_open(qtbot, open_window, db_path):
+def test_a_conflict_with_another_program_still_reaches_the_clerk(qtbot, open_window, db_path):
     w = open_window(db_path)
-    a, b = letter_id(w, PDFS[0].name), letter_id(w, PDFS[1].name)
-    w.open_letter(a)
-    before = w.session.value("case.case_number")
-    with database_busy(w):  # the new letter's lease cannot be taken
-        assert w.open_letter(b) is False
-    assert w.session.letter_id == a and not w.session.read_only
-    assert w.session.value("case.case_number") == before == shown_case_number(w)
-    assert "Could not open the letter" in w.status.currentMessage() and "busy" in w.status.currentMessage()
-    assert PDFS[0].name in w.status.currentMessage()
-    # a letter removed meanwhile: the store's own error, the same outcome
-    assert w.open_letter(999_999) is False
-    assert w.session.letter_id == a
-    # the first letter is still held and editable
-    w.session.set_value("case.case_number", "STILL-EDITABLE")
-    qtbot.waitUntil(lambda: not w.session.dirty, timeout=5000)
-    assert stored(w, a).record["case"]["case_number"] == "STILL-EDITABLE"
+    lid = letter_id(w, TEXTS[0].name)
+    w.open_letter(lid)
+    landed(qtbot, w)
+    with Database.open(db_path, user="bob") as other:  # another program changes the letter meanwhile
+        theirs = other.letter(lid)
+        record = theirs.record
+        record["summary"] = "bob's summary"
+        other.save_record(lid, record, theirs.version)
+    w.session.set_value("summary", "alice's summary")
+    qtbot.waitUntil(lambda: w.session.read_only, timeout=10_000)
+    assert "saved this letter" in w.status.currentMessage() and "bob" in w.status.currentMessage()
+    assert isinstance(w.session.last_save_error, VersionConflict)
+    assert stored(w, lid).record["summary"] == "bob's summary"
+    rejected = [h for h in w.db.history(lid) if h.path == "*rejected"]
+    assert len(rejected) == 1 and rejected[0].new["summary"] == "alice's summary"  # kept, not lost
+    with pytest.raises(ReviewError):
+        w.session.set_value("summary", "more typing")
 
 
-def test_closing_with_edits_that_cannot_be_saved_asks_first(qtbot, open_window, db_path):
+def test_closing_with_edits_waiting_for_the_database_asks_first(qtbot, open_window, db_path):
     w = open_window(db_path)
     lid = letter_id(w, TEXTS[0].name)
     w.open_letter(lid)
@@ -111,11 +126,11 @@ def test_closing_with_edits_that_cannot_be_saved_asks_first(qtbot, open_window, 
         assert w.isVisible() and w.session.letter_id == lid and w.session.dirty
         box = w.close_box
         assert box is not None and box.isVisible()
-        assert "could not be saved" in box.informativeText() and "busy" in box.informativeText()
+        assert "waiting for the database" in box.informativeText()
         assert box.defaultButton().text() == "Keep the window open"
         box.defaultButton().click()
         assert w.isVisible() and w.session.value("summary") == "the last words typed"
-    w.close()  # the database is free again: the edit is saved and the window closes
+    w.close()  # the database is free again: the edit lands and the window closes
     assert not w.isVisible()
     assert stored(w, lid).record["summary"] == "the last words typed"
 
@@ -126,6 +141,7 @@ def test_closing_anyway_keeps_the_unsaved_edits_in_a_recovery_file(qtbot, open_w
     w = open_window(db_path)
     lid = letter_id(w, TEXTS[0].name)
     w.open_letter(lid)
+    landed(qtbot, w)
     saved_summary = stored(w, lid).record["summary"]
     w.session.set_value("summary", "typed while the disk was busy")
     with database_busy(w):
@@ -133,6 +149,7 @@ def test_closing_anyway_keeps_the_unsaved_edits_in_a_recovery_file(qtbot, open_w
         close = [b for b in w.close_box.buttons() if b.text().startswith("Close, keeping the edits")]
         close[0].click()
         qtbot.waitUntil(lambda: not w.isVisible())
+        assert not w.writer._thread.is_alive()  # the waiting save gave up: nothing lands later
     assert stored(w, lid).record["summary"] == saved_summary  # the database did not take them
     kept = sorted((imr_home / "data" / "recovery").glob(f"letter-{lid}-*.json"))
     assert len(kept) == 1
@@ -142,12 +159,39 @@ def test_closing_anyway_keeps_the_unsaved_edits_in_a_recovery_file(qtbot, open_w
     assert content["sha256"] == stored(w, lid).sha256
 
 
+def test_a_refused_save_stays_in_the_window_and_is_tried_again(qtbot, open_window, db_path):
+    """A full disk: the clerk hears it, the edit stays, and the next save tries again."""
+    w = open_window(db_path)
+    lid = letter_id(w, TEXTS[0].name)
+    w.open_letter(lid)
+    landed(qtbot, w)
+    with sqlite3.connect(db_path) as c:
+        pages = c.execute("PRAGMA page_count").fetchone()[0]
+
+    def limit(db) -> None:
+        db.conn.execute(f"PRAGMA max_page_count = {pages}")
+
+    from imr_desk.ui.writer import WriteOp
+
+    WriteOp(limit, "limit the database").run(w.writer)
+    landed(qtbot, w)
+    w.session.set_value("summary", "x" * 30_000)  # more than the pages left
+    qtbot.waitUntil(lambda: w.session.last_save_error is not None, timeout=10_000)
+    assert isinstance(w.session.last_save_error, DiskFull) and "full" in w.status.currentMessage()
+    assert w.session.dirty and w.session.value("summary") == "x" * 30_000
+    WriteOp(lambda db: db.conn.execute("PRAGMA max_page_count = 1073741823"), "free the space").run(w.writer)
+    w.session.set_value("summary", "y" * 10)
+    qtbot.waitUntil(lambda: not w.session.dirty, timeout=10_000)
+    assert stored(w, lid).record["summary"] == "y" * 10
+
+
 # -- B: the status and version the store reports ------------------------------------------------------
 def test_after_marking_reviewed_an_edit_saves_and_shows_the_letter_back_in_review(qtbot, open_window, db_path):
     w = open_window(db_path)
     lid = letter_id(w, TEXTS[0].name)
     w.open_letter(lid)
     w.session.set_status("reviewed", "checked by hand")
+    landed(qtbot, w)
     assert w.session.version == stored(w, lid).version
     assert w.save_label.text() == f"saved (version {w.session.version})"
     w.session.set_value("summary", "changed after review")
@@ -160,13 +204,35 @@ def test_after_marking_reviewed_an_edit_saves_and_shows_the_letter_back_in_revie
     assert "in review" in w.form.title.text()
 
 
-def test_a_status_the_store_refuses_is_told_not_raised_past_the_window(qtbot, open_window, db_path):
+def test_a_status_the_store_refuses_is_told_and_undone(qtbot, open_window, db_path):
     w = open_window(db_path)
     lid = letter_id(w, TEXTS[0].name)
     w.open_letter(lid)
-    with database_busy(w), pytest.raises(ReviewError, match="status was not changed.*busy"):
-        w.session.set_status("postponed", "later")
-    assert w.session.status == stored(w, lid).status != "postponed"
+    landed(qtbot, w)
+    before = stored(w, lid)
+    with Database.open(db_path, user="bob") as other:  # another program changes the letter meanwhile
+        other.set_status(lid, "in review")
+    w.session.set_status("postponed", "later")
+    assert w.session.status == "postponed"  # shown at once
+    landed(qtbot, w)
+    assert "was not marked postponed" in w.status.currentMessage()
+    assert "Someone else changed this letter" in w.status.currentMessage()
+    assert w.session.status == stored(w, lid).status == "in review" != before.status
+
+
+def test_a_status_queued_behind_the_lock_lands_after_the_edit_before_it(qtbot, open_window, db_path):
+    w = open_window(db_path)
+    lid = letter_id(w, TEXTS[0].name)
+    w.open_letter(lid)
+    landed(qtbot, w)
+    with database_busy(w):
+        w.session.set_value("summary", "edited, then postponed")
+        w.session.set_status("postponed", "waiting for records")
+        qtbot.waitUntil(lambda: w.writer.waiting, timeout=5000)
+    landed(qtbot, w)
+    letter = stored(w, lid)
+    assert letter.record["summary"] == "edited, then postponed" and letter.status == "postponed"
+    assert w.session.version == letter.version and w.session.last_save_error is None
 
 
 # -- C: characters outside the Basic Multilingual Plane in a text letter ------------------------------
@@ -224,6 +290,7 @@ def test_annotations_and_highlights_after_astral_characters(qtbot, open_window, 
     start, end = w.letter_view.selected_span()
     assert text[start:end] == target
     w.session.add_annotation(start, end, "note", "")
+    landed(qtbot, w)
     spans = {s.key: s for s in view._spans}
     (key,) = [k for k in spans if k.startswith("annotation:")]
     selections = view.extraSelections()
@@ -280,6 +347,7 @@ def test_a_read_only_window_cannot_add_or_remove_annotations(qtbot, open_window,
     lid = letter_id(a, PDFS[0].name)
     a.open_letter(lid)
     a.session.add_annotation(0, 5, "note", "alice's")
+    landed(qtbot, a)
     b.open_letter(letter_id(b, TEXTS[0].name))
     b.open_letter(lid)
     assert b.session.read_only and b.annotations.list.count() == 1

@@ -11,12 +11,13 @@ import re
 
 from imr_desk.core.dates import date_at, find_dates, to_iso
 from imr_desk.core.parser import rules
+from imr_desk.core.parser.labels import DIGIT, digits
 from imr_desk.core.parser.layouts import Sections
 from imr_desk.core.parser.reader import Reader
 from imr_desk.core.parser.rules import Rule
 
 _I = re.IGNORECASE
-_CASE_NUMBER_ANY = re.compile(r"\bCM\d{2}-\d{7}\b")
+_CASE_NUMBER_ANY = re.compile(r"\bCM" + DIGIT + r"{2}-" + DIGIT + r"{7}(?![\w|])")
 _VALUE_KINDS = ("v_", "other")
 
 
@@ -45,7 +46,7 @@ def read_case(r: Reader, s: Sections) -> None:
         # No header block: a case number may still be printed somewhere (e.g. a page footer).
         m = _CASE_NUMBER_ANY.search(text)
         if m:
-            case["case_number"] = m.group()
+            case["case_number"] = "CM" + digits(m.group()[2:])
             r.note("case.case_number", m.start(), m.end(), rules.CASE_NUMBER_ANYWHERE)
     else:
         _read_table(r, s)
@@ -84,7 +85,8 @@ def _set(r: Reader, key: str, start: int, end: int, rule: Rule) -> None:
     raw = r.text[start:end]
     case = r.record["case"]
     if key == "case_number":
-        case[key] = re.sub(r"\s+", "", raw).upper()
+        number = re.sub(r"\s+", "", raw)
+        case[key] = number[:2].upper() + digits(number[2:])
     elif key == "priority":
         case[key] = raw.capitalize()
     else:

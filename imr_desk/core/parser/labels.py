@@ -6,7 +6,8 @@ extraction and OCR print it: any run of whitespace between words, a line break i
 character, the look-alikes in `OCR_LOOKALIKES`.
 
 OCR confusions belong here: add a character's look-alikes to `OCR_LOOKALIKES` (or a new "(s)"
-misreading to `PLURAL_S`) and every label and heading of every layout accepts them.
+misreading to `PLURAL_S`) and every label and heading of every layout accepts them; a letter read
+for a digit goes in `OCR_DIGITS` (case numbers; dates are core/dates.py's).
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ OCR_LOOKALIKES: dict[str, str] = {
     "O": "0",
     "o": "0",
 }
+# Characters OCR reads in place of a digit, in case numbers ("CM16-O221706"): what each stands for.
+OCR_DIGITS: dict[str, str] = {"O": "0", "o": "0", "l": "1", "I": "1", "|": "1"}
+DIGIT = "[0-9" + re.escape("".join(OCR_DIGITS)) + "]"
+_TO_DIGIT = str.maketrans(OCR_DIGITS)
+
 # "(s)" as printed, as run into the word ("States"), left out ("State"), or misread by OCR ("(sy", "(s}").
 PLURAL_S = r"(?:\s*\(\s*s\s*[)}\]y]?|s)?"
 
@@ -52,11 +58,11 @@ def _one(spelling: str) -> str:
     return "".join(out)
 
 
+def digits(value: str) -> str:
+    """A number as OCR read it, with its look-alikes put back to digits."""
+    return value.translate(_TO_DIGIT)
+
+
 def label(*spellings: str) -> str:
     """A regex (text, to compile or combine) matching any of the spellings, tolerantly."""
     return "(?:" + "|".join(_one(s) for s in spellings) + ")"
-
-
-def compiled(*spellings: str) -> re.Pattern[str]:
-    """`label` compiled, case-insensitive."""
-    return re.compile(label(*spellings), re.IGNORECASE)

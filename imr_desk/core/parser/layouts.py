@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 
 from imr_desk.core.dates import DATE_PATTERN
-from imr_desk.core.parser.labels import label
+from imr_desk.core.parser.labels import DIGIT, label
 from imr_desk.core.parser.reader import Span
 
 _I = re.IGNORECASE
@@ -41,7 +41,8 @@ MARKS: dict[str, re.Pattern[str]] = {
     "qualifications-2013": re.compile(label("Medical Qualifications of the Expert Reviewer:"), _I),
     "case-summary": re.compile(_LINE_START + label("Case Summary:"), _I),
     # the documents-reviewed template
-    "documents": re.compile(_LINE_START + label("DOCUMENTS REVIEWED") + r"(?!\s+FOR\b)\s*:?", _I),
+    # printed in capitals at a line start: "Documents reviewed include ..." in a summary or a rationale is prose
+    "documents": re.compile(_LINE_START + label("DOCUMENTS REVIEWED") + r"(?!\s+FOR\b)\s*:?"),
     "decisions": re.compile(label("IMR DECISION(S) AND RATIONALE(S)"), _I),
     # the medical professional review template
     "professional-title": re.compile(label("MEDICAL PROFESSIONAL REVIEW"), _I),
@@ -175,7 +176,7 @@ def header_token_pattern(labels: tuple[tuple[str, str], ...]) -> re.Pattern[str]
         keys.setdefault(key, []).append(pattern)
     parts = [f"(?P<{key}>" + "|".join(pats) + ")" for key, pats in keys.items()]
     parts += [
-        r"(?P<v_case>CM\s*\d{2}\s*-\s*\d{7})",
+        r"(?P<v_case>CM\s*" + DIGIT + r"{2}\s*-\s*" + DIGIT + r"{7})",
         r"(?P<v_date>" + DATE_PATTERN + r")",
         r"(?P<v_priority>\b(?:Standard|Expedited|Regular|Urgent)\b)",
         r"(?P<noise>Received\s*:)",
@@ -260,7 +261,6 @@ PROFESSIONAL_REVIEW = Layout(
 # letters are FDLs and they then cost no search for other templates' marks), with its header table
 # before without; each other template's key mark is listed first, so it costs one search.
 LAYOUTS: tuple[Layout, ...] = (FDL_HEADER, FDL, DOCUMENTS_REVIEWED, MAXIMUS_2013, PROFESSIONAL_REVIEW)
-BY_NAME = {lay.name: lay for lay in LAYOUTS}
 # The sections read from a letter whose layout is unseen: the FDL's, wherever they are found.
 UNSEEN = Layout(
     name="unseen", description="a letter in no known layout: the FDL's sections, where found",

@@ -126,7 +126,7 @@ def _open_db(ctx: click.Context, db_path: Path | None, create: bool = True,
     import os
 
     from imr_desk import paths
-    from imr_desk.store import Database
+    from imr_desk.store import DamagedDatabase, Database
 
     path = db_path or (ctx.find_root().params.get("db_path") if ctx.find_root() else None)
     if path is None:
@@ -135,7 +135,12 @@ def _open_db(ctx: click.Context, db_path: Path | None, create: bool = True,
             paths.private_dir(path.parent)
     if read_only and path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
         return Database.open(path, readonly=True)
-    return Database.open(path, create=create)
+    try:
+        return Database.open(path, create=create)
+    except DamagedDatabase:
+        if not read_only:
+            raise
+        return Database.open(path, readonly=True)  # reading a damaged database spreads nothing
 
 
 @cli.command("import")
@@ -235,7 +240,11 @@ def reparse(ctx: click.Context, db_path: Path | None, force: bool) -> None:
     with _open_db(ctx, db_path, create=False) as db:
         report = db.reparse(force=force)
     click.echo(f"{len(report.replaced)} letter(s) updated, {len(report.recorded)} reviewed letter(s) kept as the "
-               f"clerk left them (parser output recorded), {report.unchanged} unchanged, {len(report.failed)} failed.")
+               f"clerk left them (parser output recorded), {report.unchanged} unchanged, {len(report.leased)} open in a "
+               f"window left for later, {len(report.failed)} failed.")
+    for letter_id, who in report.leased:
+        click.echo(f"imr-desk: letter {letter_id}: left as it was: {who} has it open for editing; "
+                   "re-parse again once it is closed", err=True)
     for letter_id, reason in report.failed:
         click.echo(f"imr-desk: letter {letter_id}: {reason}", err=True)
     sys.exit(1 if report.failed else 0)
@@ -276,6 +285,32 @@ def ocr_(ctx: click.Context, db_path: Path | None, everything: bool, quiet: bool
     for letter_id, reason in report.failed:
         click.echo(f"imr-desk: letter {letter_id}: {reason}", err=True)
     sys.exit(1 if report.failed else 0)
+
+
+@cli.command()
+@_db_option
+@click.pass_context
+def check(ctx: click.Context, db_path: Path | None) -> None:
+    """Check a review database for damage: SQLite's full integrity check, its foreign keys, and that its
+    tables are those of its schema version. Reads only; exit status 1 when anything is wrong.
+
+    A damaged database is not written into by IMR Desk (import, review, re-parse refuse it); recover
+    from your last export into a new database.
+    """
+    from imr_desk import paths
+    from imr_desk.store.integrity import damaged_message, full_check
+
+    path = db_path or ctx.find_root().params.get("db_path") or paths.default_db_path()
+    if not Path(path).is_file():
+        raise click.ClickException(f"there is no database at {path}")
+    problems, facts = full_check(Path(path))
+    if problems:
+        for problem in problems:
+            click.echo(f"imr-desk: {path}: {problem}", err=True)
+        click.echo(damaged_message(None, Path(path), problems))
+        sys.exit(1)
+    click.echo(f"{path}: no damage found (integrity check ok, schema {facts.get('schema')}, "
+               f"{facts.get('letters', 0)} letter(s)).")
 
 
 # -- export (imr_desk/export) -----------------------------------------------------------------------

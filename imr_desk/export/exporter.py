@@ -49,6 +49,8 @@ from imr_desk.export.safety import (
 from imr_desk.export.selection import ExportSet, iter_letters, select_ids
 from imr_desk.export.sqlite_format import SqliteWriter
 from imr_desk.export.xlsx_format import XlsxWriter
+from imr_desk.store.database import LetterStore
+from imr_desk.store.errors import StoreError, raise_known
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,7 @@ def manifest_path_for(fmt: str, destination: Path) -> Path:
     return destination.with_name(destination.name + ".manifest.json")
 
 
-def export_set(db: Any, fmt: str, destination: str | Path, selection: ExportSet | None = None, *,
+def export_set(db: LetterStore, fmt: str, destination: str | Path, selection: ExportSet | None = None, *,
                force: bool = False, progress: Progress | None = None, cancel: Any = None,
                record: bool = True) -> ExportResult:
     """Export the letters `selection` chooses from `db` (an imr_desk.store.Database) as `fmt` to `destination`.
@@ -166,8 +168,6 @@ def export_set(db: Any, fmt: str, destination: str | Path, selection: ExportSet 
             if own_read and conn.in_transaction:
                 conn.execute("COMMIT")
     except sqlite3.Error as exc:
-        from imr_desk.store.errors import raise_known
-
         raise_known(exc, getattr(db, "path", "the database"), "read the letters to export")
     except OSError as exc:
         raise ExportError(f"Could not write the export to {dest}: {exc.strerror or exc}. Nothing was written; "
@@ -207,7 +207,7 @@ def _writer(fmt: str, dest: Path, staging: Staging, user: str) -> Any:
     return SqliteWriter(staging.path(dest.name), user)
 
 
-def _write(db: Any, fmt: str, dest: Path, staging: Staging, ids: list[int], progress: Progress | None,
+def _write(db: LetterStore, fmt: str, dest: Path, staging: Staging, ids: list[int], progress: Progress | None,
            cancel: Any) -> tuple[list[str], dict[str, int], array[int]]:
     """Write the letters; returns the files, the counts and the ids of the letters written.
 
@@ -236,7 +236,7 @@ def _write(db: Any, fmt: str, dest: Path, staging: Staging, ids: list[int], prog
     return list(writer.files), dict(writer.counts), carried
 
 
-def _manifest(db: Any, fmt: str, selection: ExportSet, started: dt.datetime, counts: dict[str, int],
+def _manifest(db: LetterStore, fmt: str, selection: ExportSet, started: dt.datetime, counts: dict[str, int],
               files: list[Path]) -> dict[str, Any]:
     manifest = {
         "manifest": MANIFEST_SCHEMA,
@@ -268,7 +268,7 @@ def _is_csv_manifest(value: Any) -> bool:
     return isinstance(value, dict) and value.get("manifest") == MANIFEST_SCHEMA and value.get("format") == "csv"
 
 
-def record_export(db: Any, export: ExportRecord) -> int:
+def record_export(db: LetterStore, export: ExportRecord) -> int:
     """Record the export and the letters it carried (their ids), in one transaction.
 
     "Only new" compares `exports.at` with each letter's `reviewed_at`. The export's time is when it
@@ -277,8 +277,6 @@ def record_export(db: Any, export: ExportRecord) -> int:
     not (and goes out with the next one, as it must). A letter reviewed after the export started is
     not recorded as carried: what was written may be its earlier review.
     """
-    from imr_desk.store.errors import StoreError
-
     fmt, selection, count, manifest, dest = export.format, export.selection, export.count, export.manifest, export.destination
     at = export.started.isoformat(timespec="milliseconds").replace("+00:00", "Z")  # as imr_desk.store's now_iso()
 
@@ -299,7 +297,7 @@ def record_export(db: Any, export: ExportRecord) -> int:
                           f"{exc.clerk_message} A later “only new” export will include these letters again.") from exc
 
 
-def export_history(db: Any, limit: int = 20) -> list[dict[str, Any]]:
+def export_history(db: LetterStore, limit: int = 20) -> list[dict[str, Any]]:
     """The latest exports, newest first (id, at, who, format, count, destination)."""
     rows = db.conn.execute("SELECT id, at, who, format, count, destination FROM exports ORDER BY id DESC LIMIT ?",
                            (limit,)).fetchall()

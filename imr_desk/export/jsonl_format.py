@@ -7,7 +7,9 @@ patient, summary, items, outcome, fields, warnings) with, beside it:
 - `page_starts`: the offset in `text` where each page begins;
 - `review`: status, reason, who reviewed it and when, the batch, the record's version,
   `changed_fields` (the field paths where the clerk's record differs from the parser's) and
-  `parser_values` (the parser's value for each of them), so the parser's record can be rebuilt;
+  `parser_values` (the parser's value for each of them), so the parser's record can be rebuilt, and
+  `confirmed_fields` (path -> who confirmed the field's value against the letter, and when: the
+  fields a clerk checked, whose value has not changed since);
 - `history`: every change, oldest first (path, old, new, who, at, origin, reason, version);
 - `annotations`: start, end, label, note, who, at, the quoted text, and removed_at/removed_by for
   annotations that were removed (kept, as the database keeps them).
@@ -45,6 +47,7 @@ def review_of(letter: LetterData) -> dict[str, Any]:
         "letter_id": letter.id,
         "changed_fields": [path for path, _old, _new in changes],
         "parser_values": {path: old for path, old, _new in changes},
+        "confirmed_fields": {path: {"by": c.by, "at": c.at} for path, c in letter.confirmed.items()},
     }
 
 

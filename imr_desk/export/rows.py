@@ -43,6 +43,7 @@ _LETTER_TAIL: Columns = (
     ("warning_count", "int"),
     ("warning_codes", "text"),
     ("changed_fields", "text"),
+    ("confirmed_fields", "text"),  # the fields a clerk confirmed (their value checked against the letter)
     ("annotation_count", "int"),
     ("parser_version", "text"),
     ("record_version", "int"),
@@ -139,6 +140,7 @@ def letter_row(letter: LetterData) -> list[Any]:
         len(warnings),
         " ".join(sorted({str(w.get("code")) for w in warnings if w.get("code")})) or None,
         LIST_SEPARATOR.join(changed_fields(letter)) or None,
+        LIST_SEPARATOR.join(letter.confirmed) or None,
         len(letter.active_annotations),
         letter.parser_version,
         letter.version,

@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from imr_desk.core.confirmations import HISTORY_PATH, Confirmation, holding, merge
 from imr_desk.core.record import STATUSES, Decision
 from imr_desk.export.safety import ExportError
+from imr_desk.store.filters import LetterFilter
 
 DECISIONS = tuple(d.value for d in Decision)
 CHUNK = 500
@@ -53,6 +55,11 @@ class ExportSet:
         if self.ids is not None:
             self.ids = sorted({int(i) for i in self.ids})
 
+    def letter_filter(self) -> LetterFilter:
+        """The set as the store's letter filter (the queue's filter type)."""
+        return LetterFilter(status=self.status, batch=self.batch, since=self.since, until=self.until,
+                            reviewed_by=self.reviewer, decision=self.decision, ids=self.ids, only_new=self.only_new)
+
     def to_dict(self) -> dict[str, Any]:
         """The filter as the manifest and the exports table record it (unset fields left out)."""
         return {k: v for k, v in asdict(self).items() if v not in (None, False, [])}
@@ -87,58 +94,10 @@ def _iso_date(value: Any, name: str) -> str:
         raise ExportError(f"{name}: {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-31.") from None
 
 
-# "carried since it was last reviewed": an export recorded at or after the letter's reviewed_at. Both are
-# ISO UTC strings; julianday() also orders them when one has whole seconds (exports recorded by earlier
-# versions) and the other milliseconds; plain text order stands in if one of them is not a time.
-ONLY_NEW = (
-    "NOT EXISTS (SELECT 1 FROM letter_exports le JOIN exports x ON x.id = le.export_id WHERE le.letter_id = l.id "
-    "AND (l.reviewed_at IS NULL OR coalesce(julianday(x.at) >= julianday(l.reviewed_at), x.at >= l.reviewed_at)))"
-)
-
-
-def _where(s: ExportSet) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if s.status:
-        clauses.append(f"l.status IN ({', '.join('?' for _ in s.status)})")
-        params.extend(s.status)
-    if s.batch:
-        clauses.append("l.batch_id = (SELECT id FROM batches WHERE name = ?)")
-        params.append(s.batch)
-    when = "COALESCE(l.reviewed_at, l.status_at, l.imported_at)"
-    if s.since:
-        clauses.append(f"{when} >= ?")
-        params.append(s.since)
-    if s.until:
-        clauses.append(f"{when} < ?")
-        params.append((dt.date.fromisoformat(s.until) + dt.timedelta(days=1)).isoformat())
-    if s.reviewer:
-        clauses.append("l.reviewed_by = ?")
-        params.append(s.reviewer)
-    if s.decision:
-        clauses.append("EXISTS (SELECT 1 FROM items i WHERE i.letter_id = l.id AND i.decision = ?)")
-        params.append(s.decision)
-    if s.ids is not None:
-        clauses.append("l.id IN (SELECT value FROM json_each(?))")
-        params.append(json.dumps(s.ids))
-    if s.only_new:
-        clauses.append(ONLY_NEW)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
 def select_ids(conn: sqlite3.Connection, s: ExportSet) -> list[int]:
-    """The ids of the letters in the set, in id order."""
-    where, params = _where(s)
+    """The ids of the letters in the set, in id order (the store's one letter filter chooses them)."""
+    where, params = s.letter_filter().where()
     return [r[0] for r in conn.execute(f"SELECT l.id FROM letters l{where} ORDER BY l.id", params)]
-
-
-def batch_names(conn: sqlite3.Connection) -> list[str]:
-    return [r[0] for r in conn.execute("SELECT name FROM batches ORDER BY name")]
-
-
-def reviewers(conn: sqlite3.Connection) -> list[str]:
-    return [r[0] for r in conn.execute(
-        "SELECT DISTINCT reviewed_by FROM letters WHERE reviewed_by IS NOT NULL ORDER BY reviewed_by")]
 
 
 @dataclass
@@ -172,6 +131,12 @@ class LetterData:
     history_json: str | None = None  # the history as a JSON array, when asked for it that way
     data: bytes | None = None  # the original file, when asked for
     record_json: str = ""  # the clerk's record as stored (compact JSON)
+    confirmations: dict[str, Confirmation] = field(default_factory=dict)  # fields clerks confirmed
+
+    @property
+    def confirmed(self) -> dict[str, Confirmation]:
+        """The confirmed fields that still have the value confirmed (core/confirmations.py)."""
+        return holding(self.confirmations, self.record) if self.confirmations else {}
 
     @property
     def active_annotations(self) -> list[dict[str, Any]]:
@@ -244,6 +209,11 @@ def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False
                 hist.setdefault(h[0], []).append({
                     "path": h[1], "old": _loads(h[2]), "new": _loads(h[3]), "who": h[4], "at": h[5],
                     "origin": h[6], "reason": h[7], "version": h[8]})
+        confirmed_rows: dict[int, list[tuple[str, str | None, str]]] = {}
+        for letter_id, new, who, at in conn.execute(
+                "SELECT letter_id, new, who, at FROM history WHERE letter_id IN (SELECT value FROM json_each(?)) "
+                "AND path = ? ORDER BY letter_id, id", (key, HISTORY_PATH)):
+            confirmed_rows.setdefault(letter_id, []).append((new, who, at))
         blobs: dict[int, bytes] = {}
         if files:
             blobs = {r[0]: r[1] for r in conn.execute(
@@ -266,7 +236,8 @@ def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False
                 imported_by=r[12], layout=r[13], pages=r[14], parser_version=r[15], version=r[16],
                 record=record, parsed=parsed, batch=r[n],
                 annotations=notes.get(letter_id, []), history=hist.get(letter_id, []),
-                data=blobs.get(letter_id), record_json=r[n - 2])
+                data=blobs.get(letter_id), record_json=r[n - 2],
+                confirmations=merge(confirmed_rows[letter_id]) if letter_id in confirmed_rows else {})
             if history == "json":
                 letter.history_json = "[" + ",".join(hist_json.get(letter_id, ())) + "]"
             if text:

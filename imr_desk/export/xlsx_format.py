@@ -49,7 +49,8 @@ def _temporary_file(suffix: str = "") -> str:
 
 _openpyxl_writer.create_temporary_file = _temporary_file
 WIDTHS = {"text": 24, "int": 10, "bool": 10, "date": 12, "datetime": 20}
-WIDE = {"summary": 60, "rationale": 60, "request": 40, "quote": 40, "sha256": 20, "changed_fields": 30}
+WIDE = {"summary": 60, "rationale": 60, "request": 40, "quote": 40, "sha256": 20, "changed_fields": 30,
+        "confirmed_fields": 30}
 
 
 def _text(value: str) -> str:

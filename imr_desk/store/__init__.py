@@ -19,6 +19,7 @@ from imr_desk.store.database import (
 )
 from imr_desk.store.errors import (
     ClerkError,
+    DamagedDatabase,
     DatabaseLocked,
     DiskFull,
     DiskIOError,
@@ -35,7 +36,7 @@ from imr_desk.store.schema import SCHEMA_VERSION
 
 __all__ = [
     "IN_REVIEW", "LEASE_SECONDS", "OPEN_STATUSES", "POSTPONED", "REVIEWED", "SCHEMA_VERSION", "STATUSES",
-    "TO_REVIEW", "Annotation", "ClerkError", "Database", "DatabaseLocked", "DiskFull", "DiskIOError", "HistoryRow", "ImportEvent",
+    "TO_REVIEW", "Annotation", "ClerkError", "DamagedDatabase", "Database", "DatabaseLocked", "DiskFull", "DiskIOError", "HistoryRow", "ImportEvent",
     "ImportReport", "Letter", "LetterLeased", "LetterStore", "LetterNotFound", "NewerDatabase", "NotADatabase", "NotWritable",
     "QueueRow", "ReparseReport", "SearchHit", "StoreError", "VersionConflict",
 ]

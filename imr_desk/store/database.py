@@ -9,10 +9,12 @@ expected version turns a concurrent change into a `VersionConflict` instead of a
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import getpass
 import json
 import logging
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,12 +26,13 @@ from urllib.parse import quote
 
 import sqlite_utils
 
+from imr_desk.core import confirmations
 from imr_desk.core.api import PARSER_VERSION
 from imr_desk.core.checks import recheck
 from imr_desk.core.reading import sha256_of
 from imr_desk.core.record import OPEN_STATUSES, STATUSES, Status
+from imr_desk.store import integrity, schema
 from imr_desk.store import records as rec
-from imr_desk.store import schema
 from imr_desk.store.errors import (
     DatabaseLocked,
     LetterLeased,
@@ -42,7 +45,7 @@ from imr_desk.store.errors import (
     raise_known,
     sqlite_code,
 )
-from imr_desk.store.fts import MAX_WORDS, fts_words
+from imr_desk.store.filters import Choice, LetterFilter, match_query
 
 log = logging.getLogger(__name__)
 
@@ -50,28 +53,9 @@ TO_REVIEW, IN_REVIEW, REVIEWED, POSTPONED = (s.value for s in Status)
 LEASE_SECONDS = 300
 RANK_WITHIN = 2000  # search ranks at most this many (the most recent) matching letters
 BUSY_TIMEOUT_S = 10.0
+BURST_SECONDS = 20.0  # edits of one field by one clerk closer together than this are one history entry
 ORDERABLE = ("id", "name", "status", "case_number", "decision_date", "item_count", "outcome",
              "warning_count", "reviewed_at", "batch")
-
-
-def match_query(text: str) -> str:
-    """The full-text query for what a clerk typed (the queue's search box, `imr-desk search`).
-
-    Every word must appear, and each matches as the start of a word: "Norc" finds Norco, "CM17-0005"
-    finds CM17-0005123, "acupunct" finds acupuncture. Quotes, NUL and FTS5's own syntax (AND, NEAR, *,
-    :, parentheses) are plain text. A word with no letter or digit matches nothing, so it is dropped;
-    "" means no words at all. A word typed twice is asked once (see `store/fts.py`).
-    """
-    return " ".join('"' + w.replace('"', '""') + '"*' for w in fts_words(text)[:MAX_WORDS])
-
-
-def case_fragment(text: str) -> str | None:
-    """A LIKE pattern (escape character \\) for a piece of a case number (one word with a digit), else None."""
-    word = text.replace("\x00", "").strip()
-    if not word or any(ch.isspace() for ch in word) or not any(ch.isdigit() for ch in word):
-        return None
-    escaped = word.upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def local_time(at: str | None) -> str:
@@ -84,6 +68,17 @@ def local_time(at: str | None) -> str:
         return at
     today = datetime.now().astimezone().date()
     return when.strftime("%H:%M" if when.date() == today else "%Y-%m-%d %H:%M")
+
+
+_HOLDER = re.compile(r"@([^@:]+):(\d+):[^:@]*$")
+
+
+def holder_gone(holder: str) -> bool:
+    """Whether a lease's holder ("user@host:pid:tag", a window) is a process on this host that no longer runs."""
+    from imr_desk.core.processes import alive
+
+    m = _HOLDER.search(holder or "")
+    return m is not None and not alive(int(m.group(2)), m.group(1))
 
 
 def now_iso() -> str:
@@ -201,6 +196,7 @@ class ReparseReport:
     recorded: list[int] = field(default_factory=list)  # reviewed: only the parser's output was kept
     unchanged: int = 0
     failed: list[tuple[int, str]] = field(default_factory=list)
+    leased: list[tuple[int, str]] = field(default_factory=list)  # open in a window: left for the next re-parse
 
 
 _QUEUE_COLUMNS = ("l.id, l.name, l.status, l.case_number, l.decision_date, l.item_count, l.outcome, "
@@ -302,12 +298,16 @@ class LetterStore:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             _check_identity(conn, path)
+            if exists:  # never write into damaged pages, nor into a layout that never shipped
+                integrity.quick_check(conn, path)
+                integrity.refuse_prerelease(conn, path)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a kill or crash of the app loses nothing
             conn.execute("PRAGMA foreign_keys = ON")
             applied = schema.migrate(conn)
             if applied:
                 log.info("database %s migrated to schema %s", path, applied[-1])
+                integrity.refuse_prerelease(conn, path)
         except StoreError:
             conn.close()
             raise
@@ -533,69 +533,13 @@ class LetterStore:
         )
 
     # -- the queue and search ----------------------------------------------------------------------
-    def _where(self, filter: dict[str, Any]) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        f = {k: v for k, v in (filter or {}).items() if v not in (None, "", [])}
-        if "status" in f:
-            statuses = [f["status"]] if isinstance(f["status"], str) else list(f["status"])
-            clauses.append(f"l.status IN ({', '.join('?' * len(statuses))})")
-            params += statuses
-        if "batch" in f:
-            clauses.append("l.batch_id = (SELECT id FROM batches WHERE name = ?)")
-            params.append(f["batch"])
-        if "search" in f:
-            query = match_query(str(f["search"]))
-            fragment = case_fragment(str(f["search"]))
-            if query and fragment:
-                clauses.append("(l.id IN (SELECT rowid FROM contents_fts WHERE contents_fts MATCH ?)"
-                               " OR l.case_number LIKE ? ESCAPE '\\')")
-                params += [query, fragment]
-            elif query:
-                clauses.append("l.id IN (SELECT rowid FROM contents_fts WHERE contents_fts MATCH ?)")
-                params.append(query)
-        if "decision" in f:
-            clauses.append("l.id IN (SELECT letter_id FROM items WHERE decision = ?)")
-            params.append(str(f["decision"]).lower())
-        if "outcome" in f:
-            clauses.append("l.outcome = ?")
-            params.append(f["outcome"])
-        if "specialty" in f:
-            clauses.append("l.specialties LIKE ?")
-            params.append(f"%{f['specialty']}%")
-        for key, op in (("decided_from", ">="), ("decided_to", "<=")):
-            if key in f:
-                clauses.append(f"l.decision_date {op} ?")
-                params.append(str(f[key]))
-        if "reviewed_from" in f:
-            clauses.append("l.reviewed_at >= ?")
-            params.append(str(f["reviewed_from"]))
-        if "reviewed_to" in f:  # a date: the whole day counts
-            clauses.append("substr(l.reviewed_at, 1, 10) <= ?")
-            params.append(str(f["reviewed_to"])[:10])
-        if "reviewed_by" in f:
-            clauses.append("l.reviewed_by = ?")
-            params.append(f["reviewed_by"])
-        if "has_warnings" in f:
-            clauses.append("l.warning_count > 0" if f["has_warnings"] else "l.warning_count = 0")
-        if "warning_code" in f:
-            clauses.append("(' ' || l.warning_codes || ' ') LIKE ?")
-            params.append(f"% {f['warning_code']} %")
-        if "ids" in f:
-            ids = [int(i) for i in f["ids"]]
-            clauses.append(f"l.id IN ({', '.join('?' * len(ids))})")
-            params += ids
-        if "exported" in f:
-            clauses.append(("" if f["exported"] else "NOT ") +
-                           "EXISTS (SELECT 1 FROM letter_exports e WHERE e.letter_id = l.id)")
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-    def queue(self, filter: dict[str, Any] | None = None, order_by: str = "id", descending: bool = False,
+    def queue(self, filter: Choice = None, order_by: str = "id", descending: bool = False,
               offset: int = 0, limit: int = 100) -> list[QueueRow]:
-        """One page of the letters matching `filter`, in the given order (ties by id)."""
+        """One page of the letters `filter` chooses (a `LetterFilter`, or a dict of its fields), in the given
+        order (ties by id)."""
         if order_by not in ORDERABLE:
             raise StoreError(f"Cannot sort the queue by “{order_by}”; use one of: {', '.join(ORDERABLE)}.")
-        where, params = self._where(filter or {})
+        where, params = LetterFilter.of(filter).where()
         col = "b.name" if order_by == "batch" else f"l.{order_by}"
         direction = "DESC" if descending else "ASC"
         order = f"l.id {direction}" if order_by == "id" else f"{col} {direction}, l.id {direction}"
@@ -603,18 +547,27 @@ class LetterStore:
                f"ORDER BY {order} LIMIT ? OFFSET ?")
         return [QueueRow(*r) for r in self._read(sql, [*params, int(limit), int(offset)])]
 
-    def queue_count(self, filter: dict[str, Any] | None = None) -> int:
-        where, params = self._where(filter or {})
+    def queue_count(self, filter: Choice = None) -> int:
+        where, params = LetterFilter.of(filter).where()
         return int(self._read(f"SELECT count(*) FROM letters l{where}", params)[0][0])
 
-    def progress(self, filter: dict[str, Any] | None = None) -> tuple[int, int, int]:
+    def letter_ids(self, filter: Choice = None) -> list[int]:
+        """The ids of the letters `filter` chooses, in id order (an export set, a batch of work)."""
+        where, params = LetterFilter.of(filter).where()
+        return [int(r[0]) for r in self._read(f"SELECT l.id FROM letters l{where} ORDER BY l.id", params)]
+
+    def progress(self, filter: Choice = None) -> tuple[int, int, int]:
         """(letters, reviewed, still open) among the letters matching `filter`, whatever their status."""
-        f = {k: v for k, v in (filter or {}).items() if k != "status"}
-        where, params = self._where(f)
+        where, params = dataclasses.replace(LetterFilter.of(filter), status=None).where()
         marks = ", ".join("?" * len(OPEN_STATUSES))
         row = self._read(f"SELECT count(*), coalesce(sum(l.status = ?), 0), coalesce(sum(l.status IN ({marks})), 0) "
                          f"FROM letters l{where}", [REVIEWED, *OPEN_STATUSES, *params])[0]
         return int(row[0]), int(row[1]), int(row[2])
+
+    def reviewers(self) -> list[str]:
+        """Everyone who has marked a letter reviewed, by name."""
+        return [r[0] for r in self._read(
+            "SELECT DISTINCT reviewed_by FROM letters WHERE reviewed_by IS NOT NULL ORDER BY reviewed_by")]
 
     def same_case(self, case_numbers: Iterable[str | None]) -> dict[str, list[tuple[int, str, str]]]:
         """The case numbers among these that more than one letter carries, each with its letters (id, name, status)."""
@@ -711,10 +664,39 @@ class LetterStore:
                 if status in (TO_REVIEW, REVIEWED):  # a record changed after review must be reviewed again
                     written.append(Change("status", status, IN_REVIEW, version=new_version,
                                           reason="changed after review" if status == REVIEWED else None))
-                self.add_history(letter_id, written, at=at)
+                if not (len(written) == 1 and self._continue_burst(letter_id, written[0], at)):
+                    self.add_history(letter_id, written, at=at)
                 return new_version
         assert conflict is not None
         raise conflict
+
+    def _continue_burst(self, letter_id: int, change: Change, at: str) -> bool:
+        """A burst of typing is one history entry: when the letter's last history row is this clerk's edit of
+        the same field, made less than BURST_SECONDS ago, it takes the new value (and time) instead of a new
+        row following it; typed back to where it started, the row goes. True when the row was folded in."""
+        last = self._read("SELECT id, path, old, who, at, origin, reason, new FROM history WHERE letter_id = ? "
+                          "ORDER BY id DESC LIMIT 2", (letter_id,))
+        if len(last) == 2 and last[0][1] == "status" and last[0][7] == rec.dumps(IN_REVIEW) \
+                and last[0][3] == self.user and last[0][6] in (None, "changed after review"):
+            last = last[1:]  # the letter went into review with that edit: the edit is the one to continue
+        if not last or change.reason is not None:
+            return False
+        row_id, path, old, who, when, origin, reason, _new = last[0]
+        if (path, who, origin, reason) != (change.path, self.user, "clerk", None):
+            return False
+        try:
+            age = (datetime.fromisoformat(at.replace("Z", "+00:00"))
+                   - datetime.fromisoformat(when.replace("Z", "+00:00"))).total_seconds()
+        except ValueError:
+            return False
+        if not 0 <= age < BURST_SECONDS:
+            return False
+        if _json_or_null(change.new) == old:
+            self.conn.execute("DELETE FROM history WHERE id = ?", (row_id,))
+        else:
+            self.conn.execute("UPDATE history SET new = ?, at = ?, version = ? WHERE id = ?",
+                              (_json_or_null(change.new), at, change.version, row_id))
+        return True
 
     def set_status(self, letter_id: int, status: str, reason: str | None = None,
                    expected_version: int | None = None) -> int:
@@ -779,13 +761,16 @@ class LetterStore:
 
         A letter no clerk has changed, and that is not reviewed, takes the new record ("replaced", each
         change in history); any other keeps the clerk's record and records the parser's ("recorded").
-        None when a clerk saved the letter meanwhile: the next re-parse picks it up.
+        None when a clerk saved the letter meanwhile, "leased" when a window has it open: the next
+        re-parse picks it up.
         """
         with self.transaction("re-parse the letter"):
             at = now_iso()
             current = self._read("SELECT version, status FROM letters WHERE id = ?", (letter_id,))
             if not current or tuple(current[0]) != tuple(seen):
                 return None
+            if letter_id in self.live_leases():  # opened in a window while it was being parsed
+                return "leased"
             version, status = seen
             if status != REVIEWED and not self._edited_by_a_clerk(letter_id):
                 rows = self._read("SELECT coalesce(record, parsed) FROM contents WHERE letter_id = ?", (letter_id,))
@@ -816,6 +801,34 @@ class LetterStore:
         return bool(self._read(
             "SELECT 1 FROM history WHERE letter_id = ? AND origin IN ('clerk', 'import') AND path NOT IN "
             "('status', '*', '*rejected') AND path NOT LIKE 'annotations.%' LIMIT 1", (letter_id,)))
+
+    # -- confirmed fields and team settings ------------------------------------------------------------
+    def confirm_fields(self, letter_id: int, values: dict[str, Any]) -> None:
+        """Record that the clerk checked these fields (path -> the value confirmed): one history row."""
+        if not values:
+            return
+        with self.transaction("record the confirmed fields"):
+            rows = self._read("SELECT version FROM letters WHERE id = ?", (letter_id,))
+            if not rows:
+                raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")
+            self.add_history(letter_id, [Change(confirmations.HISTORY_PATH, None, values, version=int(rows[0][0]))])
+
+    def confirmations(self, letter_id: int) -> dict[str, confirmations.Confirmation]:
+        """Every field confirmed in the letter, with the value confirmed, who and when (the latest of each)."""
+        return confirmations.merge(self._read(
+            "SELECT new, who, at FROM history WHERE letter_id = ? AND path = ? ORDER BY id",
+            (letter_id, confirmations.HISTORY_PATH)))
+
+    def team_setting(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM team_settings WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def set_team_setting(self, key: str, value: str) -> None:
+        """A setting every window on this database follows (who set it and when is kept)."""
+        with self.transaction("change the team's setting"):
+            self.conn.execute(
+                "INSERT INTO team_settings(key, value, who, at) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE "
+                "SET value = excluded.value, who = excluded.who, at = excluded.at", (key, value, self.user, now_iso()))
 
     def history(self, letter_id: int) -> list[HistoryRow]:
         rows = self._read("SELECT id, letter_id, path, old, new, who, at, origin, reason, version FROM history "
@@ -878,6 +891,11 @@ class LetterStore:
         now = time.time()
         with self.transaction("open the letter for editing"):
             self.conn.execute("DELETE FROM leases WHERE expires_at < ?", (now,))
+            rows = self._read("SELECT holder FROM leases WHERE letter_id = ?", (letter_id,))
+            if rows and rows[0][0] != holder and holder_gone(rows[0][0]):
+                # the window that held it was killed or crashed (on this machine): free at once, not in 5 minutes
+                log.info("letter %s: released the lease of %s, whose process is gone", letter_id, rows[0][0])
+                self.conn.execute("DELETE FROM leases WHERE letter_id = ?", (letter_id,))
             refused = self.lease_refusal(letter_id, holder, ttl)
             if refused is not None:
                 raise refused
@@ -897,8 +915,8 @@ class LetterStore:
         """
         rows = self._read("SELECT holder, who, acquired_at FROM leases WHERE letter_id = ? AND expires_at >= ?",
                           (letter_id, time.time()))
-        if not rows or rows[0][0] == holder:
-            return None
+        if not rows or rows[0][0] == holder or holder_gone(rows[0][0]):
+            return None  # free, this window's own, or its window's process is gone: `acquire_lease` takes it
         other, who, since = rows[0]
         host = other.split("@", 1)[1].split(":", 1)[0] if "@" in other else ""
         return LetterLeased(
@@ -921,6 +939,11 @@ class LetterStore:
                     "INSERT INTO leases(letter_id, holder, who, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?)",
                     (letter_id, holder, self.user, now_iso(), time.time() + ttl),
                 )
+
+    def live_leases(self) -> dict[int, str]:
+        """The letters open for editing in a window that still runs: letter id -> who has it."""
+        rows = self._read("SELECT letter_id, holder, who FROM leases WHERE expires_at >= ?", (time.time(),))
+        return {int(r[0]): r[2] or "another clerk" for r in rows if not holder_gone(r[1])}
 
     def release_lease(self, letter_id: int, holder: str) -> None:
         with self.transaction("close the letter"):

@@ -51,6 +51,10 @@ class DiskFull(StoreError):
     """The disk (or the database's size limit) is full."""
 
 
+class DamagedDatabase(StoreError):
+    """SQLite's integrity check finds the database damaged: it is not written into."""
+
+
 class DiskIOError(StoreError):
     """The operating system could not read or write the database file."""
 

@@ -24,7 +24,8 @@ def reparse(db: LetterStore, progress: Callable[[int, int], Any] | None = None, 
     A letter whose record no clerk has changed, and that is not reviewed, gets the new output as its
     record, each change in history (origin 're-parse'). For every other letter the clerk's record stays
     as it is and only the parser's output is replaced (and noted in history), so accuracy compares
-    against the newest parser.
+    against the newest parser. A letter open in a window (a lease whose process still runs) is left as
+    it is and reported in `leased`; the next re-parse takes it.
     """
     report = ReparseReport()
     where = "" if force else " WHERE parser_version != ?"
@@ -32,6 +33,12 @@ def reparse(db: LetterStore, progress: Callable[[int, int], Any] | None = None, 
     if ids is None:  # `ids`: only these letters (those OCR has just read), whatever their parser version
         ids = [r[0] for r in db.conn.execute(f"SELECT id FROM letters{where} ORDER BY id", params)]
     for n, letter_id in enumerate(ids, 1):
+        holder = db.live_leases().get(letter_id)
+        if holder is not None:  # a clerk has it open: replacing it under them would refuse their next save
+            report.leased.append((letter_id, holder))
+            if progress is not None:
+                progress(n, len(ids))
+            continue
         try:
             row = db.conn.execute(
                 "SELECT l.name, l.status, c.parsed, coalesce(c.record, c.parsed), l.version, l.parser_version, f.data FROM letters l "
@@ -53,6 +60,8 @@ def reparse(db: LetterStore, progress: Callable[[int, int], Any] | None = None, 
                 report.replaced.append(letter_id)
             elif outcome == "recorded":
                 report.recorded.append(letter_id)
+            elif outcome == "leased":
+                report.leased.append((letter_id, db.live_leases().get(letter_id) or "another clerk"))
         except Exception as exc:  # noqa: BLE001 - one letter must not stop the others
             log.exception("re-parsing letter %s failed", letter_id)
             report.failed.append((letter_id, getattr(exc, "clerk_message", str(exc))))

@@ -184,7 +184,18 @@ _V3 = [
     )""",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
+_V4 = [
+    # settings the whole team shares, kept with its letters (e.g. whether every field must be confirmed
+    # one by one before a letter can be marked reviewed)
+    """CREATE TABLE team_settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        who TEXT,
+        at TEXT NOT NULL
+    )""",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt
@@ -16,9 +15,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-# The export dialog is written separately (issue 5); its File menu action appears once it exists.
-HAS_EXPORT_DIALOG = importlib.util.find_spec("imr_desk.ui.export_dialog") is not None
 
 
 @dataclass(frozen=True)
@@ -40,6 +36,11 @@ ACTIONS: list[ActionSpec] = [
                "Go to the next field with a warning or read with low confidence.", "Review"),
     ActionSpec("previous_attention", "Previous field needing attention", "Shift+F8",
                "Go to the previous field with a warning or read with low confidence.", "Review"),
+    ActionSpec("revert_field", "Put the parser's value back", "Ctrl+R",
+               "Undo the clerk's change to the focused field: the value the parser read comes back.", "Review"),
+    ActionSpec("require_confirm", "Require every field confirmed one by one (whole team)", "",
+               "A team setting kept in the database: Ctrl+Return then marks a letter reviewed only when each "
+               "of its fields was confirmed with Enter.", "Review", checkable=True),
     ActionSpec("fill_from_selection", "Fill field from selection", "Ctrl+D",
                "Fill the focused field with the text selected in the letter.", "Review"),
     ActionSpec("annotate", "Annotate selection…", "Ctrl+M",
@@ -56,8 +57,7 @@ ACTIONS: list[ActionSpec] = [
     ActionSpec("search", "Search letters", "Ctrl+F", "Search the letters' text and fields.", "Edit"),
     ActionSpec("import_files", "Import letters…", "Ctrl+O", "Import PDF or text letters, or zip archives.", "File"),
     ActionSpec("import_folder", "Import a folder…", "Ctrl+Shift+O", "Import every letter in a folder.", "File"),
-    *([ActionSpec("export", "Export…", "Ctrl+E", "Export a reviewed set (CSV, JSON Lines, Excel, SQLite).", "File")]
-      if HAS_EXPORT_DIALOG else []),
+    ActionSpec("export", "Export…", "Ctrl+E", "Export a reviewed set (CSV, JSON Lines, Excel, SQLite).", "File"),
     ActionSpec("quit", "Quit", "Ctrl+Q", "Save and close IMR Desk.", "File"),
     ActionSpec("toggle_highlights", "Show all parsed fields", "Ctrl+L",
                "Show every parsed field as a faint highlight, coloured by section.", "View", checkable=True),
@@ -83,7 +83,7 @@ def build_actions(window: QWidget) -> dict[str, QAction]:
         action.setObjectName(f"action:{spec.name}")
         action.setShortcut(QKeySequence(spec.shortcut))
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setToolTip(f"{spec.help} ({spec.shortcut})")
+        action.setToolTip(f"{spec.help} ({spec.shortcut})" if spec.shortcut else spec.help)
         action.setCheckable(spec.checkable)
         slot = getattr(window, f"do_{spec.name}")
         if spec.checkable:
@@ -106,7 +106,8 @@ class ShortcutGuard(QObject):
         super().__init__(window)
         self.window = window
         # PySide6 indexes a QKeySequence (C++ operator[]), but its stubs leave __getitem__ out.
-        self.keys = {QKeySequence(spec.shortcut)[0].toCombined() for spec in ACTIONS}  # type: ignore[index]
+        self.keys = {QKeySequence(spec.shortcut)[0].toCombined()  # type: ignore[index]
+                     for spec in ACTIONS if spec.shortcut}
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.ShortcutOverride and QApplication.activeWindow() is self.window:

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -171,6 +171,9 @@ def run(db_path: Path | str | None = None) -> int:
             return 1
         window.show()
         closer.attach(window)
+        from imr_desk.ui.recovery import offer
+
+        QTimer.singleShot(0, lambda: offer(window))  # edits kept when it last closed unsaved
         return int(app.exec())
     finally:
         sys.excepthook = previous_hook

@@ -12,7 +12,6 @@ import datetime as dt
 import logging
 import threading
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QDate, QObject, QStandardPaths, Signal
 from PySide6.QtGui import QCloseEvent
@@ -45,8 +44,8 @@ from imr_desk.export import (
     record_export,
 )
 from imr_desk.export.exporter import SUFFIXES
-from imr_desk.export.selection import STATUSES, reviewers, select_ids
-from imr_desk.store import ClerkError, Database
+from imr_desk.export.selection import STATUSES
+from imr_desk.store import ClerkError, Database, StoreError
 from imr_desk.ui.writer import DbWriter, WriteOp
 
 log = logging.getLogger(__name__)
@@ -87,8 +86,6 @@ class ExportJob(QObject):
         return self._thread.is_alive()
 
     def _run(self) -> None:
-        from imr_desk.store import Database, StoreError
-
         db_path, user, fmt, destination, selection, force = self._args
         try:
             db = Database.open(db_path, user=user, readonly=True)
@@ -121,7 +118,7 @@ class ExportDialog(QDialog):
 
     exported = Signal(object)  # ExportResult, when an export has been written
 
-    def __init__(self, db: Any, parent: QWidget | None = None, ids: list[int] | None = None,
+    def __init__(self, db: Database, parent: QWidget | None = None, ids: list[int] | None = None,
                  folder: Path | None = None, writer: DbWriter | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("exportDialog")
@@ -174,7 +171,7 @@ class ExportDialog(QDialog):
         self.reviewer = QComboBox(which)
         self.reviewer.setObjectName("exportReviewer")
         self.reviewer.addItem("Anyone", None)
-        for name in reviewers(db.conn):
+        for name in db.reviewers():
             self.reviewer.addItem(name, name)
         self.reviewer.currentIndexChanged.connect(self._update_count)
         form.addRow("Reviewed by", self.reviewer)
@@ -260,7 +257,7 @@ class ExportDialog(QDialog):
 
     def _update_count(self) -> None:
         try:
-            n = len(select_ids(self.db.conn, self.selection()))
+            n = len(self.db.letter_ids(self.selection().letter_filter()))
         except ExportError as exc:
             self.count.setText(exc.clerk_message)
             return

@@ -10,6 +10,7 @@ import logging
 from typing import Any, TypeAlias
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,7 +29,10 @@ from PySide6.QtWidgets import (
 )
 
 from imr_desk.core import dates
-from imr_desk.core.fields import SECTIONS, Field, Kind, item_fields, letter_fields
+from imr_desk.core.confirmations import Confirmation
+from imr_desk.core.fields import SECTIONS, Field, Kind, item_fields, letter_fields, value_at
+from imr_desk.ui.confirm import Confirmations
+from imr_desk.ui.growing import GrowingText
 from imr_desk.ui.session import FieldState, ReviewError, ReviewSession
 from imr_desk.ui.wheel import WheelGuard
 
@@ -49,6 +53,7 @@ class FieldEditor(QObject):
     edited = Signal(str, object)
     focused = Signal(str)
     refused = Signal(str, str)  # path, the clerk message
+    confirmRequested = Signal(str)  # Enter: the clerk has checked this field against the letter
 
     def __init__(self, field: Field, path: str, parent: QWidget) -> None:
         super().__init__(parent)
@@ -65,13 +70,18 @@ class FieldEditor(QObject):
         self.badge.setObjectName(f"badge:{path}")
         self.badge.setMinimumWidth(58)
         self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.parser_label = QLabel(parent)  # a changed field: the parser's value beside the clerk's
+        self.parser_label.setObjectName(f"parserValue:{path}")
+        self.parser_label.setWordWrap(True)
+        self.parser_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.parser_label.hide()
         self._setting = False
 
     def _make(self, field: Field, parent: QWidget) -> EditorWidget:
         kind = field.kind
-        if kind in (Kind.TEXT, Kind.LIST):
-            line = QLineEdit(parent)
-            line.textEdited.connect(lambda _t: self._emit())
+        if kind in (Kind.TEXT, Kind.LIST):  # grows to show a long request or specialty list whole
+            line = GrowingText(parent, single_line=True, max_lines=12)
+            line.textChanged.connect(self._emit)
             if kind is Kind.LIST:
                 line.setPlaceholderText("comma-separated")
             return line
@@ -80,10 +90,8 @@ class FieldEditor(QObject):
             date.setPlaceholderText("YYYY-MM-DD or 10/16/2016")
             date.editingFinished.connect(self._commit_date)
             return date
-        if kind is Kind.LONG_TEXT:
-            plain = QPlainTextEdit(parent)
-            plain.setTabChangesFocus(True)
-            plain.setFixedHeight(74)
+        if kind is Kind.LONG_TEXT:  # a guideline, a rationale: shown whole (Shift+Enter starts a new line)
+            plain = GrowingText(parent, single_line=False, max_lines=40)
             plain.textChanged.connect(self._emit)
             return plain
         if kind is Kind.NUMBER:
@@ -106,27 +114,44 @@ class FieldEditor(QObject):
             return combo
         raise ValueError(kind)
 
-    def _commit_date(self) -> None:
+    def _commit_date(self) -> bool:
+        """Read what was typed in a date field; False (and the clerk told why) when it is not a date."""
         if self._setting or not isinstance(self.widget, QLineEdit):
-            return
+            return True
         text = self.widget.text().strip()
         if not text:
             self._emit()
-            return
+            return True
         try:
             iso = dates.parse_date(text).isoformat()
         except dates.DateError as exc:
             self.refused.emit(self.path, f"{self.label}: {exc}")
-            return
+            return False
         if iso != text:
             self._setting = True
             self.widget.setText(iso)
             self._setting = False
         self._emit()
+        return True
+
+    def commit(self) -> bool:
+        """Send what the field shows to the record (a date is read when it is done); False when refused."""
+        return self._commit_date() if self.kind is Kind.DATE else True
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if obj is self.widget and event.type() == QEvent.Type.FocusIn:
             self.focused.emit(self.path)
+        elif obj is self.widget and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            mods = event.modifiers()
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not mods & (
+                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+                    | Qt.KeyboardModifier.MetaModifier):
+                if mods & Qt.KeyboardModifier.ShiftModifier and isinstance(self.widget, GrowingText) \
+                        and not self.widget.single_line:
+                    self.widget.insertPlainText("\n")  # a new line in a rationale
+                else:
+                    self.confirmRequested.emit(self.path)
+                return True
         return False
 
     def _emit(self) -> None:
@@ -136,16 +161,15 @@ class FieldEditor(QObject):
     def value(self) -> Any:
         # The widget's class follows from the kind (see _make); text, list and date share QLineEdit.
         w, kind = self.widget, self.kind
-        if isinstance(w, QLineEdit):
-            text = w.text()
+        if isinstance(w, QLineEdit | QPlainTextEdit):
+            text = w.text() if isinstance(w, QLineEdit) else w.toPlainText()
             if kind is Kind.LIST:
                 return [s.strip() for s in text.split(",") if s.strip()]
             if kind is Kind.DATE:
                 return (dates.to_iso(text) or text.strip()) if text.strip() else None
+            if kind is Kind.LONG_TEXT:
+                return text if text.strip() else None
             return text if text.strip() else ("" if self.field.required else None)
-        if isinstance(w, QPlainTextEdit):
-            text = w.toPlainText()
-            return text if text.strip() else None
         if isinstance(w, QSpinBox):
             return None if w.value() < w.minimum() + 1 else w.value()
         if isinstance(w, QCheckBox):
@@ -162,7 +186,8 @@ class FieldEditor(QObject):
                 w.setText(", ".join(value or []) if kind is Kind.LIST else str(value or ""))
                 w.setCursorPosition(0)  # a long request shows its beginning
             elif isinstance(w, QPlainTextEdit):
-                w.setPlainText(value or "")
+                w.setPlainText(", ".join(value or []) if kind is Kind.LIST else str(value or ""))
+                w.moveCursor(QTextCursor.MoveOperation.Start)  # a long value shows its beginning
             elif isinstance(w, QSpinBox):
                 w.setValue(value if isinstance(value, int) and not isinstance(value, bool) else w.minimum())
             elif isinstance(w, QCheckBox):
@@ -176,24 +201,35 @@ class FieldEditor(QObject):
         finally:
             self._setting = False
 
-    def show_state(self, state: FieldState) -> None:
+    def show_state(self, state: FieldState, confirmed: Confirmation | None = None,
+                   parser_value: Any = None) -> None:
+        """The badge: flagged (a check, or read uncertainly), changed, confirmed, or read by the parser.
+
+        A changed field says "changed", not the parser's confidence, and shows the parser's value under it.
+        """
         parts = []
         tip = []
         if state.warnings:
             parts.append("⚠")
             tip += [w["message"] for w in state.warnings]
         if state.changed:
-            parts.append("✎")
-            tip.append("changed by the clerk")
-        if state.confidence is not None:
+            parts.append("changed")
+            tip.append("changed by the clerk (Ctrl+R puts the parser's value back)")
+        elif state.confidence is not None and confirmed is None:
             parts.append(f"{round(state.confidence * 100)}%")
             tip.append(f"read with confidence {state.confidence:.2f}" + (f" ({state.rule})" if state.rule else ""))
-        elif not state.changed:
+        elif confirmed is None:
             tip.append("not found in the letter")
+        if confirmed is not None:
+            parts.append("✓")
+            when = _local(confirmed.at)
+            tip.append(f"confirmed by {confirmed.by or 'a clerk'} at {when}")
         if state.warnings:
             kind = "warning"
         elif state.changed:
             kind = "changed"
+        elif confirmed is not None:
+            kind = "confirmed"
         elif state.uncertain:
             kind = "uncertain"
             parts.insert(0, "?")
@@ -204,6 +240,11 @@ class FieldEditor(QObject):
             kind = "empty"
         self.badge.setText(" ".join(parts) or "–")
         self.badge.setToolTip("\n".join(tip))
+        if state.changed:
+            shown = _shown(parser_value)
+            self.parser_label.setText(f"Parser: {shown}  ·  Ctrl+R: put it back")
+            self.parser_label.setToolTip(f"What the parser read: {shown}")
+        self.parser_label.setVisible(state.changed)
         for w in (self.widget, self.badge):
             if w.property("fieldState") != kind:
                 w.setProperty("fieldState", kind)
@@ -216,6 +257,25 @@ class FieldEditor(QObject):
             w.setReadOnly(ro)
         else:
             w.setEnabled(not ro)
+
+
+def _shown(value: Any) -> str:
+    if value in (None, "", []):
+        return "(nothing)"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"“{value}”"
+
+
+def _local(at: str) -> str:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone().strftime("%H:%M %Y-%m-%d")
+    except ValueError:
+        return at
 
 
 def _same(a: Any, b: Any, kind: Kind) -> bool:
@@ -281,6 +341,11 @@ class FormView(QScrollArea):
         self.banner.setWordWrap(True)
         self.banner.hide()
         self.layout_.addWidget(self.banner)
+        self.confirm_count = QLabel(body)
+        self.confirm_count.setObjectName("confirmCount")
+        self.layout_.addWidget(self.confirm_count)
+        self.confirmations = Confirmations(session, self)
+        self.confirmations.changed.connect(self._sync_values)
         for section in SECTIONS:
             self._section(section, [f for f in letter_fields() if f.section == section])
         items_header = QHBoxLayout()
@@ -288,6 +353,7 @@ class FormView(QScrollArea):
         items_header.addWidget(self.items_label, 1)
         self.add_button = QPushButton("Add item", body)
         self.add_button.setObjectName("addItem")
+        self.add_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes from value to value
         self.add_button.clicked.connect(self._add_item)
         items_header.addWidget(self.add_button)
         self.layout_.addLayout(items_header)
@@ -317,13 +383,18 @@ class FormView(QScrollArea):
         ed.edited.connect(self._edited)
         ed.refused.connect(self._refused)
         ed.focused.connect(self.session.focus)
+        ed.confirmRequested.connect(self.confirm_and_next)
         self.wheel_guard.watch(ed.widget)
         row = QHBoxLayout()
         row.addWidget(ed.widget, 1)
-        row.addWidget(ed.badge)
+        row.addWidget(ed.badge, 0, Qt.AlignmentFlag.AlignTop)
+        cell = QVBoxLayout()
+        cell.setSpacing(1)
+        cell.addLayout(row)
+        cell.addWidget(ed.parser_label)
         lab = QLabel(field.label, parent)
         lab.setBuddy(ed.widget)
-        form.addRow(lab, row)
+        form.addRow(lab, cell)
         self.editors[path] = ed
         return ed
 
@@ -358,9 +429,17 @@ class FormView(QScrollArea):
 
     def _sync_values(self) -> None:
         s = self.session
+        confirmed = self.confirmations
         for path, ed in self.editors.items():
             ed.set_value(s.value(path))
-            ed.show_state(s.field_state(path))
+            ed.show_state(s.field_state(path), confirmed.get(path), value_at(s.parsed, path))
+        paths = self.field_paths()
+        if s.letter_id is None or not paths:
+            self.confirm_count.setText("")
+        else:
+            done = len(paths) - len(confirmed.unconfirmed(paths))
+            self.confirm_count.setText(f"{done} of {len(paths)} fields confirmed"
+                                       + ("" if done == len(paths) else "  ·  Enter confirms a field and goes on"))
         items = s.record.get("items") or []
         for box in self._item_boxes:
             item_warnings = [w for w in s.warnings() if w.get("path") == f"items.{box.index}"]
@@ -372,6 +451,7 @@ class FormView(QScrollArea):
         """One box per item. Boxes are bound to an index and kept (hidden, when fewer items are shown)
         for the next letter: switching letters creates no editors once the boxes exist."""
         wanted = len(self.session.record.get("items") or [])
+        built = False
         while len(self._item_boxes) > wanted:
             box = self._item_boxes.pop()
             box.hide()
@@ -386,6 +466,7 @@ class FormView(QScrollArea):
                 spare.show()
                 self._item_boxes.append(spare)
                 continue
+            built = True
             box = ItemBox(i, self.body)
             for f in item_fields():
                 self._add_editor(box.form, box, f, f.path_in(i))
@@ -398,6 +479,10 @@ class FormView(QScrollArea):
         for box in self._item_boxes:
             for f in item_fields():
                 self.editors[f.path_in(box.index)].set_read_only(ro)
+        if built:  # Tab goes through the fields in form order, whenever their boxes were made
+            widgets = [ed.widget for ed in self.editors.values()]
+            for a, b in zip(widgets, widgets[1:], strict=False):
+                QWidget.setTabOrder(a, b)
 
     def _focus_changed(self, path: str) -> None:
         for ed in self.editors.values():
@@ -441,6 +526,46 @@ class FormView(QScrollArea):
             self.session.message.emit(exc.clerk_message)
             return
         self.focus_field(f"items.{to}.request")
+
+    # -- confirming ------------------------------------------------------------------------------
+    def confirm_and_next(self, path: str) -> str | None:
+        """Enter: confirm the field and go to the next one not confirmed (form order, wrapping round).
+
+        Returns the field focused next, or None when every field is confirmed now (the clerk is told
+        that Ctrl+Return marks the letter reviewed).
+        """
+        ed = self.editors.get(path)
+        if ed is None or not ed.commit():
+            return None
+        try:
+            self.confirmations.confirm([path])
+        except ReviewError as exc:
+            self.session.message.emit(exc.clerk_message)
+            return None
+        nxt = self.next_unconfirmed(path)
+        if nxt is None:
+            self.session.message.emit(f"All {len(self.editors)} fields are confirmed: Ctrl+Return marks the letter "
+                                      "reviewed and opens the next one.")
+            return None
+        self.focus_field(nxt)
+        return nxt
+
+    def next_unconfirmed(self, after: str | None = None) -> str | None:
+        paths = self.field_paths()
+        start = paths.index(after) + 1 if after in paths else 0
+        for p in paths[start:] + paths[:start]:
+            if not self.confirmations.is_confirmed(p):
+                return p
+        return None
+
+    def revert_field(self, path: str) -> bool:
+        """Put the parser's value (and where it read it) back into a changed field."""
+        s = self.session
+        if path not in self.editors or not s.field_state(path).changed:
+            return False
+        provenance = (s.parsed.get("fields") or {}).get(path)
+        s.set_value(path, value_at(s.parsed, path), provenance=dict(provenance) if provenance else None)
+        return True
 
     # -- navigation ------------------------------------------------------------------------------
     def field_paths(self) -> list[str]:

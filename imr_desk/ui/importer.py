@@ -10,16 +10,13 @@ import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressBar, QPushButton, QWidget
 
-from imr_desk.store import ClerkError
+from imr_desk.store import ClerkError, Database
 from imr_desk.ui.writer import DbWriter, WriteOp
-
-if TYPE_CHECKING:
-    from imr_desk.store import Database
 
 log = logging.getLogger(__name__)
 

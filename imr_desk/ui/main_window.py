@@ -27,19 +27,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imr_desk.core.confirmations import HISTORY_PATH, REQUIRE_ONE_BY_ONE
 from imr_desk.core.fields import label_of
-from imr_desk.store import OPEN_STATUSES, StoreError
+from imr_desk.store import OPEN_STATUSES, ClerkError, Database, StoreError
 from imr_desk.ui.actions import ACTIONS, HelpPanel, ShortcutGuard, build_actions
 from imr_desk.ui.dialogs import AnnotationDialog, HistoryDialog, ReasonDialog
+from imr_desk.ui.export_dialog import ExportDialog
 from imr_desk.ui.find import FindBar
 from imr_desk.ui.form import FormView
 from imr_desk.ui.importer import ImportController
 from imr_desk.ui.letter_view import LetterView
 from imr_desk.ui.panels import AnnotationsPanel, ChecksPanel
 from imr_desk.ui.queue import QueuePanel
+from imr_desk.ui.record_ops import field_of
 from imr_desk.ui.session import ReviewError, ReviewSession
 from imr_desk.ui.settings import Settings
-from imr_desk.ui.writer import DbWriter
+from imr_desk.ui.writer import DbWriter, WriteOp
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ class MainWindow(QMainWindow):
 
     letterShown = Signal(int)
 
-    def __init__(self, db: Any, writer: DbWriter, db_path: Path, settings: Settings | None = None,
+    def __init__(self, db: Database, writer: DbWriter, db_path: Path, settings: Settings | None = None,
                  user: str | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
@@ -136,6 +139,7 @@ class MainWindow(QMainWindow):
         self.close_box: QMessageBox | None = None
         self._shown_fields: dict[str, Any] = {}  # the provenance whose highlights the letter shows
         self.dialog: Any = None
+        self._browsing_queue = False  # the keyboard was in the queue when the open letter was chosen
 
         self.queue.letterChosen.connect(self.open_letter)
         self.session.letterOpened.connect(self._letter_opened)
@@ -157,6 +161,7 @@ class MainWindow(QMainWindow):
         self.annotations.spanRequested.connect(self.letter_view.set_focus_span)
         self.importer.finished.connect(self._import_finished)
         self.actions_["toggle_highlights"].setChecked(True)
+        self._read_team_settings()
         self.actions_["toggle_queue"].setChecked(self.settings.flag("window/queueShown", True))
         self.queue.setVisible(self.actions_["toggle_queue"].isChecked())
         self._restore()
@@ -254,6 +259,8 @@ class MainWindow(QMainWindow):
     # -- opening letters -------------------------------------------------------------------------
     def open_letter(self, letter_id: int) -> bool:
         """Open a letter; when it cannot be opened (or the current one's edits not saved), stay put and say why."""
+        # asked before the form changes: hiding the old letter's extra items moves Qt's focus elsewhere
+        self._browsing_queue = self._focus_in(self.queue)
         try:
             self.session.open_letter(letter_id)
         except ReviewError as exc:
@@ -286,6 +293,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"Read only: {s.read_only_reason}")
         self.save_label.setText(f"saved (version {s.version})" if s.version else "")
         self._status_changed(s.status)
+        self._read_team_settings()
         self._make_ready()
 
     def _make_ready(self) -> None:
@@ -301,17 +309,21 @@ class MainWindow(QMainWindow):
         target = self.first_field_to_check()
         if target is None:
             return
-        if self._focus_in(self.queue):
+        if self._browsing_queue:
             self.session.focus(target)
         else:
             self.form.focus_field(target)
 
     def first_field_to_check(self) -> str | None:
+        """The first field needing attention and not confirmed yet, else the first not confirmed, else the first."""
         paths = self.form.field_paths()
         attention = set(self.form.attention_paths())
-        for p in paths:
+        unconfirmed = self.form.confirmations.unconfirmed(paths)
+        for p in unconfirmed:
             if p in attention:
                 return p
+        if unconfirmed:
+            return unconfirmed[0]
         return paths[0] if paths else None
 
     def _focus_in(self, widget: QWidget) -> bool:
@@ -352,8 +364,6 @@ class MainWindow(QMainWindow):
             self.letter_view.set_focus_span(span[0], span[1])
 
     def _span_clicked(self, path: str) -> None:
-        from imr_desk.ui.record_ops import field_of
-
         self.form.focus_field(field_of(path))
 
     def _dirty_changed(self, dirty: bool) -> None:
@@ -414,6 +424,12 @@ class MainWindow(QMainWindow):
         if s.read_only:
             self.show_message(s.read_only_reason)
             return
+        unconfirmed = self.form.confirmations.unconfirmed(self.form.field_paths())
+        if unconfirmed and self.confirm_one_by_one():
+            self.form.focus_field(unconfirmed[0])
+            self.show_message(f"Not marked reviewed: {len(unconfirmed)} field(s) are not confirmed yet, and the team "
+                              "requires each one confirmed with Enter. The first of them is focused.")
+            return
         errors = s.errors()
         if errors:
             self._ask_reason(
@@ -427,6 +443,11 @@ class MainWindow(QMainWindow):
 
     def _reviewed_then_next(self, reason: str | None) -> None:
         current = self.session.letter_id
+        for path in self.form.field_paths():  # what Enter would leave as typed goes to the record first
+            if not self.form.editors[path].commit():
+                return
+        if self._guard(self.form.confirmations.confirm, self.form.field_paths()) is None:  # the rest, at once
+            return
         if self._guard(self.session.mark_reviewed, reason) is None and self.session.status != "reviewed":
             return
         self._open_next_to_review(current, "Marked reviewed.")
@@ -461,6 +482,42 @@ class MainWindow(QMainWindow):
         if self.form.focus_attention(-1) is None:
             self.show_message("No field needs attention.")
 
+    def do_revert_field(self) -> None:
+        path = self.session.focused_path
+        if not path:
+            self.show_message("Click the field to put back first.")
+        elif self._guard(self.form.revert_field, path) is False:
+            self.show_message("This field has the parser's value already.")
+
+    def confirm_one_by_one(self) -> bool:
+        """The team's setting, as this window last read or set it (read again as each letter opens)."""
+        return self.actions_["require_confirm"].isChecked()
+
+    def _read_team_settings(self) -> None:
+        try:
+            on = self.db.team_setting(REQUIRE_ONE_BY_ONE) == "1"
+        except StoreError:
+            return
+        action = self.actions_["require_confirm"]
+        if action.isChecked() != on:
+            action.blockSignals(True)
+            action.setChecked(on)
+            action.blockSignals(False)
+
+    def do_require_confirm(self, on: bool) -> None:
+        def refused(exc: ClerkError) -> None:
+            self.show_message(f"The team setting was not changed: {exc.clerk_message}")
+            action = self.actions_["require_confirm"]
+            action.blockSignals(True)
+            action.setChecked(not on)
+            action.blockSignals(False)
+
+        WriteOp(lambda db: db.set_team_setting(REQUIRE_ONE_BY_ONE, "1" if on else "0"),
+                "change the team's setting").failure(refused).run(self.writer)
+        self.show_message("Every field must now be confirmed one by one before a letter is marked reviewed "
+                          "(for everyone on this database)." if on else
+                          "Ctrl+Return confirms the fields left and marks the letter reviewed again.")
+
     def do_fill_from_selection(self) -> None:
         span = self.letter_view.selected_span()
         if span is None:
@@ -469,7 +526,7 @@ class MainWindow(QMainWindow):
         path = self._guard(self.session.fill_from_selection, *span)
         if path:
             self.form.focus_field(path)
-            self.show_message(f"Filled {path} from the letter.")
+            self.show_message(f"Filled {label_of(path)} from the letter.")
 
     def do_annotate(self) -> None:
         s = self.session
@@ -506,7 +563,7 @@ class MainWindow(QMainWindow):
 
     def do_history(self) -> None:
         s = self.session
-        if s.letter_id is None:
+        if s.letter_id is None or s.letter is None:
             self.show_message("No letter is open: pick one in the queue first.")
             return
         rows = [_history_row(h) for h in self.db.history(s.letter_id)]
@@ -581,11 +638,6 @@ class MainWindow(QMainWindow):
             self.queue.select_letter(self.session.letter_id)
 
     def do_export(self) -> None:
-        try:
-            from imr_desk.ui.export_dialog import ExportDialog
-        except ImportError:
-            self.show_message("Export is not available in this version of IMR Desk.")
-            return
         self.save_now_or_warn()
         dialog = ExportDialog(self.db, self, folder=self.settings.folder("export"), writer=self.writer)
         dialog.exported.connect(lambda result: self.settings.set_folder("export", Path(result.destination).parent))
@@ -788,7 +840,8 @@ def _history_row(h: Any) -> dict[str, Any]:
         "who": h.who,
         "what": label_of(h.path),
         "from": _shown(h.old),
-        "to": _shown(h.new),
+        "to": ", ".join(label_of(p) for p in h.new) if h.path == HISTORY_PATH and isinstance(h.new, dict)
+              else _shown(h.new),
         "origin": h.origin,
         "reason": h.reason,
     }

@@ -5,7 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imr_desk.store import OPEN_STATUSES, STATUSES
+from imr_desk.store import OPEN_STATUSES, STATUSES, Database
 from imr_desk.ui import icons
 
 log = logging.getLogger(__name__)
@@ -52,7 +60,7 @@ class QueueModel(QAbstractTableModel):
     PAGE = 256
     countChanged = Signal(int)
 
-    def __init__(self, db: Any, parent: Any = None) -> None:
+    def __init__(self, db: Database, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.db = db
         self.filter: dict[str, Any] = {}
@@ -201,7 +209,7 @@ class QueuePanel(QWidget):
 
     letterChosen = Signal(int)
 
-    def __init__(self, db: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, db: Database, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("queuePanel")
         self.db = db

@@ -14,28 +14,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from imr_desk.core import LetterText, fields, read_letter
+from imr_desk.core.checks import recheck as _recheck  # run again on every edit (README: "Warnings")
 from imr_desk.core.ocr import image_pages_pdf
-from imr_desk.store import ClerkError, LetterLeased, StoreError, VersionConflict
+from imr_desk.store import ClerkError, Database, Letter, LetterLeased, StoreError, VersionConflict
 from imr_desk.store.ocr_layers import load_layer
 from imr_desk.ui import record_ops as ops
 from imr_desk.ui.writer import DbWriter, WriteOp
 
-if TYPE_CHECKING:
-    from imr_desk.store import Database
-
 log = logging.getLogger(__name__)
 
-try:  # the window runs the parser's checks again on every edit (README: "Warnings")
-    from imr_desk.core.checks import recheck as _recheck
-except ImportError:  # pragma: no cover - an older core without checks
-    def _recheck(rec: dict[str, Any]) -> list[dict[str, Any]]:
-        return list(rec.get("warnings") or [])
 
 UNCERTAIN_BELOW = 0.8
 SAVE_DELAY_MS = 400  # from the first unsaved edit: a kill loses well under a second of typing
@@ -99,7 +92,7 @@ class _LetterWrites:
     the letter's later writes are too); the UI thread keeps the rest.
     """
 
-    def __init__(self, letter: Any) -> None:
+    def __init__(self, letter: Letter) -> None:
         self.letter = letter  # as it was opened: id, name, sha256 (for recovery files and messages)
         self.letter_id: int = letter.id
         self.version: int = letter.version  # writer thread: the version its last write committed
@@ -126,14 +119,14 @@ class ReviewSession(QObject):
     saveStateChanged = Signal(str)  # what the status bar says of the edits: saved, editing, waiting for the database
     letterWritten = Signal(int)  # a write of this window reached the letter's stored row (refresh its queue row)
 
-    def __init__(self, db: Any, writer: DbWriter, holder: str, parent: QObject | None = None) -> None:
+    def __init__(self, db: Database, writer: DbWriter, holder: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.db = db
         self.writer = writer
         self.holder = holder
         self.undo_stack = QUndoStack(self)
         self.letter_id: int | None = None
-        self.letter: Any = None
+        self.letter: Letter | None = None
         self.text: LetterText | None = None
         self.data: bytes | None = None
         self.record: dict[str, Any] = {}
@@ -271,7 +264,7 @@ class ReviewSession(QObject):
             return None
         return self._keep(self.letter, self.version, self.record, self.last_save_error)
 
-    def _keep(self, letter: Any, version: int, record: dict[str, Any], why: ClerkError | None) -> Path:
+    def _keep(self, letter: Letter, version: int, record: dict[str, Any], why: ClerkError | None) -> Path:
         from datetime import datetime
 
         from imr_desk import paths
@@ -328,6 +321,14 @@ class ReviewSession(QObject):
                 self.message.emit(exc.clerk_message)
 
         op.success(ok).failure(refused).run(self.writer)
+
+    def queue_write(self, write: Callable[[Database], Any], doing: str, done: Callable[[Any], Any] | None = None,
+                    failed: Callable[[ClerkError], Any] | None = None) -> None:
+        """Queue another write of the open letter (its confirmed fields), in order after its edits."""
+        self._check_editable()
+        writes = self._writes
+        assert writes is not None
+        self._queue(writes, WriteOp(write, doing), done, failed)
 
     def _take_lease(self, writes: _LetterWrites) -> None:
         letter_id, holder = writes.letter_id, self.holder

@@ -6,6 +6,13 @@ QLabel[fieldState="uncertain"] { color: #8a5a00; background: #fff1cc; border-rad
 QLabel[fieldState="warning"] { color: #a01818; background: #fde0e0; border-radius: 3px; }
 QLabel[fieldState="changed"] { color: #1f4f9a; background: #e0ebfc; border-radius: 3px; }
 QLabel[fieldState="empty"] { color: #888888; }
+QLabel[fieldState="confirmed"] { color: #ffffff; background: #2e7d32; border-radius: 3px; }
+QLineEdit[fieldState="confirmed"], QPlainTextEdit[fieldState="confirmed"], QComboBox[fieldState="confirmed"],
+QSpinBox[fieldState="confirmed"] {
+    background: #f1f8f1;
+}
+QLabel#confirmCount { color: #2e5d32; padding: 0 0 4px 0; }
+QLabel[objectName^="parserValue"] { color: #1f4f9a; font-size: 9pt; padding-left: 2px; }
 QLineEdit[fieldState="uncertain"], QPlainTextEdit[fieldState="uncertain"],
 QComboBox[fieldState="uncertain"], QDateEdit[fieldState="uncertain"], QSpinBox[fieldState="uncertain"] {
     background: #fff8e1;

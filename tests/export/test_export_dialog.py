@@ -156,3 +156,30 @@ def test_replace_never_replaces_the_review_database_or_a_folder_that_is_not_an_e
     assert sorted(p.name for p in mine.iterdir()) == ["letter to the board.docx"]
     assert reviewed.queue_count({"exported": True}) == 0
     assert dialog.only_new.text() == "Only letters not exported since their last review"
+
+
+def test_the_export_records_itself_through_the_writer_once_the_lock_is_free(qtbot, reviewed: Database,
+                                                                             tmp_path: Path) -> None:
+    """The export reads and writes its files while another program holds the write lock (its own connection
+    is read-only); only its record in the database waits for the lock, queued to the writer."""
+    import sqlite3
+
+    dialog = make(qtbot, reviewed)
+    choose_format(dialog, "jsonl")
+    dialog.destination.setText(str(tmp_path / "while-locked.jsonl"))
+    other = sqlite3.connect(reviewed.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        dialog.start_export()
+        qtbot.waitUntil(lambda: dialog.writer.waiting, timeout=30_000)
+        assert (tmp_path / "while-locked.jsonl").read_text(encoding="utf-8").count("\n") == 5  # written
+        assert "Recording the export" in dialog.message.text() and dialog.export_result is None
+        assert reviewed.queue_count({"exported": True}) == 0
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with qtbot.waitSignal(dialog.exported, timeout=30_000) as blocker:
+        pass
+    assert blocker.args[0].export_id is not None
+    assert reviewed.queue_count({"exported": True}) == 5
+    assert "Exported 5 letter(s)" in dialog.message.text()

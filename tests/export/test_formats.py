@@ -269,3 +269,29 @@ def test_two_formats_to_one_name_each_keep_their_own_manifest(reviewed: Database
     assert jsonl.manifest_path != xlsx.manifest_path
     assert json.loads(jsonl.manifest_path.read_text(encoding="utf-8"))["format"] == "jsonl"
     assert json.loads(xlsx.manifest_path.read_text(encoding="utf-8"))["format"] == "xlsx"
+
+
+def test_confirmed_fields_are_in_every_format(reviewed: Database, tmp_path: Path) -> None:
+    record = reviewed.letter(1).record
+    reviewed.confirm_fields(1, {"case.case_number": record["case"]["case_number"],
+                                "items.0.decision": record["items"][0]["decision"],
+                                "summary": "a value since changed"})  # no longer holds: not exported
+    export_set(reviewed, "jsonl", tmp_path / "set.jsonl")
+    lines = [json.loads(x) for x in (tmp_path / "set.jsonl").read_text(encoding="utf-8").splitlines()]
+    first = next(x for x in lines if x["review"]["letter_id"] == 1)
+    confirmed = first["review"]["confirmed_fields"]
+    assert list(confirmed) == ["case.case_number", "items.0.decision"]
+    assert confirmed["case.case_number"]["by"] == reviewed.user and confirmed["case.case_number"]["at"].endswith("Z")
+    assert all(x["review"]["confirmed_fields"] == {} for x in lines if x["review"]["letter_id"] != 1)
+    export_set(reviewed, "csv", tmp_path / "set")
+    with open(tmp_path / "set" / "letters.csv", encoding="utf-8-sig", newline="") as f:
+        rows = {int(r["letter_id"]): r for r in csv.DictReader(f)}
+    assert rows[1]["confirmed_fields"] == "case.case_number; items.0.decision" and rows[2]["confirmed_fields"] == ""
+    export_set(reviewed, "xlsx", tmp_path / "set.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "set.xlsx")["Letters"]
+    header = [c.value for c in sheet[1]]
+    values = {r[0].value: r[header.index("confirmed_fields")].value for r in sheet.iter_rows(min_row=2)}
+    assert values[1] == "case.case_number; items.0.decision" and values[2] is None
+    export_set(reviewed, "sqlite", tmp_path / "set.db")
+    with Database.open(tmp_path / "set.db", user="reader") as copy:
+        assert set(copy.confirmations(1)) == {"case.case_number", "items.0.decision", "summary"}

@@ -77,5 +77,7 @@ def test_killed_saves_keep_every_finished_save(db_path: Path) -> None:
     assert letter.version >= int(lines[-1])  # every save the process reported is there
     summaries = [h for h in db.history(letter_id) if h.path == "summary"]
     assert summaries[-1].new == letter.record["summary"] and summaries[-1].version == letter.version
-    assert len(summaries) == letter.version - 1  # one history row per save: none half-written
+    # every save added a row or, a burst of edits of one field, folded into the last one: none half-written
+    versions = [h.version for h in summaries]
+    assert versions == sorted(set(versions)) and 1 <= len(summaries) <= letter.version - 1
     db.close()

@@ -185,3 +185,64 @@ def test_a_leased_letter_names_who_where_and_since_when_in_local_time(filled: Da
     finally:
         monkeypatch.delenv("TZ")
         clock.tzset()
+
+
+def test_confirmed_fields_are_kept_in_the_history_with_who_and_when(filled: Database, db_path: Path) -> None:
+    from imr_desk.core import confirmations
+
+    letter_id = _first(filled)
+    record = filled.letter(letter_id).record
+    case = record["case"]["case_number"]
+    filled.confirm_fields(letter_id, {"case.case_number": case, "items.0.decision": record["items"][0]["decision"]})
+    bob = Database.open(db_path, user="bob")
+    bob.confirm_fields(letter_id, {"items.0.decision": record["items"][0]["decision"]})
+    found = bob.confirmations(letter_id)
+    bob.close()
+    assert set(found) == {"case.case_number", "items.0.decision"}
+    assert found["case.case_number"].by == "alice" and found["items.0.decision"].by == "bob"
+    assert found["case.case_number"].at.endswith("Z")
+    rows = [h for h in filled.history(letter_id) if h.path == confirmations.HISTORY_PATH]
+    assert len(rows) == 2 and rows[0].origin == "clerk" and rows[0].new["case.case_number"] == case
+    # a confirmation holds while the field keeps its value
+    assert set(confirmations.holding(found, record)) == {"case.case_number", "items.0.decision"}
+    record["case"]["case_number"] = "CM00-0000000"
+    assert set(confirmations.holding(found, record)) == {"items.0.decision"}
+
+
+def test_a_team_setting_is_shared_by_every_window_on_the_database(filled: Database, db_path: Path) -> None:
+    assert filled.team_setting("require_confirm_one_by_one") is None
+    filled.set_team_setting("require_confirm_one_by_one", "1")
+    with Database.open(db_path, user="bob") as bob:
+        assert bob.team_setting("require_confirm_one_by_one") == "1"
+        bob.set_team_setting("require_confirm_one_by_one", "0")
+    assert filled.team_setting("require_confirm_one_by_one") == "0"
+
+
+def test_a_burst_of_typing_in_one_field_is_one_history_entry(filled: Database, monkeypatch) -> None:
+    import imr_desk.store.database as store_db
+
+    letter_id = _first(filled)
+    letter = filled.letter(letter_id)
+    record, version = letter.record, letter.version
+    original = record["items"][0]["request"]
+    for typed in ("A", "Acu", "Acupuncture", "Acupuncture x6"):  # what autosave saw as the clerk typed
+        record["items"][0]["request"] = typed
+        version = filled.save_record(letter_id, record, version)
+    rows = [h for h in filled.history(letter_id) if h.path == "items.0.request"]
+    assert [(h.old, h.new) for h in rows] == [(original, "Acupuncture x6")]
+    record["patient"]["age"] = 44  # another field: its own entry, and the request's burst is over
+    version = filled.save_record(letter_id, record, version)
+    record["items"][0]["request"] = "Acupuncture x8"
+    version = filled.save_record(letter_id, record, version)
+    paths = [h.path for h in filled.history(letter_id) if h.origin == "clerk" and h.path != "status"]
+    assert paths == ["items.0.request", "patient.age", "items.0.request"]
+    # typed back to what it was: the burst leaves no entry; and after a pause, a new entry
+    record["items"][0]["request"] = "Acupuncture x6"
+    version = filled.save_record(letter_id, record, version)
+    assert [h.path for h in filled.history(letter_id) if h.origin == "clerk" and h.path != "status"] == [
+        "items.0.request", "patient.age"]
+    monkeypatch.setattr(store_db, "BURST_SECONDS", 0.0)
+    for typed in ("B", "Bo"):
+        record["items"][0]["request"] = typed
+        version = filled.save_record(letter_id, record, version)
+    assert len([h for h in filled.history(letter_id) if h.path == "items.0.request"]) == 3

@@ -28,11 +28,11 @@ def test_new_database_is_wal_with_foreign_keys_and_current_schema(db: Database) 
     assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
-    assert db.schema_version == SCHEMA_VERSION == 3
+    assert db.schema_version == SCHEMA_VERSION == 4
     assert db.conn.execute("PRAGMA application_id").fetchone()[0] == schema_mod.APPLICATION_ID
     tables = set(db.db.table_names())
     assert {"letters", "files", "items", "history", "annotations", "leases", "batches", "exports",
-            "letter_exports", "contents", "contents_fts", "ocr_layers"} <= tables
+            "letter_exports", "contents", "contents_fts", "ocr_layers", "team_settings"} <= tables
 
 
 def test_older_database_is_upgraded_in_place_keeping_its_letters(db_path: Path) -> None:

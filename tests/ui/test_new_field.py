@@ -67,6 +67,7 @@ def test_a_new_field_reaches_the_form_diff_history_exports_and_import(catalogue,
     assert {"Case: Claim number", "Item 1: Return to work"} <= shown
     w.dialog.close()
     w.session.mark_reviewed("a test letter")
+    qtbot.waitUntil(lambda: w.writer.idle, timeout=5000)  # the status change is queued to the writer
     # every export format carries it
     with Database.open(db_path, user="reader") as db:
         chosen = ExportSet(ids=[lid])

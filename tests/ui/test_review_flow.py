@@ -282,3 +282,121 @@ def test_find_in_the_letter_marks_every_hit_and_walks_them(qtbot, open_window, d
     qtbot.keyClick(bar.edit, Qt.Key.Key_Escape)
     assert not bar.isVisible() and view.find_count() == 0
     assert QApplication.focusWidget() is view
+
+
+def test_enter_confirms_every_field_in_order_and_ctrl_return_opens_the_next_letter_ready(qtbot, open_window, db_path):
+    from imr_desk.core.confirmations import HISTORY_PATH
+    from imr_desk.store import Database
+    from tests.ui.conftest import PDFS, TEXTS
+
+    with Database.open(db_path, user="lead") as db:  # the letters left to review: the real PDF letters
+        for path in TEXTS:
+            db.set_status(next(r.id for r in db.queue({}, limit=10) if r.name == path.name), "postponed", "later")
+    w = open_window(db_path)
+    w.resize(1280, 720)
+    lid = letter_id(w, PDFS[2].name)  # a real letter with two disputed items
+    assert w.open_letter(lid)
+    assert len(w.session.record["items"]) == 2
+    paths = w.form.field_paths()
+    assert paths[0] == "case.case_number" and len(paths) == 13 + 2 * 8
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is w.form.editors[paths[0]].widget)
+    assert w.form.confirm_count.text().startswith(f"0 of {len(paths)} fields confirmed")
+    visited = []
+    for _ in range(len(paths) + 5):
+        focused = w.session.focused_path
+        if w.form.confirmations.is_confirmed(focused):
+            break
+        visited.append(focused)
+        assert QApplication.focusWidget() is w.form.editors[focused].widget
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    assert visited == paths, "Enter walks the fields in the form's order, each once"
+    assert w.form.confirm_count.text() == f"{len(paths)} of {len(paths)} fields confirmed"
+    assert w.session.record == w.session.record and not w.session.dirty  # confirming edits nothing
+    badge = w.form.editors["items.1.rationale"].badge
+    assert "✓" in badge.text() and "confirmed by alice" in badge.toolTip()
+    press(qtbot, w, Qt.Key.Key_Return, CTRL)
+    qtbot.waitUntil(lambda: w.session.letter_id not in (None, lid))
+    assert w.session.letter.name == PDFS[0].name
+    pdf = w.letter_view.pdf_view
+    assert w.letter_view.current is pdf and pdf.at_start(), "the next letter opens at page 1"
+    qtbot.waitUntil(lambda: 0 in pdf.rendered_pages())
+    first = w.form.field_paths()[0]
+    assert w.session.focused_path == first
+    assert QApplication.focusWidget() is w.form.editors[first].widget
+    with Database.open(db_path, user="reader") as db:
+        assert db.letter(lid).status == "reviewed"
+        rows = [h for h in db.history(lid) if h.path == HISTORY_PATH]
+        assert len(rows) == len(paths) and all(h.who == "alice" for h in rows), "one row per Enter"
+        assert set(db.confirmations(lid)) == set(paths)
+
+
+def test_ctrl_return_confirms_the_rest_unless_the_team_requires_one_by_one(qtbot, open_window, db_path):
+    from imr_desk.store import Database
+    from tests.ui.conftest import PDFS
+
+    w = open_window(db_path)
+    lid = letter_id(w, PDFS[0].name)
+    assert w.open_letter(lid)
+    paths = w.form.field_paths()
+    w.form.confirm_and_next(paths[0])  # one field by Enter; Ctrl+Return confirms the others at once
+    w.actions_["require_confirm"].setChecked(True)
+    press(qtbot, w, Qt.Key.Key_Return, CTRL)
+    assert w.session.letter_id == lid and w.session.status != "reviewed"
+    assert w.session.focused_path == paths[1], "the first field not confirmed is focused"
+    with Database.open(db_path, user="bob") as db:
+        assert db.team_setting("require_confirm_one_by_one") == "1"
+    w.actions_["require_confirm"].setChecked(False)
+    press(qtbot, w, Qt.Key.Key_Return, CTRL)
+    qtbot.waitUntil(lambda: w.session.letter_id != lid)
+    with Database.open(db_path, user="reader") as db:
+        assert db.letter(lid).status == "reviewed"
+        assert set(db.confirmations(lid)) == set(paths)
+
+
+def test_a_changed_field_shows_the_parser_value_beside_it_and_ctrl_r_puts_it_back(qtbot, open_window, db_path):
+    from tests.ui.conftest import PDFS
+
+    w = open_window(db_path)
+    assert w.open_letter(letter_id(w, PDFS[0].name))
+    path = "items.0.request"
+    ed = w.form.editors[path]
+    parsed = w.session.value(path)
+    assert ed.parser_label.isHidden() and "%" in ed.badge.text()
+    ed.widget.setFocus()
+    ed.widget.selectAll()
+    qtbot.keyClicks(ed.widget, "Acupuncture, six sessions")
+    assert w.session.value(path) == "Acupuncture, six sessions"
+    assert not ed.parser_label.isHidden() and parsed in ed.parser_label.text()
+    assert ed.badge.text() == "changed" and ed.widget.property("fieldState") == "changed"
+    press(qtbot, w, Qt.Key.Key_R, CTRL)
+    assert w.session.value(path) == parsed and ed.value() == parsed
+    assert ed.parser_label.isHidden() and "%" in ed.badge.text()
+
+
+def test_long_values_are_shown_whole_and_dates_and_values_are_one_tab_stop_each(qtbot, open_window, db_path):
+    from imr_desk.ui.growing import GrowingText
+    from tests.ui.conftest import PDFS
+
+    w = open_window(db_path)
+    w.resize(1280, 720)
+    assert w.open_letter(letter_id(w, PDFS[1].name))  # ten items, long requests and guidelines
+    qtbot.wait(20)
+    for path, ed in w.form.editors.items():
+        if isinstance(ed.widget, GrowingText) and ed.widget.lines() <= ed.widget.max_lines:
+            bar = ed.widget.verticalScrollBar()
+            assert bar.maximum() == 0, f"{path} shows its whole text ({ed.widget.lines()} lines)"
+    rationale = w.form.editors["items.0.rationale"].widget
+    assert rationale.lines() > 3 and rationale.height() > 3 * rationale.fontMetrics().lineSpacing()
+    # Tab goes from value to value: no button, no badge in between; a date is one stop
+    first = w.form.editors["case.case_number"].widget
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
+    first.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is first)
+    order = []
+    for _ in range(len(w.form.editors) - 1):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        order.append(QApplication.focusWidget().property("fieldPath") or QApplication.focusWidget().objectName())
+    assert order == w.form.field_paths()[1:]

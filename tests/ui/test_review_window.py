@@ -314,8 +314,8 @@ def test_postpone_with_a_reason(qtbot, open_window, db_path):
     # postponing moves on to the next letter to review, so the next Ctrl+Return cannot mark it reviewed
     qtbot.waitUntil(lambda: w.session.letter_id not in (None, lid))
     assert w.session.status in ("to review", "in review")
-    assert w.queue.model.data(w.queue.model.index(w.queue.model.row_of(lid), 0)) == "postponed"
-    assert "0 of 5 reviewed · 4 left to review" in w.queue.count_label.text()
+    qtbot.waitUntil(lambda: w.queue.model.data(w.queue.model.index(w.queue.model.row_of(lid), 0)) == "postponed")
+    qtbot.waitUntil(lambda: "0 of 5 reviewed · 4 left to review" in w.queue.count_label.text())
 
 
 def test_history_dialog_shows_the_changes(qtbot, open_window, db_path):

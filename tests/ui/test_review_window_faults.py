@@ -54,6 +54,7 @@ def test_switching_letters_while_the_database_is_busy_queues_the_edit(qtbot, ope
     a, b = letter_id(w, PDFS[0].name), letter_id(w, PDFS[1].name)
     w.open_letter(a)
     landed(qtbot, w)
+    before = stored(w, a)
     w.session.set_value("case.case_number", "TYPED-BY-CLERK")
     with database_busy(w):
         assert w.open_letter(b) is True  # the window does not wait for the lock
@@ -75,7 +76,10 @@ def test_switching_letters_while_the_database_is_busy_queues_the_edit(qtbot, ope
     assert not w.session.dirty and w.session.version == letter.version
     assert w.save_label.text() == f"saved (version {letter.version})"
     saves = [h for h in w.db.history(a) if h.origin == "clerk" and h.path.endswith("case_number")]
-    assert [h.new for h in saves] == ["TYPED-BY-CLERK", "TYPED-AGAIN"]  # each edit once, in order
+    # each edit landed once, in order (two saves: two versions), as one burst of typing in the history
+    assert letter.version == before.version + 2
+    assert [(h.old, h.new, h.version) for h in saves] == [
+        (before.record["case"]["case_number"], "TYPED-AGAIN", letter.version)]
     assert not any(h.path == "*rejected" for h in w.db.history(a))
 
 
@@ -135,6 +139,32 @@ def test_closing_with_edits_waiting_for_the_database_asks_first(qtbot, open_wind
     assert stored(w, lid).record["summary"] == "the last words typed"
 
 
+def test_closing_waits_for_edits_queued_behind_a_lock_that_is_released(qtbot, open_window, db_path):
+    import subprocess
+    import sys
+
+    w = open_window(db_path)
+    lid = letter_id(w, TEXTS[0].name)
+    w.open_letter(lid)
+    landed(qtbot, w)
+    w.session.set_value("summary", "typed just before closing")
+    script = ("import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+              "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(1.0); c.execute('ROLLBACK')")
+    # another process holds the lock for a second, then lets go
+    proc = subprocess.Popen([sys.executable, "-c", script, str(db_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+        w.close()  # waits (the window answering) until the edit has landed, then closes without asking
+        assert not w.isVisible() and w.close_box is None
+    finally:
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert stored(w, lid).record["summary"] == "typed just before closing"
+    with Database.open(db_path) as db:
+        assert db.lease_holder(lid) is None  # and its lease was given back
+
+
 def test_closing_anyway_keeps_the_unsaved_edits_in_a_recovery_file(qtbot, open_window, db_path, imr_home):
     import json
 
@@ -183,6 +213,32 @@ def test_a_refused_save_stays_in_the_window_and_is_tried_again(qtbot, open_windo
     w.session.set_value("summary", "y" * 10)
     qtbot.waitUntil(lambda: not w.session.dirty, timeout=10_000)
     assert stored(w, lid).record["summary"] == "y" * 10
+
+
+def test_an_import_waits_for_the_lock_instead_of_failing_its_files(qtbot, open_window, db_path, tmp_path):
+    import subprocess
+    import sys
+
+    folder = tmp_path / "new"
+    folder.mkdir()
+    seed = TEXTS[0].read_text(encoding="utf-8")
+    for i in range(3):
+        (folder / f"n{i}.txt").write_text(f"New {i}\n{seed}", encoding="utf-8")
+    w = open_window(db_path)
+    script = ("import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+              "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(1.5); c.execute('ROLLBACK')")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(db_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+        with qtbot.waitSignal(w.importer.finished, timeout=30_000) as done:
+            w.import_paths([folder])
+            qtbot.waitUntil(lambda: w.writer.waiting, timeout=5000)  # its first letter waits for the lock
+    finally:
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    report = done.args[0]
+    assert len(report.added) == 3 and not report.failed
 
 
 # -- B: the status and version the store reports ------------------------------------------------------

@@ -175,8 +175,8 @@ def pdf_pages_without_text(data: bytes) -> tuple[int, list[int]]:
                 tp = page.get_textpage()
                 try:
                     n = tp.count_chars()
-                    if n == 0 or not tp.get_text_range(0, n).strip():
-                        empty.append(i)
+                    if (n == 0 or not tp.get_text_range(0, n).strip()) and _draws_something(page):
+                        empty.append(i)  # a page without text that shows something: a scan
                 finally:
                     tp.close()
             except pdfium.PdfiumError:
@@ -186,6 +186,14 @@ def pdf_pages_without_text(data: bytes) -> tuple[int, list[int]]:
         return len(doc), empty
     finally:
         doc.close()
+
+
+def _draws_something(page: Any) -> bool:
+    """Whether a page holds anything to read (an image, drawn shapes): a blank page needs no OCR."""
+    try:
+        return next(iter(page.get_objects(max_depth=1)), None) is not None
+    except Exception:  # noqa: BLE001 - cannot tell: read it
+        return True
 
 
 def pages_to_ocr(data: bytes, media_type: str) -> list[int]:

@@ -13,7 +13,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from imr_desk.core.ocr import IMAGE_TYPES, image_type_of
 
@@ -238,8 +238,9 @@ def read_letter(data: bytes, name: str, ocr: OcrLayer | None = None) -> LetterTe
         return letter
     if raw_pages is None:
         return letter
-    ocr_sources = _ocr_rewrite(letter, raw_pages, ocr) if ocr is not None else []
-    _normalise(letter, raw_pages)
+    ocr_lines: dict[int, list[tuple[int, int]]] = {}
+    ocr_sources = _ocr_rewrite(letter, raw_pages, ocr, ocr_lines) if ocr is not None else []
+    _normalise(letter, raw_pages, ocr_lines)
     if ocr_sources:
         _place_ocr_words(letter, ocr_sources)
     if letter.error is None and not letter.text.strip():
@@ -282,7 +283,8 @@ _OCR_LOOKALIKE_LETTERS = str.maketrans("éèêëáàâíìîóòôúùûÉÈÁÀ
 """Accents the engine reads into English words from a speck above a letter ("médical")."""
 
 
-def _ocr_page_rewrite(raw: str, words: list[OcrWord]) -> tuple[str, list[tuple[int, int, float]]]:
+def _ocr_page_rewrite(raw: str, words: list[OcrWord]
+                      ) -> tuple[str, list[tuple[int, int, float]], list[tuple[int, int]]]:
     """An OCR'd page's text as PDFium read it from the text layer, rewritten to the same length.
 
     The engine's lines become the text's lines (PDFium may join a slightly turned page's lines into
@@ -304,11 +306,11 @@ def _ocr_page_rewrite(raw: str, words: list[OcrWord]) -> tuple[str, list[tuple[i
                 matched[block.a + k] = words[block.b + k]
     chars = list(raw)
     kept: list[tuple[int, int, int | None]] = []  # (start, end, line) of the tokens kept
+    kept_words: list[OcrWord | None] = []
     sources: list[tuple[int, int, float]] = []
     for i, (a, b) in enumerate(tokens):
         word = matched.get(i)
         tok = raw[a:b]
-        conf = word.conf if word is not None else 1.0
         if _ocr_noise(raw, tokens, i, tok, word, matched):
             chars[a:b] = "\x00" * (b - a)
             continue
@@ -323,8 +325,9 @@ def _ocr_page_rewrite(raw: str, words: list[OcrWord]) -> tuple[str, list[tuple[i
         fixed = tok[a - tokens[i][0]: b - tokens[i][0]].translate(_OCR_LOOKALIKE_LETTERS)
         chars[a:b] = fixed
         kept.append((a, b, word.line if word is not None else None))
-        if word is not None:
-            sources.append((a, b, conf))
+        kept_words.append(word)
+    kept, kept_words = _drop_lone_specks(chars, kept, kept_words)
+    sources = [(a, b, w.conf) for (a, b, _line), w in zip(kept, kept_words, strict=True) if w is not None]
     # the separators between kept words: a line break where the engine's line changes, else a space
     for (_a0, b0, line0), (a1, _b1, line1) in zip(kept, kept[1:], strict=False):
         if a1 <= b0:
@@ -340,7 +343,68 @@ def _ocr_page_rewrite(raw: str, words: list[OcrWord]) -> tuple[str, list[tuple[i
             chars[k] = "\x00"
         for k in range(kept[-1][1], len(raw)):
             chars[k] = "\x00"
-    return "".join(chars), sources
+    text = "".join(chars)
+    return text, sources, _reading_order(text, kept, kept_words)
+
+
+def _drop_lone_specks(chars: list[str], kept: list[tuple[int, int, int | None]], words: list[OcrWord | None]
+                      ) -> tuple[list[tuple[int, int, int | None]], list[OcrWord | None]]:
+    """Drop a line that is one mark of one or two characters that are not digits ("A", "Cy"): a speck
+    the engine took for a line of its own (the letters print no such line; a page number is digits)."""
+    count: dict[int | None, int] = {}
+    for _a, _b, line in kept:
+        count[line] = count.get(line, 0) + 1
+    out_kept, out_words = [], []
+    for (a, b, line), w in zip(kept, words, strict=True):
+        tok = "".join(chars[a:b]).replace("\x00", "")
+        if line is not None and count[line] == 1 and len(tok) <= 2 and not tok.isdigit():
+            chars[a:b] = "\x00" * (b - a)
+            continue
+        out_kept.append((a, b, line))
+        out_words.append(w)
+    return out_kept, out_words
+
+
+def _reading_order(text: str, kept: list[tuple[int, int, int | None]], words: list[OcrWord | None]
+                   ) -> list[tuple[int, int]]:
+    """The page's lines, as (start, end) in `text`, in reading order.
+
+    The engine gives its blocks in its own order, which on a turned page now and then puts a block
+    before one printed above it in the same column ("case file, including all medical records:"
+    ahead of the heading above it). A block moves up past the blocks that lie wholly below it in its
+    column; blocks beside or across each other (a header table's cells) keep the engine's order.
+    """
+    lines: list[list[Any]] = []  # [start, end, block, x0, y0, x1, y1]
+    for (a, b, line), w in zip(kept, words, strict=True):
+        if lines and ("\n" not in text[lines[-1][1]:a]):
+            cur = lines[-1]
+            cur[1] = b
+            if w is not None:
+                cur[3:] = [min(cur[3], w.box[0]), min(cur[4], w.box[1]), max(cur[5], w.box[2]), max(cur[6], w.box[3])]
+            continue
+        block = line // 1_000_000 if line is not None else None
+        box = list(w.box) if w is not None else [0.0, 0.0, 0.0, 0.0]
+        lines.append([a, b, block, *box])
+    blocks: list[list[Any]] = []  # [lines, x0, y0, x1, y1]
+    for ln in lines:
+        if blocks and blocks[-1][0][-1][2] == ln[2] and ln[2] is not None:
+            blk = blocks[-1]
+            blk[0].append(ln)
+            blk[1:] = [min(blk[1], ln[3]), min(blk[2], ln[4]), max(blk[3], ln[5]), max(blk[4], ln[6])]
+        else:
+            blocks.append([[ln], *ln[3:]])
+    order: list[list[Any]] = []
+    for blk in blocks:
+        at = len(order)
+        while at > 0:
+            prev = order[at - 1]
+            wholly_below = prev[2] > blk[4]
+            same_column = prev[1] < blk[3] and blk[1] < prev[3]
+            if not (wholly_below and same_column):
+                break
+            at -= 1
+        order.insert(at, blk)
+    return [(ln[0], ln[1]) for blk in order for ln in blk[0]]
 
 
 def _ocr_noise(raw: str, tokens: list[tuple[int, int]], i: int, tok: str, word: OcrWord | None,
@@ -361,8 +425,10 @@ def _ocr_noise(raw: str, tokens: list[tuple[int, int]], i: int, tok: str, word: 
     return raw[tokens[i - 1][0]:tokens[i - 1][1]].endswith(":")
 
 
-def _ocr_rewrite(letter: LetterText, raw_pages: list[str], ocr: OcrLayer) -> list[tuple[int, int, float]]:
-    """Rewrite the OCR'd pages in place (`_ocr_page_rewrite`); the kept words' source ranges and confidences."""
+def _ocr_rewrite(letter: LetterText, raw_pages: list[str], ocr: OcrLayer,
+                 lines: dict[int, list[tuple[int, int]]]) -> list[tuple[int, int, float]]:
+    """Rewrite the OCR'd pages in place (`_ocr_page_rewrite`), their lines' reading order into `lines`;
+    returns the kept words' source ranges and confidences."""
     by_page: dict[int, list[OcrWord]] = {}
     for w in ocr.words:
         by_page.setdefault(w.page, []).append(w)
@@ -370,8 +436,9 @@ def _ocr_rewrite(letter: LetterText, raw_pages: list[str], ocr: OcrLayer) -> lis
     out: list[tuple[int, int, float]] = []
     for page, raw in enumerate(raw_pages):
         if page in by_page:
-            raw_pages[page], sources = _ocr_page_rewrite(raw, by_page[page])
+            raw_pages[page], sources, order = _ocr_page_rewrite(raw, by_page[page])
             out += [(base + a, base + b, conf) for a, b, conf in sources]
+            lines[page] = order
         base += len(raw) + 1
     return out
 
@@ -507,7 +574,8 @@ def _text_pages(data: bytes, letter: LetterText) -> list[str] | None:
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
-def _normalise(letter: LetterText, raw_pages: list[str]) -> None:
+def _normalise(letter: LetterText, raw_pages: list[str], line_order: dict[int, list[tuple[int, int]]] | None = None
+               ) -> None:
     """Join pages; unify line ends; undo double spacing; repair mojibake and PDFium's marker characters."""
     raw_starts = []
     pos = 0
@@ -518,7 +586,10 @@ def _normalise(letter: LetterText, raw_pages: list[str]) -> None:
 
     # Pass 1: per page, line ends to \n and PDFium's soft-hyphen marker to a hyphen.
     lines_per_page: list[list[tuple[str, int]]] = []
-    for page, base in zip(raw_pages, raw_starts, strict=True):
+    for p, (page, base) in enumerate(zip(raw_pages, raw_starts, strict=True)):
+        if line_order and p in line_order:  # a page read by OCR: its lines in reading order (`_reading_order`)
+            lines_per_page.append([(page[a:b], base + a) for a, b in line_order[p]] or [("", base)])
+            continue
         lines: list[tuple[str, int]] = []
         start = 0
         for m in _NEWLINE.finditer(page):

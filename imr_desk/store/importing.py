@@ -348,8 +348,10 @@ def _one_with_ocr(db: LetterStore, src: _Source, batch: str, done: int, total: i
     layer = None
     problem = None
     if data and len(data) <= limits.MAX_LETTER_BYTES and db.letter_id_by_sha256(sha256_of(data)) is None:
+        # more pages than any letter has is refused below as it is: not read by OCR first
+        max_pages = limits.MAX_PAGES
         try:
-            steps = run_ocr(data, src.name, cancel)
+            steps = run_ocr(data, src.name, cancel, max_pages=max_pages)
             while True:
                 try:
                     state = next(steps)

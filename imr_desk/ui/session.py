@@ -475,6 +475,31 @@ class ReviewSession(QObject):
         self.set_value(path, value, provenance=prov)
         return path
 
+    def fill_from_box(self, page: int, box: tuple[float, float, float, float], text: str,
+                      start: int | None, end: int | None) -> str:
+        """Fill the focused field with the words read inside a box drawn on a page (0-based), recording the
+        box as the value's source: `start`/`end` the words' span of the text, None when OCR read the box."""
+        self._check_editable()
+        path = self.focused_path
+        if not path:
+            raise ReviewError("Click the field to fill first, then draw a box around its words in the letter.")
+        raw = " ".join(text.split())
+        if self.text is None or not raw:
+            raise ReviewError("Draw the box around the field's words in the letter first.")
+        field = fields.field_at(path)
+        try:
+            value: Any = raw if field is None else fields.value_from_text(field, raw)
+        except fields.NotAValue as exc:
+            raise ReviewError(str(exc)) from None
+        if start is None or end is None:  # read by OCR from the page image: no span of the text holds it
+            starts = self.text.page_starts
+            start = end = starts[page] if page < len(starts) else 0
+        prov = {"start": start, "end": end, "page": page + 1, "confidence": 1.0,
+                "rule": "clerk-box" if end > start else "clerk-box-ocr",
+                "box": [round(v, 1) for v in box]}
+        self.set_value(path, value, provenance=prov)
+        return path
+
     def add_item(self) -> int:
         self._check_editable()
         after = ops.add_item(self.record)

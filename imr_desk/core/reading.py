@@ -349,20 +349,30 @@ def _ocr_page_rewrite(raw: str, words: list[OcrWord]
 
 def _drop_lone_specks(chars: list[str], kept: list[tuple[int, int, int | None]], words: list[OcrWord | None]
                       ) -> tuple[list[tuple[int, int, int | None]], list[OcrWord | None]]:
-    """Drop a line that is one mark of one or two characters that are not digits ("A", "Cy"): a speck
-    the engine took for a line of its own (the letters print no such line; a page number is digits)."""
+    """Drop a line that is one speck the engine took for a line of its own ("A", "Cy", "HH!"): the
+    letters print no such line (a page number is digits)."""
     count: dict[int | None, int] = {}
     for _a, _b, line in kept:
         count[line] = count.get(line, 0) + 1
     out_kept, out_words = [], []
     for (a, b, line), w in zip(kept, words, strict=True):
         tok = "".join(chars[a:b]).replace("\x00", "")
-        if line is not None and count[line] == 1 and len(tok) <= 2 and not tok.isdigit():
+        if line is not None and count[line] == 1 and _lone_speck(tok, w):
             chars[a:b] = "\x00" * (b - a)
             continue
         out_kept.append((a, b, line))
         out_words.append(w)
     return out_kept, out_words
+
+
+def _lone_speck(tok: str, word: OcrWord | None) -> bool:
+    """A line's only word that is a speck: one or two characters that are not digits, or three with a mark
+    in them ("HH!") or read unsure; a wrapped last word ("it.") is read sure and kept."""
+    if tok.isdigit() or len(tok) > 3:
+        return False
+    if len(tok) <= 2:
+        return True
+    return not tok.rstrip(".,").isalpha() or (word is not None and word.conf < 0.5)
 
 
 def _reading_order(text: str, kept: list[tuple[int, int, int | None]], words: list[OcrWord | None]

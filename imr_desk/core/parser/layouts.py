@@ -73,7 +73,7 @@ SUMMARY_INTRO = re.compile(
     r"(?:The\s+)?(?:expert|physician)\s+reviewer\s+developed\s+the\s+following\s+clinical\s+case\s+summary"
     r"\s+based\s+on\s+a\s+review\s+of\s+the\s+case\s+file,?\s+including\s+all\s+medical\s+records\s*:?", _I)
 ISSUES_INTRO = re.compile(
-    r"The\s+Final\s+Determination\s+was\s+based\s+on\s+decisions?\s+for\s+the\s+disputed\s+items?\s*/?\s*"
+    r"The\s+Final\s+Determination\s+was\s+based\s+on\s+decisions?\s+for\s+the\s+disputed\s+items?\s*[/,|]?\s*"
     r"(?:services?)?\s+set\s+forth\s+below\s*:?", _I)
 DISCLAIMER = re.compile(
     r"Disclaimer\s*:\s*The\s+following\s+case\s+summary\s+was\s+taken\s+(?:directly\s+)?from\s+the\s+"
@@ -176,7 +176,8 @@ def header_token_pattern(labels: tuple[tuple[str, str], ...]) -> re.Pattern[str]
         keys.setdefault(key, []).append(pattern)
     parts = [f"(?P<{key}>" + "|".join(pats) + ")" for key, pats in keys.items()]
     parts += [
-        r"(?P<v_case>CM\s*" + DIGIT + r"{2}\s*-\s*" + DIGIT + r"{7})",
+        # OCR may split the number's digits with a space ("CM16-0221 706"); the value is read without it
+        r"(?P<v_case>CM\s*" + DIGIT + r"{2}\s*-\s*(?:" + DIGIT + r" ?){6}" + DIGIT + r")",
         r"(?P<v_date>" + DATE_PATTERN + r")",
         r"(?P<v_priority>\b(?:Standard|Expedited|Regular|Urgent)\b)",
         r"(?P<noise>Received\s*:)",

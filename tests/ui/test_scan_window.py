@@ -140,3 +140,14 @@ def _text_pdf_box(_db, word: str) -> tuple[float, float, float, float]:
     doc.close()
     return out
 
+
+
+def test_importing_a_scan_in_the_window_shows_its_pages_read(qtbot, open_window, tmp_path: Path) -> None:
+    scan = make_scan(LETTER.read_bytes(), tmp_path / "scan.png", dpi=150, pages=[0])
+    w = open_window(tmp_path / "new.db")
+    formats: list[str] = []
+    w.importer.progressed.connect(lambda *_: formats.append(w.importer.progress.format()))
+    with qtbot.waitSignal(w.importer.finished, timeout=120_000) as blocker:
+        w.import_paths([scan])
+    assert blocker.args[0] is not None and len(blocker.args[0].added) == 1
+    assert "Reading scan.png by OCR: page %v of %m done" in formats

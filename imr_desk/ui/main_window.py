@@ -227,6 +227,13 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.clamp_to_screen)
             _restore_sizes(self.splitter, self.settings.ints("window/splitter"), [0.28, 0.40, 0.32])
             _restore_sizes(self.right, self.settings.ints("window/rightSplitter"), [0.8, 0.2])
+            # The letter the window starts on was opened before the panes had their size: the fit to
+            # width and the form's layout since moved both away from the top; open it ready once more.
+            QTimer.singleShot(0, self._ready_after_show)
+
+    def _ready_after_show(self) -> None:
+        if self.session.letter_id is not None:
+            self._make_ready()
 
     def save_settings(self) -> None:
         s = self.settings

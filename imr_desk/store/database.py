@@ -383,13 +383,16 @@ class LetterStore:
 
     # -- letters -----------------------------------------------------------------------------------
     def letter(self, letter_id: int) -> Letter:
-        cur = self.conn.execute(
-            "SELECT l.*, c.text, c.page_starts, c.parsed, coalesce(c.record, c.parsed) AS record, "
-            "b.name AS batch FROM letters l "
-            "JOIN contents c ON c.letter_id = l.id LEFT JOIN batches b ON b.id = l.batch_id WHERE l.id = ?",
-            (letter_id,),
-        )
-        row = cur.fetchone()
+        try:
+            cur = self.conn.execute(
+                "SELECT l.*, c.text, c.page_starts, c.parsed, coalesce(c.record, c.parsed) AS record, "
+                "b.name AS batch FROM letters l "
+                "JOIN contents c ON c.letter_id = l.id LEFT JOIN batches b ON b.id = l.batch_id WHERE l.id = ?",
+                (letter_id,),
+            )
+            row = cur.fetchone()
+        except sqlite3.Error as exc:  # a busy or damaged file is the clerk's to hear about; anything else a bug
+            raise_known(exc, self.path, "read the letter")
         if row is None:
             raise LetterNotFound(f"Letter {letter_id} is not in this database (removed, or another database?).")
         d = dict(zip([c[0] for c in cur.description], row, strict=True))

@@ -49,6 +49,10 @@ class Confirmations(QObject):
     def is_confirmed(self, path: str) -> bool:
         return self.get(path) is not None
 
+    def count(self) -> int:
+        """How many fields of the open letter have a confirmed value."""
+        return sum(1 for path in self.found if self.is_confirmed(path))
+
     def unconfirmed(self, paths: list[str]) -> list[str]:
         return [p for p in paths if not self.is_confirmed(p)]
 

@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 EditorWidget: TypeAlias = QLineEdit | QPlainTextEdit | QSpinBox | QCheckBox | QComboBox
 
 
+ITEMS_AT_ONCE = 20  # item boxes built when a letter opens, and each time the clerk scrolls to the last ones
+UNUSUAL_ITEMS = 40  # more disputed items than IMR letters have: the form says so
+
+
 class FieldEditor(QObject):
     """One field of the record (an entry of the field catalogue) in one editor widget.
 
@@ -329,6 +333,8 @@ class FormView(QScrollArea):
         self.editors: dict[str, FieldEditor] = {}
         self._item_boxes: list[ItemBox] = []
         self._spare_boxes: dict[int, ItemBox] = {}  # boxes of items the current letter does not have
+        self._shown_items = ITEMS_AT_ONCE  # item boxes built for the open letter, at least
+        self.verticalScrollBar().valueChanged.connect(self._scrolled)
         body = QWidget(self)
         self.body = body
         self.layout_ = QVBoxLayout(body)
@@ -341,6 +347,11 @@ class FormView(QScrollArea):
         self.banner.setWordWrap(True)
         self.banner.hide()
         self.layout_.addWidget(self.banner)
+        self.unusual = QLabel(body)  # a letter far from what IMR letters look like says so
+        self.unusual.setObjectName("unusualNote")
+        self.unusual.setWordWrap(True)
+        self.unusual.hide()
+        self.layout_.addWidget(self.unusual)
         self.confirm_count = QLabel(body)
         self.confirm_count.setObjectName("confirmCount")
         self.layout_.addWidget(self.confirm_count)
@@ -399,7 +410,24 @@ class FormView(QScrollArea):
         return ed
 
     # -- from the session to the widgets ---------------------------------------------------------
+    def _items_to_show(self) -> int:
+        return min(len(self.session.record.get("items") or []), max(self._shown_items, ITEMS_AT_ONCE))
+
+    def show_items_up_to(self, index: int) -> None:
+        """Build the item boxes down to item `index` (a letter with thousands of items builds them as needed)."""
+        if index >= len(self._item_boxes) and index < len(self.session.record.get("items") or []):
+            self._shown_items = index + 1
+            self._rebuild_items()
+            self._sync_values()
+
+    def _scrolled(self, value: int) -> None:
+        bar = self.verticalScrollBar()
+        items = len(self.session.record.get("items") or [])
+        if len(self._item_boxes) < items and value >= bar.maximum() - 2 * bar.pageStep():
+            self.show_items_up_to(len(self._item_boxes) + ITEMS_AT_ONCE - 1)
+
     def refresh_all(self) -> None:
+        self._shown_items = ITEMS_AT_ONCE  # a new letter: its first items; more as the clerk scrolls down
         self._rebuild_items()
         self._sync_values()
         ro = self.session.read_only or self.session.letter_id is None
@@ -409,6 +437,12 @@ class FormView(QScrollArea):
         for box in self._item_boxes:
             for b in (box.up, box.down, box.remove):
                 b.setEnabled(not ro)
+        n = len(self.session.record.get("items") or []) if self.session.letter_id is not None else 0
+        self.unusual.setVisible(n > UNUSUAL_ITEMS)
+        if n > UNUSUAL_ITEMS:
+            self.unusual.setText(f"Unusual letter: {n:,} disputed items (IMR letters have a handful). Check that "
+                                 "it is one letter and not several run together; its items are shown "
+                                 f"{ITEMS_AT_ONCE} at a time as you scroll down.")
         self.banner.setVisible(self.session.read_only)
         self.banner.setText(f"Read only: {self.session.read_only_reason}")
         self._update_title()
@@ -422,7 +456,7 @@ class FormView(QScrollArea):
         self.title.setText(f"<b>{s.letter.name}</b> · {s.status} · outcome: {outcome}")
 
     def _record_changed(self, _path: str) -> None:
-        if len(self._item_boxes) != len(self.session.record.get("items") or []):
+        if len(self._item_boxes) != self._items_to_show():
             self._rebuild_items()
         self._sync_values()
         self._update_title()
@@ -433,13 +467,14 @@ class FormView(QScrollArea):
         for path, ed in self.editors.items():
             ed.set_value(s.value(path))
             ed.show_state(s.field_state(path), confirmed.get(path), value_at(s.parsed, path))
-        paths = self.field_paths()
-        if s.letter_id is None or not paths:
+        n_items = len(s.record.get("items") or [])
+        total = len(letter_fields()) + len(item_fields()) * n_items if s.letter_id is not None else 0
+        if not total:
             self.confirm_count.setText("")
         else:
-            done = len(paths) - len(confirmed.unconfirmed(paths))
-            self.confirm_count.setText(f"{done} of {len(paths)} fields confirmed"
-                                       + ("" if done == len(paths) else "  ·  Enter confirms a field and goes on"))
+            done = confirmed.count()
+            self.confirm_count.setText(f"{done} of {total} fields confirmed"
+                                       + ("" if done == total else "  ·  Enter confirms a field and goes on"))
         items = s.record.get("items") or []
         for box in self._item_boxes:
             item_warnings = [w for w in s.warnings() if w.get("path") == f"items.{box.index}"]
@@ -450,7 +485,7 @@ class FormView(QScrollArea):
     def _rebuild_items(self) -> None:
         """One box per item. Boxes are bound to an index and kept (hidden, when fewer items are shown)
         for the next letter: switching letters creates no editors once the boxes exist."""
-        wanted = len(self.session.record.get("items") or [])
+        wanted = min(len(self.session.record.get("items") or []), max(self._shown_items, ITEMS_AT_ONCE))
         built = False
         while len(self._item_boxes) > wanted:
             box = self._item_boxes.pop()
@@ -569,11 +604,18 @@ class FormView(QScrollArea):
 
     # -- navigation ------------------------------------------------------------------------------
     def field_paths(self) -> list[str]:
-        """The fields in form order."""
-        return list(self.editors)
+        """Every field of the open letter in form order (an item's too while its box is not built yet)."""
+        if self.session.letter_id is None:
+            return list(self.editors)
+        n = len(self.session.record.get("items") or [])
+        return [f.path for f in letter_fields()] + [f.path_in(i) for i in range(n) for f in item_fields()]
 
     def focus_field(self, path: str) -> bool:
         ed = self.editors.get(path)
+        parts = path.split(".")
+        if ed is None and parts[0] == "items" and len(parts) > 2 and parts[1].isdigit():
+            self.show_items_up_to(int(parts[1]))  # an item further down than the boxes built so far
+            ed = self.editors.get(path)
         if ed is None:
             return False
         ed.widget.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -582,7 +624,8 @@ class FormView(QScrollArea):
         return True
 
     def attention_paths(self) -> list[str]:
-        return [p for p in self.field_paths() if self.session.field_state(p).needs_attention]
+        """The fields needing attention among those shown (all of them but in a letter of thousands of items)."""
+        return [p for p in self.editors if self.session.field_state(p).needs_attention]
 
     def focus_attention(self, step: int) -> str | None:
         """Go to the next (step 1) or previous (step -1) field needing attention; None when none does."""

@@ -45,6 +45,8 @@ FIND_CURRENT_COLOUR = QColor(255, 140, 0)
 ANNOTATION_COLOUR = QColor(255, 200, 0)
 SELECTION_COLOUR = QColor(40, 110, 255)
 PAGE_GAP = 12.0
+MAX_SPANS = 2000  # more parsed fields than this (a letter of hundreds of items): only the first items' highlights
+MAX_ITEM_SPANS = 40
 
 
 def section_colour(path: str) -> QColor:
@@ -664,9 +666,17 @@ class LetterView(QStackedWidget):
             self.text_view.show_letter(letter)
 
     def set_field_spans(self, fields: dict[str, dict], push: bool = True) -> None:
-        """The parsed fields' spans; `push=False` when set_annotations follows and draws both at once."""
+        """The parsed fields' spans; `push=False` when set_annotations follows and draws both at once.
+
+        A letter with thousands of items shows the highlights of its first MAX_ITEM_SPANS items only
+        (the focused field is outlined wherever it is): tens of thousands of highlights cost seconds.
+        """
         spans = []
         for path, prov in fields.items():
+            if path.startswith("items.") and len(fields) > MAX_SPANS:
+                index = path.split(".", 2)[1]
+                if not index.isdigit() or int(index) >= MAX_ITEM_SPANS:
+                    continue
             start, end = prov.get("start"), prov.get("end")
             if isinstance(start, int) and isinstance(end, int) and end > start:
                 spans.append(Span(start, end, path))

@@ -51,8 +51,11 @@ def span_of(rec: dict[str, Any], field: str) -> tuple[int, int, int | None] | No
 
 def confidence_of(rec: dict[str, Any], field: str) -> float | None:
     fields = rec.get("fields") or {}
-    confs = [p.get("confidence") for k, p in fields.items()
-             if k == field or (field in LIST_FIELDS and k.startswith(field + "."))]
+    if field not in LIST_FIELDS:  # one look-up: a letter with thousands of items has tens of thousands of fields
+        found = fields.get(field)
+        conf = found.get("confidence") if isinstance(found, dict) else None
+        return conf if isinstance(conf, int | float) else None
+    confs = [p.get("confidence") for k, p in fields.items() if k == field or k.startswith(field + ".")]
     confs = [c for c in confs if isinstance(c, int | float)]
     return min(confs) if confs else None
 

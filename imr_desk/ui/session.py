@@ -7,7 +7,6 @@ record without being asked within a second of an edit.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import time
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
@@ -76,10 +76,10 @@ class _RecordCommand(QUndoCommand):
         return False
 
     def redo(self) -> None:
-        self.session._apply(copy.deepcopy(self.after), self.path)
+        self.session._apply(_clone(self.after), self.path)
 
     def undo(self) -> None:
-        self.session._apply(copy.deepcopy(self.before), self.path)
+        self.session._apply(_clone(self.before), self.path)
 
 
 class _LetterWrites:
@@ -180,7 +180,7 @@ class ReviewSession(QObject):
         self.data = data
         self.text = text
         self.parsed = letter.parsed or {}
-        self.record = copy.deepcopy(record)
+        self.record = _clone(record)
         self.record["warnings"] = _recheck(self.record)
         self._duplicate_of = (None, [])
         self.version = version
@@ -441,7 +441,7 @@ class ReviewSession(QObject):
         if provenance is None and _norm(self.value(path)) == _norm(value):
             return
         before = self.record
-        after = copy.deepcopy(before)
+        after = _clone(before)
         ops.set_path(after, path, value)
         if provenance is not None:
             ops.set_provenance(after, path, provenance)
@@ -514,7 +514,7 @@ class ReviewSession(QObject):
         writes = self._writes
         if not self._unqueued or writes is None or self.read_only:
             return True
-        record = copy.deepcopy(self.record)
+        record = _clone(self.record)
         writes.record = record
         writes.saves += 1
         self._unqueued = False
@@ -699,3 +699,10 @@ def _norm(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(" ".join(value.split()))
     return json.dumps(value, sort_keys=True)
+
+
+def _clone(record: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a record (JSON all through): msgspec's encoder and decoder, several times faster than
+    copy.deepcopy, which a letter of thousands of items feels on every edit."""
+    copied: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(record))
+    return copied

@@ -29,5 +29,6 @@ QLabel#readOnlyBanner { background: #fff1cc; color: #6b4500; padding: 6px; borde
 QLabel#formTitle { font-size: 11pt; padding: 2px 0 4px 0; }
 QLabel#toReviewCount { padding: 3px; color: #333333; }
 QLabel#findCount[notFound="true"] { color: #a01818; }
+QLabel#unusualNote { background: #fff1cc; color: #6b4500; padding: 6px; border: 1px solid #e0b040; }
 QLabel#noMatch { color: #555555; padding: 12px; font-size: 11pt; }
 """

@@ -71,3 +71,11 @@ def test_outcome_and_a_new_item() -> None:
     assert empty_item() == {"request": "", "original_request": None, "authorized": None, "decision": None,
                             "decision_stated": True, "claims_administrator_guideline": None,
                             "maximus_guideline": None, "rationale": None}
+
+
+def test_the_command_line_offers_every_status() -> None:
+    """The CLI keeps its status words literal (it starts without loading the parser); they are the enum's."""
+    from imr_desk.cli import export
+
+    option = next(p for p in export.params if p.name == "statuses")
+    assert tuple(option.type.choices) == STATUSES

@@ -400,3 +400,33 @@ def test_long_values_are_shown_whole_and_dates_and_values_are_one_tab_stop_each(
         qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
         order.append(QApplication.focusWidget().property("fieldPath") or QApplication.focusWidget().objectName())
     assert order == w.form.field_paths()[1:]
+
+
+def test_a_letter_of_hundreds_of_items_opens_with_its_first_items_and_says_it_is_unusual(qtbot, open_window, db_path,
+                                                                                        tmp_path):
+    from imr_desk.store import Database
+    from imr_desk.ui.form import ITEMS_AT_ONCE
+    from tests.ui.huge import huge_letter
+
+    with Database.open(db_path, user="importer") as db:
+        assert len(db.import_paths([huge_letter(tmp_path, 600)], batch="test").added) == 1
+    w = open_window(db_path)
+    w.resize(1280, 720)
+    assert w.open_letter(letter_id(w, "huge-600-items.txt"))
+    assert len(w.session.record["items"]) == 600
+    assert len(w.form._item_boxes) == ITEMS_AT_ONCE
+    assert w.form.unusual.isVisible() and "600 disputed items" in w.form.unusual.text()
+    assert w.form.confirm_count.text().startswith(f"0 of {13 + 600 * 8} fields confirmed")
+    bar = w.form.verticalScrollBar()
+    bar.setValue(bar.maximum())  # scrolled to the last items shown: the next ones are built
+    qtbot.waitUntil(lambda: len(w.form._item_boxes) == 2 * ITEMS_AT_ONCE)
+    assert w.form.editors["items.39.request"].value() == w.session.value("items.39.request")
+    # Enter walks on into items not built yet
+    last_built = f"items.{len(w.form._item_boxes) - 1}.rationale"
+    assert w.form.focus_field(last_built)
+    nxt = w.form.confirm_and_next(last_built)
+    assert nxt == f"items.{2 * ITEMS_AT_ONCE}.request" and w.session.focused_path == nxt
+    assert len(w.form._item_boxes) > 2 * ITEMS_AT_ONCE
+    # a small letter after it: the note goes
+    assert w.open_letter(letter_id(w, "CM16-0221706.pdf"))
+    assert not w.form.unusual.isVisible() and len(w.form._item_boxes) == 1

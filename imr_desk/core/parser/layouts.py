@@ -138,6 +138,7 @@ class Section:
     mark: str
     intro: re.Pattern[str] | None = None
     anywhere: bool = False  # looked for in the whole letter when not found after the previous heading
+    between: bool = False  # looked for only between the previous heading and the next one (an optional part)
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ _FDL_SECTIONS = (
     Section("how", "how"),
     Section("summary", "summary", SUMMARY_INTRO),
     # 2015 letters may list the documents reviewed after the summary: a section no value is read from
-    Section("documents", "documents"),
+    Section("documents", "documents", between=True),
     Section("issues", "issues", ISSUES_INTRO, anywhere=True),
 )
 
@@ -276,6 +277,7 @@ class Match:
     full: bool
     fingerprint: frozenset[str]
     missing: tuple[str, ...] = ()  # the layout's marks the letter lacks
+    marks: _Marks | None = field(default=None, repr=False, compare=False)  # where each mark looked for is
 
     @property
     def name(self) -> str | None:
@@ -327,8 +329,8 @@ def identify(text: str) -> Match:
     marks = _Marks(text)
     for lay in LAYOUTS:
         if all(marks.has(m) for m in lay.marks):
-            return Match(lay, True, marks.found())
-    fp = fingerprint(text)
+            return Match(lay, True, marks.found(), marks=marks)
+    fp = frozenset(n for n in MARKS if marks.has(n))
     partial: list[tuple[float, int, Layout]] = []
     for n, lay in enumerate(LAYOUTS):
         if lay.key not in fp:
@@ -338,8 +340,8 @@ def identify(text: str) -> Match:
             partial.append((share, -n, lay))
     if partial:
         _share, _n, best = max(partial, key=lambda t: (t[0], t[1]))
-        return Match(best, False, fp, tuple(m for m in best.marks if m not in fp))
-    return Match(None, False, fp)
+        return Match(best, False, fp, tuple(m for m in best.marks if m not in fp), marks)
+    return Match(None, False, fp, marks=marks)
 
 
 @dataclass
@@ -367,14 +369,28 @@ class Sections:
         return Span(summary.end if summary else 0, self.length)
 
 
-def find_sections(text: str, layout: Layout) -> Sections:
-    """The spans of the layout's sections in the text, each from its heading to the next heading found."""
+def find_sections(text: str, layout: Layout, marks: _Marks | None = None) -> Sections:
+    """The spans of the layout's sections in the text, each from its heading to the next heading found.
+
+    `marks` (from `identify`) saves searching again for a heading already found.
+    """
     n = len(text)
+    marks = marks if marks is not None and marks.text is text else _Marks(text)
     found: list[tuple[int, int, Section]] = []  # heading start, heading end, section
     pos = 0
-    for sec in layout.sections:
+    for k, sec in enumerate(layout.sections):
         rx = MARKS[sec.mark]
-        m = rx.search(text, pos)
+        if sec.between:
+            later = [f for f in map(marks.start, (s.mark for s in layout.sections[k + 1:])) if f is not None and f >= pos]
+            m = rx.search(text, pos, min(later, default=n))
+            if m is not None:
+                found.append((m.start(), m.end(), sec))
+                pos = m.end()
+            continue
+        first = marks.start(sec.mark)
+        if first is None:
+            continue  # printed nowhere
+        m = rx.match(text, first) if first >= pos else rx.search(text, pos)
         if m is None and sec.anywhere:
             m = rx.search(text)
         if m is None:

@@ -51,7 +51,7 @@ def parse_letter(letter: LetterText, *, include_text: bool = False) -> dict[str,
         layout = match.layout or layouts.UNSEEN
         rec["layout"] = match.name
         _layout_warnings(r, match)
-        sections = layouts.find_sections(letter.text, layout)
+        sections = layouts.find_sections(letter.text, layout, match.marks)
         if match.layout is not None:
             missing = [name for name in layout.always if name not in sections.spans]
             if missing:

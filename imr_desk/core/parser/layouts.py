@@ -112,6 +112,11 @@ class ItemLabels:
         return (re.compile("|".join(self.claims_administrator), _I), re.compile("|".join(self.maximus), _I),
                 re.compile("|".join(self.rationale), _I))
 
+    def combined(self) -> re.Pattern[str]:
+        """All three in one pattern (groups k0, k1, k2), so the items section is scanned once."""
+        return re.compile("|".join(f"(?P<k{k}>" + "|".join(forms) + ")" for k, forms in
+                                   enumerate((self.claims_administrator, self.maximus, self.rationale))), _I)
+
 
 FDL_ITEM_LABELS = ItemLabels(
     claims_administrator=(
@@ -162,12 +167,14 @@ class Layout:
     header_pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
     case_label: re.Pattern[str] = field(init=False, repr=False, compare=False)
     label_patterns: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    label_pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "header_pattern", header_token_pattern(self.header_labels))
         object.__setattr__(self, "case_label", re.compile(
             "|".join(p for k, p in self.header_labels if k == "case_number"), _I))
         object.__setattr__(self, "label_patterns", self.item_labels.patterns())
+        object.__setattr__(self, "label_pattern", self.item_labels.combined())
 
 
 def header_token_pattern(labels: tuple[tuple[str, str], ...]) -> re.Pattern[str]:

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -227,6 +227,12 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.clamp_to_screen)
             _restore_sizes(self.splitter, self.settings.ints("window/splitter"), [0.28, 0.40, 0.32])
             _restore_sizes(self.right, self.settings.ints("window/rightSplitter"), [0.8, 0.2])
+            # The letter the window starts on was opened before the panes had their size: the fit to
+            # width and the form's layout since moved both away from the top; open it ready once more,
+            # now that they have it (before the clerk can do anything).
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+            if self.session.letter_id is not None:
+                self._make_ready()
 
     def save_settings(self) -> None:
         s = self.settings

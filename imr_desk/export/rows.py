@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from imr_desk.core.fields import Field, Kind, diff, item_fields, letter_fields, value_at
+from imr_desk.core import fields
+from imr_desk.core.fields import Kind, diff, item_fields, letter_fields
 from imr_desk.export.selection import LetterData
 from imr_desk.store.records import REVIEWED_PARTS
 
@@ -111,8 +112,29 @@ def changed_fields(letter: LetterData) -> list[str]:
     return [path for path, _old, _new in changes(letter.parsed, letter.record)]
 
 
-def _cell(f: Field, value: Any) -> Any:
-    return _words(value) if f.kind is Kind.LIST else value
+_plans: dict[int, tuple[tuple[tuple[str | None, str, bool], ...], tuple[tuple[str, bool], ...]]] = {}
+
+
+def _plan() -> tuple[tuple[tuple[str | None, str, bool], ...], tuple[tuple[str, bool], ...]]:
+    """How to read the catalogue's values from a record, worked out once per catalogue (this runs per letter):
+    (part, key, is a list) for the letter's fields, (key, is a list) for an item's."""
+    key = id(fields.FIELDS)
+    if key not in _plans:
+        _plans.clear()
+        letter = tuple((f.path.split(".", 1)[0] if "." in f.path else None, f.key, f.kind is Kind.LIST)
+                       for f in letter_fields())
+        item = tuple((f.key, f.kind is Kind.LIST) for f in item_fields())
+        _plans[key] = (letter, item)
+    return _plans[key]
+
+
+def _record_values(rec: dict[str, Any]) -> list[Any]:
+    out = []
+    for part, key, is_list in _plan()[0]:
+        holder = rec.get(part) if part is not None else rec
+        value = holder.get(key) if isinstance(holder, dict) else None
+        out.append(_words(value) if is_list else value)
+    return out
 
 
 def letter_row(letter: LetterData) -> list[Any]:
@@ -130,7 +152,7 @@ def letter_row(letter: LetterData) -> list[Any]:
         letter.status_reason,
         letter.reviewed_by,
         letter.reviewed_at,
-        *(_cell(f, value_at(rec, f.path)) for f in letter_fields()),
+        *_record_values(rec),
         rec.get("outcome"),
         len(items),
         decisions.count("upheld"),
@@ -154,8 +176,8 @@ def item_rows(letter: LetterData) -> list[list[Any]]:
     specialties = _words((rec.get("reviewer") or {}).get("specialties"))
     head = [letter.id, case.get("case_number"), case.get("decision_date"), case.get("date_of_injury"), specialties,
             rec.get("outcome")]
-    per_item = item_fields()
-    return [[*head, pos, *(_cell(f, item.get(f.key)) for f in per_item)]
+    per_item = _plan()[1]
+    return [[*head, pos, *(_words(item.get(k)) if is_list else item.get(k) for k, is_list in per_item)]
             for pos, item in enumerate(rec.get("items") or [], start=1)]
 
 

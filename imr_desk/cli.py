@@ -161,7 +161,13 @@ def import_(ctx: click.Context, db_path: Path | None, batch: str | None, quiet: 
         raise click.ClickException(f"nothing to import: no such file or folder ({missing}). "
                                    "Check the paths; the database was not touched.")
     with _open_db(ctx, db_path) as db:
+        shown_pages: list[tuple[int, int] | None] = [None]
+
         def progress(event: ImportEvent) -> None:
+            if event.outcome == "ocr":  # a scan being read: a line each time a page is done
+                if quiet or event.pages == shown_pages[0]:
+                    return
+                shown_pages[0] = event.pages
             if not quiet:
                 extra = f": {event.message}" if event.message and event.outcome != "added" else ""
                 click.echo(f"[{event.done}/{event.total}] {event.outcome:9} {event.name}{extra}", err=True)
@@ -239,6 +245,43 @@ def reparse(ctx: click.Context, db_path: Path | None, force: bool) -> None:
     for letter_id, who in report.leased:
         click.echo(f"imr-desk: letter {letter_id}: left as it was: {who} has it open for editing; "
                    "re-parse again once it is closed", err=True)
+    for letter_id, reason in report.failed:
+        click.echo(f"imr-desk: letter {letter_id}: {reason}", err=True)
+    sys.exit(1 if report.failed else 0)
+
+
+@cli.command("ocr")
+@_db_option
+@click.option("--all", "everything", is_flag=True,
+              help="Read every scan again (a newer engine), not only letters never read by OCR.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
+@click.pass_context
+def ocr_(ctx: click.Context, db_path: Path | None, everything: bool, quiet: bool) -> None:
+    """Read stored scans by OCR: letters imported before OCR was installed, or all of them again (--all).
+
+    Each scan's text layer is stored beside its original file; letters no clerk has touched get the
+    values read, for the others the clerk's record is kept and the parser's output recorded.
+    """
+    from imr_desk.core import ocr as ocr_engine
+    from imr_desk.store.ocr_layers import OcrProgress
+    from imr_desk.store.reocr import ocr_stored
+
+    if not ocr_engine.available():
+        raise click.ClickException(ocr_engine.MISSING_ENGINE)
+    shown: list[tuple[str, int, int] | None] = [None]
+
+    def progress(name: str, n: int, total: int, state: OcrProgress) -> None:
+        if quiet or shown[0] == (name, state.done, state.total):
+            return
+        shown[0] = (name, state.done, state.total)
+        click.echo(f"[{n}/{total}] {name}: page {state.done} of {state.total} read", err=True)
+
+    with _open_db(ctx, db_path, create=False) as db:
+        report = ocr_stored(db, everything=everything, progress=progress)
+    per_page = f" ({report.seconds / report.pages:.1f} s a page)" if report.pages else ""
+    click.echo(f"{len(report.read)} scanned letter(s) read by OCR, {report.pages} page(s) in "
+               f"{report.seconds:.0f} s{per_page}; {report.skipped} with nothing to read, "
+               f"{len(report.failed)} failed.")
     for letter_id, reason in report.failed:
         click.echo(f"imr-desk: letter {letter_id}: {reason}", err=True)
     sys.exit(1 if report.failed else 0)

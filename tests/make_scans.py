@@ -45,16 +45,16 @@ def degrade(image: Image.Image, *, angle: float, speckle: float, rng: random.Ran
 
 
 def smudge(image: Image.Image, box: tuple[int, int, int, int], *, seed: int = 7) -> Image.Image:
-    """A smudge over `box` (pixels): the ink there blurred, greyed and streaked, as a wet thumb leaves it."""
+    """A smudge over `box` (pixels): the ink there blurred and greyed, with grime too big for a speck filter."""
     rng = random.Random(seed)
     out = image.copy()
-    region = out.crop(box).filter(ImageFilter.GaussianBlur(1.8))
-    region = region.point(lambda v: 90 + v * 125 // 255)  # grey wash: ink lighter, paper darker
+    region = out.crop(box).filter(ImageFilter.GaussianBlur(1.3))
+    region = region.point(lambda v: 90 + v * 135 // 255)  # grey wash: ink lighter, paper darker
     draw = ImageDraw.Draw(region)
     w, h = region.size
-    for _ in range(w * h // 25):
+    for _ in range(w * h // 40):
         x, y = rng.randrange(w), rng.randrange(h)
-        draw.point((x, y), fill=rng.randrange(60, 200))
+        draw.rectangle((x, y, x + 2, y + 1), fill=rng.randrange(40, 160))
     out.paste(region, box[:2])
     return out
 

@@ -6,6 +6,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from imr_desk.core import limits
 from imr_desk.core.limits import MAX_LETTER_BYTES
 from imr_desk.core.parser import PARSER_VERSION, parse_letter
 from imr_desk.core.reading import LetterText, ReadProblem, media_type_of, read_letter, sha256_of
@@ -32,7 +33,7 @@ def read_with_ocr(data: bytes, name: str, **ocr_options: Any) -> LetterText:
     layer = None
     try:
         pages = ocr.pages_to_ocr(data, file_type)
-        if pages:
+        if pages and len(pages) <= limits.MAX_PAGES:  # more pages than any letter: not read by OCR
             layer = ocr.ocr_letter(data, file_type, pages=pages if file_type == "application/pdf" else None,
                                    **ocr_options)
     except ocr.OcrUnavailable as exc:

@@ -11,8 +11,9 @@ the exports and the write lock pay for it. So:
 - an *unusual letter* warning stores it but says so, in the letter's checks and in the import
   report, where it is still plausible (many items, many pages).
 
-Measured on this machine: the parser reads 2.4 MB of text in 0.7 s, so a letter at the text limit
-costs seconds, never minutes; every real letter is at least 50 times below each refusal.
+Measured on this machine: the parser reads 2.4 MB of text in 0.7 s; a 15.5 MB text letter just under
+the limit (2,598 items) imports in 5 s at 340 MB, one of 21 MB is refused in a millisecond, and so is a
+150 MB member in a 146 KB zip. Every real letter is at least 50 times below each refusal.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import re
 import unicodedata
 from typing import Any
 
-MAX_LETTER_BYTES = 200 * 1024 * 1024
+MAX_LETTER_BYTES = 200_000_000
 """Any letter file (a PDF with scanned pages may be large)."""
-MAX_TEXT_FILE_BYTES = 16 * 1024 * 1024
+MAX_TEXT_FILE_BYTES = 16_000_000
 """A plain-text letter (a real one is about 20 KB)."""
 MAX_TEXT_CHARS = 16_000_000
 """The text read from any letter (a real one: under 20,000 characters)."""
@@ -32,11 +33,11 @@ UNUSUAL_PAGES = 40
 MAX_ITEMS = 10_000
 UNUSUAL_ITEMS = 60
 
-MAX_ARCHIVE_BYTES = 4 * 1024 * 1024 * 1024
+MAX_ARCHIVE_BYTES = 4_000_000_000
 """What the letters of one .zip may expand to, all together."""
 MAX_EXPANSION = 100
 """How many times over a member may expand (letters compress 1 to 5 times)..."""
-EXPANSION_FLOOR = 1024 * 1024
+EXPANSION_FLOOR = 1_000_000
 """...once it expands to more than this (small files compress oddly and cost nothing)."""
 
 

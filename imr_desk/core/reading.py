@@ -13,12 +13,12 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from imr_desk.core.ocr import IMAGE_TYPES, image_type_of
 
 if TYPE_CHECKING:
-    from imr_desk.core.ocr import OcrLayer
+    from imr_desk.core.ocr import OcrLayer, OcrWord
 
 log = logging.getLogger(__name__)
 
@@ -238,9 +238,11 @@ def read_letter(data: bytes, name: str, ocr: OcrLayer | None = None) -> LetterTe
         return letter
     if raw_pages is None:
         return letter
-    _normalise(letter, raw_pages)
-    if ocr is not None and raw_pages:
-        _place_ocr_words(letter, raw_pages, ocr)
+    ocr_lines: dict[int, list[tuple[int, int]]] = {}
+    ocr_sources = _ocr_rewrite(letter, raw_pages, ocr, ocr_lines) if ocr is not None else []
+    _normalise(letter, raw_pages, ocr_lines)
+    if ocr_sources:
+        _place_ocr_words(letter, ocr_sources)
     if letter.error is None and not letter.text.strip():
         if media_type == PDF:
             letter.problems.append(
@@ -270,36 +272,195 @@ def _image_without_ocr(letter: LetterText, data: bytes) -> None:
         "or read it with: imr-desk ocr.", "error"))
 
 
-def _place_ocr_words(letter: LetterText, raw_pages: list[str], ocr: OcrLayer) -> None:
-    """Find the engine's words in the text read from the OCR PDF, with their confidences.
+# OCR noise: what speckle, table rules and fax streaks become in the engine's words.
+_OCR_KEEP_ALONE = frozenset("-–&§+/%#")
+"""Punctuation that stands alone in the letters' own text ("Labs - CBC"); any other lone mark is noise."""
+_OCR_EDGE_JUNK = "|_~©«»¦"
+"""Marks the engine reads from table rules and specks at a word's edge ("‘MRI", "decision. |")."""
+_OCR_NOISE_CONF = 0.3
+"""A word of at most three characters read below this confidence is a speck ("oe", "7", "Cy!"), not text."""
+_OCR_LOOKALIKE_LETTERS = str.maketrans("éèêëáàâíìîóòôúùûÉÈÁÀÍÓÚ", "eeeeaaaiiiooouuuEEAAIOU")
+"""Accents the engine reads into English words from a speck above a letter ("médical")."""
 
-    The text layer holds the engine's words in the engine's order, so the n-th run of non-space
-    characters on an OCR'd page is the n-th word; a page where the counts differ is matched by the
-    words' text.
+
+def _ocr_page_rewrite(raw: str, words: list[OcrWord]
+                      ) -> tuple[str, list[tuple[int, int, float]], list[tuple[int, int]]]:
+    """An OCR'd page's text as PDFium read it from the text layer, rewritten to the same length.
+
+    The engine's lines become the text's lines (PDFium may join a slightly turned page's lines into
+    one), specks and table rules read as words are dropped (turned into NUL, which reading drops, so
+    every kept character keeps its index into the page's characters), and the accents a speck adds
+    to an English word are taken off. Returns the page and each kept word's (first, last + 1) index
+    with its confidence.
     """
     import difflib
 
-    to_text = _source_to_text(letter)
-    by_page: dict[int, list] = {}
+    tokens = [(m.start(), m.end()) for m in re.finditer(r"\S+", raw)]
+    if len(tokens) == len(words):
+        matched: dict[int, OcrWord] = dict(enumerate(words))
+    else:  # a page whose text layer split or joined words differently: match them by their text
+        sm = difflib.SequenceMatcher(None, [raw[a:b] for a, b in tokens], [w.text for w in words], autojunk=False)
+        matched = {}
+        for block in sm.get_matching_blocks():
+            for k in range(block.size):
+                matched[block.a + k] = words[block.b + k]
+    chars = list(raw)
+    kept: list[tuple[int, int, int | None]] = []  # (start, end, line) of the tokens kept
+    kept_words: list[OcrWord | None] = []
+    sources: list[tuple[int, int, float]] = []
+    for i, (a, b) in enumerate(tokens):
+        word = matched.get(i)
+        tok = raw[a:b]
+        if _ocr_noise(raw, tokens, i, tok, word, matched):
+            chars[a:b] = "\x00" * (b - a)
+            continue
+        while a < b and raw[a] in _OCR_EDGE_JUNK:
+            chars[a] = "\x00"
+            a += 1
+        while b > a and raw[b - 1] in _OCR_EDGE_JUNK:
+            chars[b - 1] = "\x00"
+            b -= 1
+        if a >= b:
+            continue
+        fixed = tok[a - tokens[i][0]: b - tokens[i][0]].translate(_OCR_LOOKALIKE_LETTERS)
+        chars[a:b] = fixed
+        kept.append((a, b, word.line if word is not None else None))
+        kept_words.append(word)
+    kept, kept_words = _drop_lone_specks(chars, kept, kept_words)
+    sources = [(a, b, w.conf) for (a, b, _line), w in zip(kept, kept_words, strict=True) if w is not None]
+    # the separators between kept words: a line break where the engine's line changes, else a space
+    for (_a0, b0, line0), (a1, _b1, line1) in zip(kept, kept[1:], strict=False):
+        if a1 <= b0:
+            continue
+        new_line = line1 is not None and line0 is not None and line1 != line0
+        if not new_line and "\n" in raw[b0:a1] and (line1 is None or line0 is None):
+            new_line = True
+        chars[b0] = "\n" if new_line else " "
+        for k in range(b0 + 1, a1):
+            chars[k] = "\x00"
+    if kept:  # before the first and after the last word: nothing
+        for k in range(0, kept[0][0]):
+            chars[k] = "\x00"
+        for k in range(kept[-1][1], len(raw)):
+            chars[k] = "\x00"
+    text = "".join(chars)
+    return text, sources, _reading_order(text, kept, kept_words)
+
+
+def _drop_lone_specks(chars: list[str], kept: list[tuple[int, int, int | None]], words: list[OcrWord | None]
+                      ) -> tuple[list[tuple[int, int, int | None]], list[OcrWord | None]]:
+    """Drop a line that is one speck the engine took for a line of its own ("A", "Cy", "HH!"): the
+    letters print no such line (a page number is digits)."""
+    count: dict[int | None, int] = {}
+    for _a, _b, line in kept:
+        count[line] = count.get(line, 0) + 1
+    out_kept, out_words = [], []
+    for (a, b, line), w in zip(kept, words, strict=True):
+        tok = "".join(chars[a:b]).replace("\x00", "")
+        if line is not None and count[line] == 1 and _lone_speck(tok, w):
+            chars[a:b] = "\x00" * (b - a)
+            continue
+        out_kept.append((a, b, line))
+        out_words.append(w)
+    return out_kept, out_words
+
+
+def _lone_speck(tok: str, word: OcrWord | None) -> bool:
+    """A line's only word that is a speck: one or two characters that are not digits, or three with a mark
+    in them ("HH!") or read unsure; a wrapped last word ("it.") is read sure and kept."""
+    if tok.isdigit() or len(tok) > 3:
+        return False
+    if len(tok) <= 2:
+        return True
+    return not tok.rstrip(".,").isalpha() or (word is not None and word.conf < 0.5)
+
+
+def _reading_order(text: str, kept: list[tuple[int, int, int | None]], words: list[OcrWord | None]
+                   ) -> list[tuple[int, int]]:
+    """The page's lines, as (start, end) in `text`, in reading order.
+
+    The engine gives its blocks in its own order, which on a turned page now and then puts a block
+    before one printed above it in the same column ("case file, including all medical records:"
+    ahead of the heading above it). A block moves up past the blocks that lie wholly below it in its
+    column; blocks beside or across each other (a header table's cells) keep the engine's order.
+    """
+    lines: list[list[Any]] = []  # [start, end, block, x0, y0, x1, y1]
+    for (a, b, line), w in zip(kept, words, strict=True):
+        if lines and ("\n" not in text[lines[-1][1]:a]):
+            cur = lines[-1]
+            cur[1] = b
+            if w is not None:
+                cur[3:] = [min(cur[3], w.box[0]), min(cur[4], w.box[1]), max(cur[5], w.box[2]), max(cur[6], w.box[3])]
+            continue
+        block = line // 1_000_000 if line is not None else None
+        box = list(w.box) if w is not None else [0.0, 0.0, 0.0, 0.0]
+        lines.append([a, b, block, *box])
+    blocks: list[list[Any]] = []  # [lines, x0, y0, x1, y1]
+    for ln in lines:
+        if blocks and blocks[-1][0][-1][2] == ln[2] and ln[2] is not None:
+            blk = blocks[-1]
+            blk[0].append(ln)
+            blk[1:] = [min(blk[1], ln[3]), min(blk[2], ln[4]), max(blk[3], ln[5]), max(blk[4], ln[6])]
+        else:
+            blocks.append([[ln], *ln[3:]])
+    order: list[list[Any]] = []
+    for blk in blocks:
+        at = len(order)
+        while at > 0:
+            prev = order[at - 1]
+            wholly_below = prev[2] > blk[4]
+            same_column = prev[1] < blk[3] and blk[1] < prev[3]
+            if not (wholly_below and same_column):
+                break
+            at -= 1
+        order.insert(at, blk)
+    return [(ln[0], ln[1]) for blk in order for ln in blk[0]]
+
+
+def _ocr_noise(raw: str, tokens: list[tuple[int, int]], i: int, tok: str, word: OcrWord | None,
+               matched: dict[int, OcrWord]) -> bool:
+    """Whether the i-th token of an OCR'd page is a speck or a rule, not text.
+
+    A lone mark is text only where the letters print one: between two words of one line ("Labs - CBC"),
+    read with confidence, and not right after a label's colon ("Decision Date: - 12/21/2016").
+    """
+    conf = word.conf if word is not None else 1.0
+    if any(c.isalnum() for c in tok):
+        return word is not None and len(tok) <= 3 and conf < _OCR_NOISE_CONF
+    if tok not in _OCR_KEEP_ALONE or conf < 0.6 or i == 0 or i + 1 >= len(tokens):
+        return True
+    before, after = matched.get(i - 1), matched.get(i + 1)
+    if word is not None and (before is None or after is None or before.line != word.line or after.line != word.line):
+        return True
+    return raw[tokens[i - 1][0]:tokens[i - 1][1]].endswith(":")
+
+
+def _ocr_rewrite(letter: LetterText, raw_pages: list[str], ocr: OcrLayer,
+                 lines: dict[int, list[tuple[int, int]]]) -> list[tuple[int, int, float]]:
+    """Rewrite the OCR'd pages in place (`_ocr_page_rewrite`), their lines' reading order into `lines`;
+    returns the kept words' source ranges and confidences."""
+    by_page: dict[int, list[OcrWord]] = {}
     for w in ocr.words:
         by_page.setdefault(w.page, []).append(w)
+    base = 0
     out: list[tuple[int, int, float]] = []
-    for page, words in sorted(by_page.items()):
-        if page >= len(raw_pages):
-            continue
-        base = letter.raw_page_starts[page]
-        tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", raw_pages[page])]
-        if len(tokens) == len(words):
-            pairs = list(zip(tokens, words, strict=True))
-        else:
-            sm = difflib.SequenceMatcher(None, [t[2] for t in tokens], [w.text for w in words], autojunk=False)
-            pairs = []
-            for block in sm.get_matching_blocks():
-                pairs += [(tokens[block.a + k], words[block.b + k]) for k in range(block.size)]
-        for (a, b, _tok), w in pairs:
-            start, end = to_text(base + a), to_text(base + b - 1) + 1
-            if end > start:
-                out.append((start, end, w.conf))
+    for page, raw in enumerate(raw_pages):
+        if page in by_page:
+            raw_pages[page], sources, order = _ocr_page_rewrite(raw, by_page[page])
+            out += [(base + a, base + b, conf) for a, b, conf in sources]
+            lines[page] = order
+        base += len(raw) + 1
+    return out
+
+
+def _place_ocr_words(letter: LetterText, sources: list[tuple[int, int, float]]) -> None:
+    """The OCR words' places in the text, with their confidences."""
+    to_text = _source_to_text(letter)
+    out = []
+    for a, b, conf in sources:
+        start, end = to_text(a), to_text(b - 1) + 1
+        if end > start:
+            out.append((start, end, conf))
     out.sort()
     letter.ocr_words = out
 
@@ -423,7 +584,8 @@ def _text_pages(data: bytes, letter: LetterText) -> list[str] | None:
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
-def _normalise(letter: LetterText, raw_pages: list[str]) -> None:
+def _normalise(letter: LetterText, raw_pages: list[str], line_order: dict[int, list[tuple[int, int]]] | None = None
+               ) -> None:
     """Join pages; unify line ends; undo double spacing; repair mojibake and PDFium's marker characters."""
     raw_starts = []
     pos = 0
@@ -434,7 +596,10 @@ def _normalise(letter: LetterText, raw_pages: list[str]) -> None:
 
     # Pass 1: per page, line ends to \n and PDFium's soft-hyphen marker to a hyphen.
     lines_per_page: list[list[tuple[str, int]]] = []
-    for page, base in zip(raw_pages, raw_starts, strict=True):
+    for p, (page, base) in enumerate(zip(raw_pages, raw_starts, strict=True)):
+        if line_order and p in line_order:  # a page read by OCR: its lines in reading order (`_reading_order`)
+            lines_per_page.append([(page[a:b], base + a) for a, b in line_order[p]] or [("", base)])
+            continue
         lines: list[tuple[str, int]] = []
         start = 0
         for m in _NEWLINE.finditer(page):

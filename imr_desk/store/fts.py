@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 _UNSEARCHABLE = re.compile(r"[\x00-\x1f\x7f]")
-MAX_WORDS = 64
+MAX_WORDS = 32
 """More words than this are not a search but a pasted paragraph; the first ones decide already."""
 
 

@@ -19,15 +19,17 @@ from typing import Any
 
 from imr_desk.core import limits, parse_letter, read_letter
 from imr_desk.core.limits import shown_name
-from imr_desk.core.reading import PDF, media_type_of, sha256_of
+from imr_desk.core.ocr import OcrCancelled, OcrLayer, OcrUnavailable
+from imr_desk.core.reading import TEXT, ReadProblem, media_type_of, sha256_of
 from imr_desk.store.database import LetterStore
 from imr_desk.store.errors import DiskFull, NotWritable, StoreError
 from imr_desk.store.jsonl import count_lines
+from imr_desk.store.ocr_layers import run_ocr, save_layer
 from imr_desk.store.roundtrip import import_jsonl
 
 log = logging.getLogger(__name__)
 
-LETTER_SUFFIXES = (".pdf", ".txt")
+LETTER_SUFFIXES = (".pdf", ".txt", ".png", ".jpg", ".jpeg", ".tif", ".tiff")  # images: scans, read by OCR
 ARCHIVE_SUFFIXES = (".zip",)
 EXPORT_SUFFIXES = (".jsonl",)
 
@@ -37,9 +39,11 @@ class ImportEvent:
     done: int
     total: int
     name: str
-    outcome: str  # 'added' | 'duplicate' | 'failed'
+    outcome: str  # 'added' | 'duplicate' | 'failed', or 'ocr' while a scan's pages are read
     message: str | None = None
     letter_id: int | None = None
+    pages: tuple[int, int] | None = None
+    """While OCR reads a scan ('ocr'): pages done, pages to do."""
 
 
 @dataclass
@@ -91,7 +95,7 @@ def _file_source(p: Path) -> _Source:
 def _starts_as_pdf(p: Path) -> bool:
     try:
         with open(p, "rb") as f:
-            return media_type_of(f.read(1024), p.name) == PDF
+            return media_type_of(f.read(1024), p.name) != TEXT  # a PDF or a scanned image
     except OSError:
         return False
 
@@ -242,19 +246,26 @@ def default_batch_name() -> str:
     return "import " + datetime.now().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def add_letter(db: LetterStore, data: bytes, name: str, batch: str | None) -> tuple[str, str | None, int | None]:
-    """Read, parse and store one letter. Returns (outcome, message, letter id)."""
+def add_letter(db: LetterStore, data: bytes, name: str, batch: str | None,
+               ocr_layer: OcrLayer | None = None, ocr_problem: str | None = None) -> tuple[str, str | None, int | None]:
+    """Read, parse and store one letter (with its OCR layer, for a scan). Returns (outcome, message, letter id).
+
+    `ocr_problem`: why a scan could not be read by OCR (no engine, a failure); it is stored for review by hand.
+    """
     if not data:
         return "failed", "the file is empty (0 bytes)", None
     media_type = media_type_of(data, name)
-    too_big = limits.too_big(len(data), is_pdf=media_type == PDF)
+    too_big = limits.too_big(len(data), is_pdf=media_type != TEXT)  # a PDF or a scanned image
     if too_big:
         return "failed", too_big, None
     sha = sha256_of(data)
     existing = db.letter_id_by_sha256(sha)
     if existing is not None:
         return "duplicate", f"already in the database as letter {existing}", existing
-    letter = read_letter(data, name)
+    letter = read_letter(data, name, ocr_layer)
+    if ocr_problem:
+        letter.problems.append(ReadProblem("ocr-unavailable" if "install" in ocr_problem else "ocr-failed",
+                                           ocr_problem))
     if letter.error:
         return "failed", letter.error, None
     too_long = limits.too_much_text(len(letter.text))
@@ -272,13 +283,18 @@ def add_letter(db: LetterStore, data: bytes, name: str, batch: str | None) -> tu
     unusual = limits.unusual(parsed)
     if unusual:
         parsed["warnings"] = [*(parsed.get("warnings") or []), *unusual]
-    letter_id = db.insert_letter(
-        data=data, name=name, media_type=letter.media_type, text=letter.text, page_starts=letter.page_starts,
-        parsed=parsed, sha256=sha, batch=batch, layout=parsed.get("layout"),
-    )
+    with db.transaction("store the letter"):  # the letter and its OCR layer together, or neither
+        letter_id = db.insert_letter(
+            data=data, name=name, media_type=letter.file_type or letter.media_type, text=letter.text,
+            page_starts=letter.page_starts, parsed=parsed, sha256=sha, batch=batch, layout=parsed.get("layout"),
+        )
+        if letter_id is not None and ocr_layer is not None:
+            save_layer(db, letter_id, ocr_layer)
     if letter_id is None:  # another process stored it a moment ago
         return "duplicate", "already in the database", db.letter_id_by_sha256(sha)
     problems = [p.message for p in letter.problems if p.severity == "error"] + [w["message"] for w in unusual]
+    if ocr_problem:
+        problems.insert(0, ocr_problem)
     return "added", ("; ".join(problems) or None), letter_id
 
 
@@ -300,7 +316,14 @@ def import_iter(db: LetterStore, paths: Iterable[str | Path], batch: str | None 
                 break
             continue
         done += 1
-        outcome, message, letter_id = _one(db, src, report.batch)
+        if src.kind == "failed":
+            outcome, message, letter_id = _one(db, src, report.batch)
+        else:
+            try:
+                outcome, message, letter_id = yield from _one_with_ocr(db, src, report.batch, done, total, cancel)
+            except OcrCancelled:
+                report.cancelled = True
+                break
         if outcome == "added":
             report.added.append(src.label)
             report.added_ids.append(letter_id or 0)
@@ -314,15 +337,51 @@ def import_iter(db: LetterStore, paths: Iterable[str | Path], batch: str | None 
     return report
 
 
-def _one(db: LetterStore, src: _Source, batch: str) -> tuple[str, str | None, int | None]:
-    if src.kind == "failed":
-        return "failed", src.problem, None
+def _one_with_ocr(db: LetterStore, src: _Source, batch: str, done: int, total: int,
+                  cancel: Any) -> Generator[ImportEvent, None, tuple[str, str | None, int | None]]:
+    """One letter; a scan is read by OCR first (in a pool on other threads), with a step per heartbeat
+    so that the clerk's saves get in between, and its pages' progress."""
     try:
         data = src.load()
     except (OSError, zipfile.BadZipFile, ValueError, RuntimeError) as exc:
         return "failed", f"could not read the file ({getattr(exc, 'strerror', None) or exc})", None
+    layer = None
+    problem = None
+    if data and len(data) <= limits.MAX_LETTER_BYTES and db.letter_id_by_sha256(sha256_of(data)) is None:
+        # more pages than any letter has is refused below as it is: not read by OCR first
+        max_pages = limits.MAX_PAGES
+        try:
+            steps = run_ocr(data, src.name, cancel, max_pages=max_pages)
+            while True:
+                try:
+                    state = next(steps)
+                except StopIteration as stop:
+                    layer = stop.value
+                    break
+                yield ImportEvent(done - 1, total, src.label, "ocr",
+                                  f"reading page {min(state.done + 1, state.total)} of {state.total} (OCR)",
+                                  pages=(state.done, state.total))
+        except OcrUnavailable as exc:
+            problem = exc.clerk_message
+        except OcrCancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the engine failed: the scan is kept for review by hand
+            log.warning("OCR of %s failed: %s", src.label, exc, exc_info=True)
+            problem = f"OCR could not read the scanned pages: {exc}"
+    return _one(db, src, batch, data, layer, problem)
+
+
+def _one(db: LetterStore, src: _Source, batch: str, data: bytes | None = None, layer: OcrLayer | None = None,
+         problem: str | None = None) -> tuple[str, str | None, int | None]:
+    if src.kind == "failed":
+        return "failed", src.problem, None
+    if data is None:
+        try:
+            data = src.load()
+        except (OSError, zipfile.BadZipFile, ValueError, RuntimeError) as exc:
+            return "failed", f"could not read the file ({getattr(exc, 'strerror', None) or exc})", None
     try:
-        return add_letter(db, data, src.name, batch)
+        return add_letter(db, data, src.name, batch, layer, problem)
     except (DiskFull, NotWritable):
         raise  # nothing else can be stored either: stop and tell the clerk
     except StoreError as exc:

@@ -23,7 +23,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-MAX_LINE_BYTES = 64 * 1024 * 1024
+MAX_LINE_BYTES = 64_000_000
 MAX_DEPTH = 64
 _INT_LIMIT = 2**63
 _CHUNK = 1 << 20
@@ -72,7 +72,7 @@ def decode_line(raw: bytes) -> dict[str, Any]:
     """One line of JSON Lines as an object; `BadLine` says why it is not one."""
     if len(raw) > MAX_LINE_BYTES:
         raise BadLine(f"is {len(raw) // 1_000_000} MB long; a letter's line is far smaller "
-                      f"(at most {MAX_LINE_BYTES // (1024 * 1024)} MB are read)")
+                      f"(at most {MAX_LINE_BYTES // 1_000_000} MB are read)")
     if depth_of(raw) > MAX_DEPTH:
         raise BadLine(f"is nested more than {MAX_DEPTH} levels deep; a letter's record is not")
     try:
@@ -127,7 +127,7 @@ def read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | N
                     size += len(rest)
                 size += len(rest)
                 yield number, None, (f"line {number} is {size // 1_000_000} MB long; a letter's line is far "
-                                     f"smaller (at most {MAX_LINE_BYTES // (1024 * 1024)} MB are read)")
+                                     f"smaller (at most {MAX_LINE_BYTES // 1_000_000} MB are read)")
                 continue
             if not raw.strip():
                 continue

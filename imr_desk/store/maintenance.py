@@ -12,11 +12,13 @@ from typing import Any
 from imr_desk.core import PARSER_VERSION, parse_letter, read_letter
 from imr_desk.store import records as rec
 from imr_desk.store.database import LetterStore, ReparseReport
+from imr_desk.store.ocr_layers import load_layer
 
 log = logging.getLogger(__name__)
 
 
-def reparse(db: LetterStore, progress: Callable[[int, int], Any] | None = None, force: bool = False) -> ReparseReport:
+def reparse(db: LetterStore, progress: Callable[[int, int], Any] | None = None, force: bool = False,
+            ids: list[int] | None = None) -> ReparseReport:
     """Parse letters again with this parser.
 
     A letter whose record no clerk has changed, and that is not reviewed, gets the new output as its
@@ -28,7 +30,8 @@ def reparse(db: LetterStore, progress: Callable[[int, int], Any] | None = None, 
     report = ReparseReport()
     where = "" if force else " WHERE parser_version != ?"
     params = () if force else (PARSER_VERSION,)
-    ids = [r[0] for r in db.conn.execute(f"SELECT id FROM letters{where} ORDER BY id", params)]
+    if ids is None:  # `ids`: only these letters (those OCR has just read), whatever their parser version
+        ids = [r[0] for r in db.conn.execute(f"SELECT id FROM letters{where} ORDER BY id", params)]
     for n, letter_id in enumerate(ids, 1):
         holder = db.live_leases().get(letter_id)
         if holder is not None:  # a clerk has it open: replacing it under them would refuse their next save
@@ -44,7 +47,7 @@ def reparse(db: LetterStore, progress: Callable[[int, int], Any] | None = None, 
             if row is None:
                 continue
             name, status, parsed_json, record_json, version, old_pv, data = row
-            letter = read_letter(bytes(data), name)
+            letter = read_letter(bytes(data), name, load_layer(db, letter_id))
             new = parse_letter(letter, include_text=False)
             old_parsed = json.loads(parsed_json)
             if rec.dumps(new) == parsed_json and old_pv == PARSER_VERSION:

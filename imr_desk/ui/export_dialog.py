@@ -127,6 +127,7 @@ class ExportDialog(QDialog):
         self.db = db
         self.ids = list(ids) if ids else None
         self.job: ExportJob | None = None
+        self._focus_before: QWidget | None = None  # the keyboard's place while an export runs
         self._own_writer = writer is None  # opened alone (not from a window): the dialog's own writer
         self.writer = writer if writer is not None else DbWriter(lambda: Database.open(db.path, user=db.user))
         self._recording: WriteOp[int] | None = None
@@ -324,10 +325,19 @@ class ExportDialog(QDialog):
         return True
 
     def _running(self, on: bool) -> None:
+        # Disabling the focused widget leaves the keyboard nowhere (Tab and the arrows do nothing after
+        # the export): keep Cancel in reach meanwhile, and give the keyboard back where it was.
+        if on:
+            self._focus_before = self.focusWidget()
         self.export_button.setEnabled(not on)
         self.cancel_button.setText("Cancel" if on else "Close")
         for box in self.findChildren(QGroupBox):
             box.setEnabled(not on)
+        if on:
+            self.cancel_button.setFocus()
+        else:
+            before, self._focus_before = self._focus_before, None
+            (before if before is not None and before.isEnabled() else self.export_button).setFocus()
         self.progress.setVisible(on or self.progress.value() > 0)
         if on:
             self.progress.setRange(0, 0)

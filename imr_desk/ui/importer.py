@@ -90,7 +90,12 @@ class ImportController(QObject):
 
     def _stepped(self, event: Any) -> None:
         done, total, name = _progress_of(event)
-        if total:
+        pages = getattr(event, "pages", None)
+        if pages and pages[1]:  # a scan being read by OCR: pages done of pages to do
+            self.progress.setRange(0, pages[1])
+            self.progress.setValue(pages[0])
+            self.progress.setFormat(f"Reading {name} by OCR: page %v of %m done")
+        elif total:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
             self.progress.setFormat(f"Importing %v of %m: {name}" if name else "Importing %v of %m")

@@ -107,6 +107,7 @@ class PdfLetterView(QGraphicsView):
 
     spanClicked = Signal(str)
     selectionMade = Signal(int, int)
+    boxDrawn = Signal(int)  # the page a box was drawn on
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -128,6 +129,9 @@ class PdfLetterView(QGraphicsView):
         self._selection_items: list[QGraphicsRectItem] = []
         self._selection: tuple[int, int] | None = None
         self._press: QPointF | None = None
+        self._press_box = False
+        self._box: tuple[int, tuple[float, float, float, float]] | None = None
+        self._box_items: list[QGraphicsRectItem] = []
         self.zoom = 1.0
         self.fitting = True  # the zoom follows the pane's width (Ctrl+0) until the clerk zooms
         self._render_timer = QTimer(self, singleShot=True, interval=120)
@@ -176,6 +180,8 @@ class PdfLetterView(QGraphicsView):
         self._find_items = []
         self._selection_items = []
         self._selection = None
+        self._box = None
+        self._box_items = []
         for tp in self._textpages.values():
             tp.close()
         self._textpages = {}
@@ -373,6 +379,7 @@ class PdfLetterView(QGraphicsView):
         for it in self._selection_items:
             self._scene.removeItem(it)
         self._selection_items = []
+        self._clear_box()
         if end <= start:
             self._selection = None
             return
@@ -401,13 +408,16 @@ class PdfLetterView(QGraphicsView):
     def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.button() == Qt.MouseButton.LeftButton:
             self._press = self.mapToScene(event.position().toPoint())
+            self._press_box = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         super().mousePressEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.button() == Qt.MouseButton.LeftButton and self._press is not None:
             end_pos = self.mapToScene(event.position().toPoint())
             press, self._press = self._press, None
-            if (end_pos - press).manhattanLength() < 3:
+            if (end_pos - press).manhattanLength() >= 3 and (self._press_box or not self._page_has_text(press)):
+                self.draw_box(press, end_pos)  # Shift+drag, or any drag on a page without text
+            elif (end_pos - press).manhattanLength() < 3:
                 self._set_selection(0, 0)
                 keys = [k for k in self.span_keys_at(end_pos) if not k.startswith("annotation:")]
                 if keys and self._letter is not None:
@@ -426,6 +436,91 @@ class PdfLetterView(QGraphicsView):
         tb = self._index.text_offset(*cb)
         lo, hi = min(ta, tb), max(ta, tb) + 1
         self._set_selection(lo, min(hi, len(self._letter.text) if self._letter else hi))
+
+    # -- a box drawn on the page (Shift+drag; any drag on a scan without text) -----------------------
+    def _page_at(self, scene_pos: QPointF) -> _PageItem | None:
+        for page in self._pages:
+            if page.top <= scene_pos.y() <= page.top + page.height:
+                return page
+        return None
+
+    def _page_has_text(self, scene_pos: QPointF) -> bool:
+        page = self._page_at(scene_pos)
+        tp = self._textpage(page.index) if page is not None else None
+        return tp is not None and tp.count_chars() > 0
+
+    def draw_box(self, a: QPointF, b: QPointF) -> None:
+        """The box between two scene points, on the page of the first: drawn, and kept for the fill key."""
+        page = self._page_at(a)
+        for it in self._selection_items:
+            self._scene.removeItem(it)
+        self._selection_items = []
+        self._selection = None
+        self._clear_box()
+        if page is None:
+            return
+        x0, x1 = sorted((max(0.0, min(a.x(), b.x())), min(page.width, max(a.x(), b.x()))))
+        y0 = max(0.0, min(a.y(), b.y()) - page.top)
+        y1 = min(page.height, max(a.y(), b.y()) - page.top)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        self._box = (page.index, (x0, y0, x1, y1))
+        pen = QPen(SELECTION_COLOUR, 1.2, Qt.PenStyle.DashLine)
+        fill = QColor(SELECTION_COLOUR)
+        fill.setAlpha(30)
+        it = self._scene.addRect(QRectF(x0, page.top + y0, x1 - x0, y1 - y0), pen, QBrush(fill))
+        it.setZValue(5)
+        self._box_items = [it]
+        self.boxDrawn.emit(page.index)
+
+    def _clear_box(self) -> None:
+        for it in self._box_items:
+            self._scene.removeItem(it)
+        self._box_items = []
+        self._box = None
+
+    def selected_box(self) -> tuple[int, tuple[float, float, float, float]] | None:
+        """The box drawn: (0-based page, (left, top, right, bottom) in PDF points from the page's top left)."""
+        return self._box
+
+    def box_words(self, page: int, box: tuple[float, float, float, float]) -> tuple[str, int, int] | None:
+        """The words of the page's text layer inside `box`, in reading order, and the span of text they cover.
+
+        None when the page has no text there (a scan not read by OCR: the region is read by OCR instead).
+        """
+        tp = self._textpage(page)
+        if tp is None or self._index is None or self._letter is None or page >= len(self._pages):
+            return None
+        height = self._pages[page].height
+        x0, y0, x1, y1 = box
+        offsets = []
+        for ci in range(tp.count_chars()):
+            try:
+                left, bottom, right, top = tp.get_charbox(ci)
+            except Exception:  # noqa: BLE001 - a generated character without a box
+                continue
+            cx, cy = (left + right) / 2, height - (bottom + top) / 2
+            if right > left and x0 <= cx <= x1 and y0 <= cy <= y1:
+                offsets.append(self._index.text_offset(page, ci))
+        if not offsets:
+            return None
+        offsets = sorted(set(offsets))
+        text = self._letter.text
+        words, run = [], [offsets[0]]
+        for off in offsets[1:]:
+            if off == run[-1] + 1:
+                run.append(off)
+            else:
+                words.append(text[run[0]:run[-1] + 1])
+                run = [off]
+        words.append(text[run[0]:run[-1] + 1])
+        value = " ".join(" ".join(words).split())
+        start, end = offsets[0], offsets[-1] + 1
+        while start < end and text[start].isspace():  # a line break PDFium put beside the words
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        return (value, start, end) if value else None
 
     def wheelEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
@@ -704,6 +799,10 @@ class LetterView(QStackedWidget):
 
     def selected_span(self) -> tuple[int, int] | None:
         return self.current.selected_span()
+
+    def selected_box(self) -> tuple[int, tuple[float, float, float, float]] | None:
+        """A box drawn on a page (PDF letters, scans), which the fill key reads instead of a selection."""
+        return self.pdf_view.selected_box() if self.current is self.pdf_view else None
 
     def select_span(self, start: int, end: int) -> None:
         self.current.select_span(start, end)

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -227,6 +227,12 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.clamp_to_screen)
             _restore_sizes(self.splitter, self.settings.ints("window/splitter"), [0.28, 0.40, 0.32])
             _restore_sizes(self.right, self.settings.ints("window/rightSplitter"), [0.8, 0.2])
+            # The letter the window starts on was opened before the panes had their size: the fit to
+            # width and the form's layout since moved both away from the top; open it ready once more,
+            # now that they have it (before the clerk can do anything).
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+            if self.session.letter_id is not None:
+                self._make_ready()
 
     def save_settings(self) -> None:
         s = self.settings
@@ -519,14 +525,53 @@ class MainWindow(QMainWindow):
                           "Ctrl+Return confirms the fields left and marks the letter reviewed again.")
 
     def do_fill_from_selection(self) -> None:
+        box = self.letter_view.selected_box()
+        if box is not None:
+            self._fill_from_box(*box)
+            return
         span = self.letter_view.selected_span()
         if span is None:
-            self.show_message("Select the field's text in the letter first, then press Ctrl+D.")
+            self.show_message("Select the field's text in the letter (or draw a box around it with Shift+drag) "
+                              "first, then press Ctrl+D.")
             return
         path = self._guard(self.session.fill_from_selection, *span)
         if path:
             self.form.focus_field(path)
             self.show_message(f"Filled {label_of(path)} from the letter.")
+
+    def _fill_from_box(self, page: int, box: tuple[float, float, float, float]) -> None:
+        """Fill the focused field from the words inside a box drawn on the page; a page without text there
+        is read by OCR (the region only, a second or less)."""
+        hit = self.letter_view.pdf_view.box_words(page, box)
+        if hit is not None:
+            text, start, end = hit
+            path = self._guard(self.session.fill_from_box, page, box, text, start, end)
+        else:
+            from PySide6.QtWidgets import QApplication
+
+            from imr_desk.core import ocr
+
+            if self.session.data is None:
+                return
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                text = ocr.ocr_region(self.session.data, page, box)
+            except ocr.OcrUnavailable as exc:
+                self.show_message(exc.clerk_message)
+                return
+            except Exception as exc:  # noqa: BLE001 - the engine failed on the region: say so, keep the field
+                log.warning("OCR of a region failed: %s", exc, exc_info=True)
+                self.show_message(f"The box could not be read by OCR: {exc}")
+                return
+            finally:
+                QApplication.restoreOverrideCursor()
+            if not text:
+                self.show_message("No words were found inside the box; draw it around the value's words.")
+                return
+            path = self._guard(self.session.fill_from_box, page, box, text, None, None)
+        if path:
+            self.form.focus_field(path)
+            self.show_message(f"Filled {label_of(path)} from the box drawn on page {page + 1}.")
 
     def do_annotate(self) -> None:
         s = self.session

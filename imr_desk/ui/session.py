@@ -21,7 +21,9 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from imr_desk.core import LetterText, fields, read_letter
 from imr_desk.core.checks import recheck as _recheck  # run again on every edit (README: "Warnings")
+from imr_desk.core.ocr import image_pages_pdf
 from imr_desk.store import ClerkError, Database, Letter, LetterLeased, StoreError, VersionConflict
+from imr_desk.store.ocr_layers import load_layer
 from imr_desk.ui import record_ops as ops
 from imr_desk.ui.writer import DbWriter, WriteOp
 
@@ -162,7 +164,12 @@ class ReviewSession(QObject):
             return
         letter = self.db.letter(letter_id)
         data = self.db.letter_file(letter_id)
-        text = read_letter(data, letter.name)
+        layer = load_layer(self.db, letter_id)  # a scan read by OCR: its pages with their text layer
+        text = read_letter(data, letter.name, layer)
+        if layer is not None:
+            data = layer.pdf
+        elif text.file_type != text.media_type and text.file_type.startswith("image/"):
+            data = image_pages_pdf(data)  # a scan not read by OCR: its pages all the same
         # No letterClosed: the views go straight to the next letter instead of emptying themselves first.
         self.close_letter(switching=True)
         writes = self._parked.pop(letter_id, None)
@@ -465,6 +472,31 @@ class ReviewSession(QObject):
         except fields.NotAValue as exc:
             raise ReviewError(str(exc)) from None
         prov = {"start": start, "end": end, "page": self.text.page_of(start), "confidence": 1.0, "rule": CLERK_RULE}
+        self.set_value(path, value, provenance=prov)
+        return path
+
+    def fill_from_box(self, page: int, box: tuple[float, float, float, float], text: str,
+                      start: int | None, end: int | None) -> str:
+        """Fill the focused field with the words read inside a box drawn on a page (0-based), recording the
+        box as the value's source: `start`/`end` the words' span of the text, None when OCR read the box."""
+        self._check_editable()
+        path = self.focused_path
+        if not path:
+            raise ReviewError("Click the field to fill first, then draw a box around its words in the letter.")
+        raw = " ".join(text.split())
+        if self.text is None or not raw:
+            raise ReviewError("Draw the box around the field's words in the letter first.")
+        field = fields.field_at(path)
+        try:
+            value: Any = raw if field is None else fields.value_from_text(field, raw)
+        except fields.NotAValue as exc:
+            raise ReviewError(str(exc)) from None
+        if start is None or end is None:  # read by OCR from the page image: no span of the text holds it
+            starts = self.text.page_starts
+            start = end = starts[page] if page < len(starts) else 0
+        prov = {"start": start, "end": end, "page": page + 1, "confidence": 1.0,
+                "rule": "clerk-box" if end > start else "clerk-box-ocr",
+                "box": [round(v, 1) for v in box]}
         self.set_value(path, value, provenance=prov)
         return path
 

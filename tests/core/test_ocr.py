@@ -49,11 +49,16 @@ def test_the_ocr_layer_lays_the_engines_words_over_the_page(scan_page1: bytes) -
     layer = ocr.ocr_letter(scan_page1, "application/pdf", workers=1)
     assert layer is not None and layer.pages == [0] and layer.engine_version
     letter = read_letter(scan_page1, "scan.pdf", layer)
-    # every word the engine read is found in the text at its place, with its confidence
-    assert len(letter.ocr_words) == len(layer.words) > 300
-    for (start, end, conf), word in zip(letter.ocr_words[:50], layer.words[:50], strict=True):
-        assert letter.text[start:end].replace("\ufffe", "-") == word.text.replace("\ufffe", "-")
-        assert conf == word.conf
+    # the engine's words are in the text, each with its confidence; specks and rules read as marks are not
+    assert 0.9 * len(layer.words) < len(letter.ocr_words) <= len(layer.words)
+    confs = {w.conf for w in layer.words}
+    for start, end, conf in letter.ocr_words:
+        assert letter.text[start:end].strip() == letter.text[start:end] != ""
+        assert conf in confs
+    at = letter.text.index("CM16-0221706")
+    (case_conf,) = [c for s, e, c in letter.ocr_words if s == at and e == at + 12]
+    assert case_conf == next(w.conf for w in layer.words if w.text == "CM16-0221706")
+    assert "|" not in letter.text and "_" not in letter.text
     # the text layer is where the words are on the page: PDFium finds the case number in its box
     import pypdfium2 as pdfium
 

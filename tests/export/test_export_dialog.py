@@ -183,3 +183,21 @@ def test_the_export_records_itself_through_the_writer_once_the_lock_is_free(qtbo
     assert blocker.args[0].export_id is not None
     assert reviewed.queue_count({"exported": True}) == 5
     assert "Exported 5 letter(s)" in dialog.message.text()
+
+
+def test_the_keyboard_stays_where_it_was_after_an_export(qtbot, reviewed: Database, tmp_path: Path) -> None:
+    """A clerk exports one format with Enter, then picks the next format with the arrow keys."""
+    from PySide6.QtWidgets import QApplication
+
+    dialog = make(qtbot, reviewed)
+    dialog.destination.setText(str(tmp_path / "week1"))
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+    dialog.format.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.format)
+    with qtbot.waitSignal(dialog.exported, timeout=30_000):
+        qtbot.keyClick(dialog.format, Qt.Key.Key_Return)  # the default button: Export
+    qtbot.waitUntil(lambda: dialog.export_button.isEnabled())
+    assert QApplication.focusWidget() is dialog.format, QApplication.focusWidget()
+    qtbot.keyClick(dialog.format, Qt.Key.Key_Down)
+    assert dialog.format.currentData() != "csv"

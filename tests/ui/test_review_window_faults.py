@@ -241,6 +241,30 @@ def test_an_import_waits_for_the_lock_instead_of_failing_its_files(qtbot, open_w
     assert len(report.added) == 3 and not report.failed
 
 
+def test_a_save_slips_in_between_the_files_of_a_running_import(qtbot, open_window, db_path, tmp_path):
+    """The window's own long import never makes a save wait for it (nor time out): the save lands between
+    two of its files, and the window's version is the one the database committed."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    seed = TEXTS[1].read_text(encoding="utf-8")
+    for i in range(200):
+        (folder / f"m{i:03d}.txt").write_text(f"Many {i}\n{seed}", encoding="utf-8")
+    w = open_window(db_path)
+    lid = letter_id(w, TEXTS[0].name)
+    w.open_letter(lid)
+    landed(qtbot, w)
+    w.import_paths([folder])
+    qtbot.waitUntil(lambda: w.importer.progress.value() >= 3, timeout=60_000)
+    w.session.set_value("summary", "typed during the import")
+    w.session.save_now()  # as switching letters does, without the half-second pause
+    qtbot.waitUntil(lambda: not w.session.dirty, timeout=10_000)
+    assert w.importer.running  # landed while the import was still going
+    assert w.session.version == stored(w, lid).version
+    assert stored(w, lid).record["summary"] == "typed during the import"
+    qtbot.waitUntil(lambda: not w.importer.running, timeout=120_000)
+    assert len(w.importer.last_report.added) == 200
+
+
 # -- B: the status and version the store reports ------------------------------------------------------
 def test_after_marking_reviewed_an_edit_saves_and_shows_the_letter_back_in_review(qtbot, open_window, db_path):
     w = open_window(db_path)

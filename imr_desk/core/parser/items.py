@@ -127,14 +127,10 @@ def _starts_label(text: str, pos: int) -> bool:
     return i < 0 or text[i] in "\n.!?\"”)"
 
 
-def _labels(text: str, lo: int, hi: int, patterns: tuple[re.Pattern[str], ...]) -> list[_Label]:
-    found = []
-    for kind, rx in enumerate(patterns):
-        for m in rx.finditer(text, lo, hi):
-            if _starts_label(text, m.start()):
-                found.append(_Label(kind, m.start(), m.end()))
-    found.sort(key=lambda lab: lab.start)
-    return found
+def _labels(text: str, lo: int, hi: int, pattern: re.Pattern[str]) -> list[_Label]:
+    """The item labels in text[lo:hi], in order (`pattern`: the layout's labels, group k0/k1/k2 by kind)."""
+    return [_Label(int((m.lastgroup or "k2")[1]), m.start(), m.end())
+            for m in pattern.finditer(text, lo, hi) if _starts_label(text, m.start())]
 
 
 def _group_items(labels: list[_Label]) -> list[dict[int, _Label]]:
@@ -313,7 +309,7 @@ def read_items(r: Reader, s: Sections) -> None:
     text = r.text
     area = s.items()
     patterns = s.layout.label_patterns
-    groups = _group_items(_labels(text, area.start, area.end, patterns))
+    groups = _group_items(_labels(text, area.start, area.end, s.layout.label_pattern))
     if not groups:
         if not _decision_sentences(r):
             _decision_lines(r, area.start, area.end)

@@ -73,7 +73,7 @@ SUMMARY_INTRO = re.compile(
     r"(?:The\s+)?(?:expert|physician)\s+reviewer\s+developed\s+the\s+following\s+clinical\s+case\s+summary"
     r"\s+based\s+on\s+a\s+review\s+of\s+the\s+case\s+file,?\s+including\s+all\s+medical\s+records\s*:?", _I)
 ISSUES_INTRO = re.compile(
-    r"The\s+Final\s+Determination\s+was\s+based\s+on\s+decisions?\s+for\s+the\s+disputed\s+items?\s*/?\s*"
+    r"The\s+Final\s+Determination\s+was\s+based\s+on\s+decisions?\s+for\s+the\s+disputed\s+items?\s*[/,|]?\s*"
     r"(?:services?)?\s+set\s+forth\s+below\s*:?", _I)
 DISCLAIMER = re.compile(
     r"Disclaimer\s*:\s*The\s+following\s+case\s+summary\s+was\s+taken\s+(?:directly\s+)?from\s+the\s+"
@@ -111,6 +111,11 @@ class ItemLabels:
     def patterns(self) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
         return (re.compile("|".join(self.claims_administrator), _I), re.compile("|".join(self.maximus), _I),
                 re.compile("|".join(self.rationale), _I))
+
+    def combined(self) -> re.Pattern[str]:
+        """All three in one pattern (groups k0, k1, k2), so the items section is scanned once."""
+        return re.compile("|".join(f"(?P<k{k}>" + "|".join(forms) + ")" for k, forms in
+                                   enumerate((self.claims_administrator, self.maximus, self.rationale))), _I)
 
 
 FDL_ITEM_LABELS = ItemLabels(
@@ -162,12 +167,14 @@ class Layout:
     header_pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
     case_label: re.Pattern[str] = field(init=False, repr=False, compare=False)
     label_patterns: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    label_pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "header_pattern", header_token_pattern(self.header_labels))
         object.__setattr__(self, "case_label", re.compile(
             "|".join(p for k, p in self.header_labels if k == "case_number"), _I))
         object.__setattr__(self, "label_patterns", self.item_labels.patterns())
+        object.__setattr__(self, "label_pattern", self.item_labels.combined())
 
 
 def header_token_pattern(labels: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
@@ -177,7 +184,8 @@ def header_token_pattern(labels: tuple[tuple[str, str], ...]) -> re.Pattern[str]
         keys.setdefault(key, []).append(pattern)
     parts = [f"(?P<{key}>" + "|".join(pats) + ")" for key, pats in keys.items()]
     parts += [
-        r"(?P<v_case>CM\s*" + DIGIT + r"{2}\s*-\s*" + DIGIT + r"{7})",
+        # OCR may split the number's digits with a space ("CM16-0221 706"); the value is read without it
+        r"(?P<v_case>CM\s*" + DIGIT + r"{2}\s*-\s*(?:" + DIGIT + r" ?){6}" + DIGIT + r")",
         r"(?P<v_date>" + DATE_PATTERN + r")",
         r"(?P<v_priority>\b(?:Standard|Expedited|Regular|Urgent)\b)",
         r"(?P<noise>Received\s*:)",

@@ -6,10 +6,10 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from imr_desk.core import limits
+from imr_desk.core import limits, ocr
 from imr_desk.core.limits import MAX_LETTER_BYTES
 from imr_desk.core.parser import PARSER_VERSION, parse_letter
-from imr_desk.core.reading import LetterText, ReadProblem, media_type_of, read_letter, sha256_of
+from imr_desk.core.reading import PDF, LetterText, ReadProblem, media_type_of, read_letter, sha256_of
 
 __all__ = ["MAX_LETTER_BYTES", "PARSER_VERSION", "parse_bytes", "parse_file", "parse_letter", "read_with_ocr"]
 
@@ -26,16 +26,21 @@ def parse_bytes(data: bytes, name: str, *, include_text: bool = False, ocr: bool
 def read_with_ocr(data: bytes, name: str, **ocr_options: Any) -> LetterText:
     """Read a letter, with OCR of its scanned pages (if any). A missing or failing engine is a warning,
     and the letter is read as it is (a scan without text: for review by hand)."""
-    from imr_desk.core import ocr
-
     file_type = media_type_of(data, name)
+    if file_type == PDF:  # read once; only a PDF with scanned pages is read again through OCR
+        letter = read_letter(data, name)
+        pages = list(letter.textless_pages)
+        if not pages or letter.error is not None:
+            return letter
+    elif file_type in ocr.IMAGE_TYPES:
+        pages = ocr.pages_to_ocr(data, file_type)
+    else:
+        return read_letter(data, name)
     problem = None
     layer = None
     try:
-        pages = ocr.pages_to_ocr(data, file_type)
         if pages and len(pages) <= limits.MAX_PAGES:  # more pages than any letter: not read by OCR
-            layer = ocr.ocr_letter(data, file_type, pages=pages if file_type == "application/pdf" else None,
-                                   **ocr_options)
+            layer = ocr.ocr_letter(data, file_type, pages=pages if file_type == PDF else None, **ocr_options)
     except ocr.OcrUnavailable as exc:
         problem = ReadProblem("ocr-unavailable", exc.clerk_message)
     except ocr.OcrCancelled:

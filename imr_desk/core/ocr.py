@@ -175,7 +175,7 @@ def pdf_pages_without_text(data: bytes) -> tuple[int, list[int]]:
                 tp = page.get_textpage()
                 try:
                     n = tp.count_chars()
-                    if (n == 0 or not tp.get_text_range(0, n).strip()) and _draws_something(page):
+                    if (n == 0 or not tp.get_text_range(0, n).strip()) and draws_something(page):
                         empty.append(i)  # a page without text that shows something: a scan
                 finally:
                     tp.close()
@@ -188,7 +188,7 @@ def pdf_pages_without_text(data: bytes) -> tuple[int, list[int]]:
         doc.close()
 
 
-def _draws_something(page: Any) -> bool:
+def draws_something(page: Any) -> bool:
     """Whether a page holds anything to read (an image, drawn shapes): a blank page needs no OCR."""
     try:
         return next(iter(page.get_objects(max_depth=1)), None) is not None

@@ -7,6 +7,7 @@ source it came from, so a span the parser reports can be drawn on the very glyph
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from imr_desk.core.ocr import IMAGE_TYPES, image_type_of
+from imr_desk.core.ocr import IMAGE_TYPES, draws_something, image_type_of
 
 if TYPE_CHECKING:
     from imr_desk.core.ocr import OcrLayer, OcrWord
@@ -58,6 +59,9 @@ class LetterText:
     """The original file's media type (an image's, for a scan read through OCR); `media_type` when empty."""
     ocr: dict | None = None
     """For a letter read through OCR: the engine, its version, the resolution and the pages it read."""
+    textless_pages: list[int] = field(default_factory=list)
+    """For a PDF read without OCR: the 0-based pages without a text layer that show something (scans),
+    which OCR must read; found while the text is extracted, so the PDF is opened once."""
     ocr_words: list[tuple[int, int, float]] = field(default_factory=list)
     """For the pages read by OCR: each word's (start, end) in `text` and the engine's confidence (0..1), in order."""
     _starts: list[int] | None = field(default=None, repr=False, compare=False)
@@ -513,9 +517,12 @@ def _pdf_pages(data: bytes, letter: LetterText) -> list[str] | None:
                     pages.append(textpage.get_text_range(0, n) if n > 0 else "")
                 finally:
                     textpage.close()
+                if not pages[-1].strip() and draws_something(page):
+                    letter.textless_pages.append(i)  # a page without text that shows something: a scan
             except pdfium.PdfiumError as exc:
                 letter.problems.append(ReadProblem("page-unreadable", f"Page {i + 1} could not be read: {exc}"))
                 pages.append("")
+                letter.textless_pages.append(i)
             finally:
                 page.close()
         return pages
@@ -615,6 +622,8 @@ def _normalise(letter: LetterText, raw_pages: list[str], line_order: dict[int, l
     page_starts: list[int] = []
     fix = _char_fixer()
     for p, lines in enumerate(lines_per_page):
+        # most pages hold nothing to repair: their lines go in as they are, without the fixer's scan
+        add = b.add if _SPECIAL.search(raw_pages[p]) is None else functools.partial(fix, b)
         if p > 0:
             # Page boundary: keep a line break, attributed to the page's first character.
             if b.parts and not b.parts[-1].endswith("\n"):
@@ -630,7 +639,7 @@ def _normalise(letter: LetterText, raw_pages: list[str], line_order: dict[int, l
                         b.add("\n", src)
                     continue
                 blank_run = 0
-            fix(b, line, src)
+            add(line, src)
             if not is_last:
                 b.add("\n", src + len(line))
     letter.text = b.text()

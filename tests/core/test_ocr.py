@@ -45,6 +45,21 @@ def test_a_scanned_page_is_read_through_ocr_with_its_words_confidences(scan_page
     assert not any(w["code"] == "no-text-layer" for w in rec["warnings"])
 
 
+def test_reading_a_pdf_finds_its_scanned_pages_on_the_way(scan_page1: bytes) -> None:
+    """Extracting the text marks the pages OCR must read, so a text PDF is opened once, not twice."""
+    import io
+
+    import pypdfium2 as pdfium
+
+    blank = pdfium.PdfDocument.new()
+    blank.new_page(612, 792)
+    buf = io.BytesIO()
+    blank.save(buf)
+    assert read_letter(scan_page1, "scan.pdf").textless_pages == [0]
+    assert read_letter(LETTER.read_bytes(), LETTER.name).textless_pages == []
+    assert read_letter(buf.getvalue(), "blank.pdf").textless_pages == []  # nothing drawn: nothing to read
+
+
 def test_the_ocr_layer_lays_the_engines_words_over_the_page(scan_page1: bytes) -> None:
     layer = ocr.ocr_letter(scan_page1, "application/pdf", workers=1)
     assert layer is not None and layer.pages == [0] and layer.engine_version

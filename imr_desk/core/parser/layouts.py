@@ -113,9 +113,27 @@ class ItemLabels:
                 re.compile("|".join(self.rationale), _I))
 
     def combined(self) -> re.Pattern[str]:
-        """All three in one pattern (groups k0, k1, k2), so the items section is scanned once."""
-        return re.compile("|".join(f"(?P<k{k}>" + "|".join(forms) + ")" for k, forms in
-                                   enumerate((self.claims_administrator, self.maximus, self.rationale))), _I)
+        """All three in one pattern (groups k0, k1, k2), so the items section is scanned once.
+
+        Python's `re` tries every wording at every position; a lookahead on the characters a wording
+        can begin with skips most positions at once (a third of the time on the real letters).
+        """
+        kinds = (self.claims_administrator, self.maximus, self.rationale)
+        alternatives = "|".join(f"(?P<k{k}>" + "|".join(forms) + ")" for k, forms in enumerate(kinds))
+        return re.compile(_first_chars([f for forms in kinds for f in forms]) + f"(?:{alternatives})", _I)
+
+
+def _first_chars(forms: list[str]) -> str:
+    """A lookahead for the letters the wordings begin with, or "" when a wording begins otherwise."""
+    chars = set()
+    for form in forms:
+        body = form
+        while body.startswith("(?:"):
+            body = body[3:]
+        if not body[:1].isascii() or not body[:1].isalnum():
+            return ""
+        chars.add(body[0].lower())
+    return "(?=[" + "".join(sorted(chars)) + "])"
 
 
 FDL_ITEM_LABELS = ItemLabels(

@@ -24,6 +24,7 @@ from tests.ui.conftest import TEXTS, letter_id
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 STALL_LIMIT_S = 0.100
+OPENING_WORST_S = 1.0  # far below the lock's seconds, far above drawing on a loaded machine
 
 HOLDER = """
 import sqlite3, sys, time
@@ -164,8 +165,9 @@ def test_the_window_keeps_answering_while_another_process_holds_the_lock(qtbot, 
     assert max(others) < STALL_LIMIT_S, f"the event loop stalled: {shown}"
     # Opening a letter is the window's own drawing (its text, form and highlights), the same with or
     # without a lock, and the only gap the machine's load can push past the limit now and then: its
-    # median is held to the limit, and no opening may come near waiting for the lock (seconds).
-    assert opening[len(opening) // 2] < STALL_LIMIT_S and opening[-1] < 2.5 * STALL_LIMIT_S, shown
+    # median is held to the limit, and no opening may come near waiting for the lock (held for seconds;
+    # a write on the window's thread would wait it out). On 2 busy cores an opening took 272 ms once.
+    assert opening[len(opening) // 2] < STALL_LIMIT_S and opening[-1] < OPENING_WORST_S, shown
     assert round_ >= len(ids)
     with Database.open(db_path, user="reader") as db:
         for lid in ids:

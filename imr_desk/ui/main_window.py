@@ -34,7 +34,7 @@ from imr_desk.ui.actions import ACTIONS, HelpPanel, ShortcutGuard, build_actions
 from imr_desk.ui.dialogs import AnnotationDialog, HistoryDialog, ReasonDialog
 from imr_desk.ui.export_dialog import ExportDialog
 from imr_desk.ui.find import FindBar
-from imr_desk.ui.form import FormView
+from imr_desk.ui.form import FORM_KEYS, FormView
 from imr_desk.ui.importer import ImportController
 from imr_desk.ui.letter_view import LetterView
 from imr_desk.ui.panels import AnnotationsPanel, ChecksPanel
@@ -135,6 +135,8 @@ class MainWindow(QMainWindow):
         self.owns_database = False
         self._shut_down = False
         self._closing = False
+        self._splitters_restored = False
+        self._clamped_margins = (0, 0, 0, 0)  # the frame the window was last clamped with
         self._discard_unsaved = False
         self.close_box: QMessageBox | None = None
         self._shown_fields: dict[str, Any] = {}  # the provenance whose highlights the letter shows
@@ -160,6 +162,7 @@ class MainWindow(QMainWindow):
         self.checks.fieldRequested.connect(self.form.focus_field)
         self.annotations.spanRequested.connect(self.letter_view.set_focus_span)
         self.importer.finished.connect(self._import_finished)
+        self.importer.openRequested.connect(self._open_from_import)
         self.actions_["toggle_highlights"].setChecked(True)
         self._read_team_settings()
         self.actions_["toggle_queue"].setChecked(self.settings.flag("window/queueShown", True))
@@ -190,6 +193,7 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         self._splitters_restored = False
         self.queue.restore_state({k: s.text(f"queue/{k}") for k in ("status", "batch", "sort", "descending")})
+        self.queue.restore_widths(s.text("queue/widths"))
         self.letter_view.restore_zoom({k: s.text(f"zoom/{k}") for k in ("pdf", "text")})
         last = s.last_letter(str(self.db_path))
         target = last if last is not None and self._exists(last) else self._first_to_review()
@@ -202,6 +206,7 @@ class MainWindow(QMainWindow):
         from PySide6.QtGui import QGuiApplication
 
         frame, inner = self.frameGeometry(), self.geometry()
+        self._clamped_margins = _margins(frame, inner)
         screen = QGuiApplication.screenAt(frame.center()) or self.screen() or QGuiApplication.primaryScreen()
         if screen is None:
             return
@@ -217,6 +222,22 @@ class MainWindow(QMainWindow):
         y = min(max(frame.y(), avail.y()), avail.y() + avail.height() - (height + extra_h))
         if (x, y) != (frame.x(), frame.y()):
             self.move(x, y)
+
+    def _reclamp_on_new_frame(self) -> None:
+        """The window manager's frame (title bar, borders) is known only some time after the window is
+        shown, and it can change (another theme): a window clamped before it knew the frame would stick
+        out of the screen by the title bar's height, so clamp again whenever the frame's size changes."""
+        if (self.isVisible() and self._splitters_restored
+                and _margins(self.frameGeometry(), self.geometry()) != self._clamped_margins):
+            self.clamp_to_screen()
+
+    def moveEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().moveEvent(event)
+        self._reclamp_on_new_frame()
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._reclamp_on_new_frame()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
@@ -244,6 +265,7 @@ class MainWindow(QMainWindow):
         s.set_last_letter(str(self.db_path), self.session.letter_id)
         for key, value in self.queue.state().items():
             s.set(f"queue/{key}", value)
+        s.set("queue/widths", self.queue.widths_state())
         for key, value in self.letter_view.zoom_state().items():
             s.set(f"zoom/{key}", value)
         s.sync()
@@ -265,6 +287,11 @@ class MainWindow(QMainWindow):
     # -- opening letters -------------------------------------------------------------------------
     def open_letter(self, letter_id: int) -> bool:
         """Open a letter; when it cannot be opened (or the current one's edits not saved), stay put and say why."""
+        refused = self.form.refused_fields()
+        if refused and self.session.letter_id is not None:  # leaving would lose what the clerk typed
+            self.form.focus_field(refused[0].path)
+            self._stay_on_current(f"Stayed on this letter: {refused[0].label}: {refused[0].refusal}")
+            return False
         # asked before the form changes: hiding the old letter's extra items moves Qt's focus elsewhere
         self._browsing_queue = self._focus_in(self.queue)
         try:
@@ -451,6 +478,8 @@ class MainWindow(QMainWindow):
         current = self.session.letter_id
         for path in self.form.field_paths():  # what Enter would leave as typed goes to the record first
             if not self.form.editors[path].commit():
+                self.form.focus_field(path)
+                self.show_message(f"Not marked reviewed: {self.form.editors[path].refusal}")
                 return
         if self._guard(self.form.confirmations.confirm, self.form.field_paths()) is None:  # the rest, at once
             return
@@ -682,6 +711,10 @@ class MainWindow(QMainWindow):
         elif self.session.letter_id is not None:
             self.queue.select_letter(self.session.letter_id)
 
+    def _open_from_import(self, letter_id: int) -> None:
+        if not self._closing:
+            self.open_letter(letter_id)
+
     def do_export(self) -> None:
         self.save_now_or_warn()
         dialog = ExportDialog(self.db, self, folder=self.settings.folder("export"), writer=self.writer)
@@ -731,7 +764,8 @@ class MainWindow(QMainWindow):
 
     def do_help(self) -> None:
         if self.help_panel is None:
-            self.help_panel = HelpPanel(self)
+            self.help_panel = HelpPanel(self, [("In a field of the form", FORM_KEYS),
+                                               ("In the find bar (Ctrl+Shift+F)", FindBar.KEYS)])
         self.help_panel.show()
         self.help_panel.raise_()
 
@@ -853,6 +887,12 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self.writer.close()
         self.db.close()
+
+
+def _margins(frame: Any, inner: Any) -> tuple[int, int, int, int]:
+    """The window manager's frame around the window's inside: left, top, right and bottom, in pixels."""
+    return (inner.x() - frame.x(), inner.y() - frame.y(), frame.right() - inner.right(),
+            frame.bottom() - inner.bottom())
 
 
 def _restore_sizes(splitter: QSplitter, saved: list[int] | None, default: list[float]) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imr_desk.core.verdicts import PARTIALLY_OVERTURNED
 from imr_desk.store import OPEN_STATUSES, STATUSES, Database
 from imr_desk.ui import icons
 
@@ -42,7 +44,16 @@ COLUMNS = [
     ("warning_count", "⚠", "warning_count"),
     ("name", "File", "name"),
 ]
-COLUMN_WIDTHS = (66, 100, 78, 40, 76, 34)  # the last column (the file name) stretches
+# The longest text each column can show (its header aside), so it is sized to show it whole at the font
+# in use; the case number's column is sized to a typical one, the last column (the file name) stretches.
+COLUMN_TEXTS: dict[str, tuple[str, ...]] = {
+    "status": tuple(STATUSES),
+    "case_number": ("CM00-0000000",),
+    "decision_date": ("0000-00-00",),
+    "item_count": ("000",),
+    "outcome": ("upheld", "overturned", PARTIALLY_OVERTURNED),
+    "warning_count": ("00",),
+}
 STATUS_COLOURS = {
     "to review": QColor(40, 90, 170),
     "in review": QColor(110, 60, 170),
@@ -247,8 +258,9 @@ class QueuePanel(QWidget):
         self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.view.setWordWrap(False)
         header = self.view.horizontalHeader()
-        for column, width in enumerate(COLUMN_WIDTHS):
-            header.resizeSection(column, width)
+        self._user_widths: dict[str, int] = {}  # columns the clerk resized: kept over the fitted widths
+        self.fit_columns()
+        header.sectionResized.connect(self._resized)
         # The file name is in each row's tooltip and stands in for a missing case number; its column
         # would only push the others out of a narrow pane.
         self.view.setColumnHidden(len(COLUMNS) - 1, True)
@@ -275,6 +287,50 @@ class QueuePanel(QWidget):
         self._quiet = False
         self.refresh_batches()
         self.apply_filter()
+
+    def fitted_width(self, column: int) -> int:
+        """The width that shows the column's header and its longest text whole at the view's font now."""
+        key, title = COLUMNS[column][0], COLUMNS[column][1]
+        cell = self.view.fontMetrics()
+        head = self.view.horizontalHeader().fontMetrics()
+        widest = max([cell.horizontalAdvance(t) for t in COLUMN_TEXTS.get(key, ())] or [0])
+        if key in ("case_number", "warning_count"):
+            widest += self.view.iconSize().width() if self.view.iconSize().width() > 0 else 16  # its mark
+        # a header has room for the sort arrow; a cell its margins and the grid line
+        return max(widest + 14, head.horizontalAdvance(title) + 24)
+
+    def fit_columns(self) -> None:
+        """Size each column to its longest text at the current font, but those the clerk resized."""
+        header = self.view.horizontalHeader()
+        header.blockSignals(True)
+        try:
+            for column in range(len(COLUMNS) - 1):
+                key = COLUMNS[column][0]
+                header.resizeSection(column, self._user_widths.get(key) or self.fitted_width(column))
+        finally:
+            header.blockSignals(False)
+
+    def _resized(self, column: int, _old: int, new: int) -> None:
+        if 0 <= column < len(COLUMNS) - 1 and new > 0:  # the clerk dragged a column's edge
+            self._user_widths[COLUMNS[column][0]] = new
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self.fit_columns()
+
+    def widths_state(self) -> str:
+        """The columns the clerk resized, as `key=width,…` (settings keep it for the next start)."""
+        return ",".join(f"{k}={v}" for k, v in self._user_widths.items())
+
+    def restore_widths(self, state: str | None) -> None:
+        keys = {c[0] for c in COLUMNS[:-1]}
+        self._user_widths = {}
+        for part in (state or "").split(","):
+            key, _, width = part.partition("=")
+            if key in keys and width.isdigit() and int(width) > 0:
+                self._user_widths[key] = int(width)
+        self.fit_columns()
 
     def state(self) -> dict[str, str]:
         """The filters and sort to remember for the next start (the searched words are not kept)."""

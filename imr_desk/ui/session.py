@@ -534,13 +534,14 @@ class ReviewSession(QObject):
             self.dirtyChanged.emit(dirty)
 
     # -- saving ----------------------------------------------------------------------------------
-    def save_now(self) -> bool:
+    def save_now(self, reason: str | None = None) -> bool:
         """Queue the clerk's record for saving if it changed since the last queued save. Never waits.
 
         Each save expects the version the save before it committed, so saves queued behind another
         program's lock land in order, once each. A refusal comes back later: a version conflict (the
         store keeps the edits in the letter's history) makes the letter read-only; any other leaves
-        it dirty (`last_save_error` says why) and the next save tries again.
+        it dirty (`last_save_error` says why) and the next save tries again. `reason`: why these edits
+        were made (kept with each in the history, never folded into a burst of typing).
         """
         self._save_timer.stop()
         writes = self._writes
@@ -555,7 +556,7 @@ class ReviewSession(QObject):
         def save(db: Database) -> int:
             if writes.refused is not None:
                 raise writes.refused
-            version = db.save_record(letter_id, record, writes.version)
+            version = db.save_record(letter_id, record, writes.version, reason=reason)
             writes.version = version
             return version
 

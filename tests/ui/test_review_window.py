@@ -361,11 +361,10 @@ def test_help_lists_every_action_with_its_key(qtbot, open_window, db_path):
     press(qtbot, w, Qt.Key.Key_F1)
     panel = w.help_panel
     assert isinstance(panel, HelpPanel) and panel.isVisible()
-    keys = {panel.table.item(r, 0).text() for r in range(panel.table.rowCount())}
-    assert panel.table.rowCount() == len(ACTIONS)
+    keys = set(panel.keys)
     for spec in ACTIONS:
         action = w.actions_[spec.name]
-        assert action.shortcut().toString() in keys or action.shortcut().toString(
+        assert not spec.shortcut or action.shortcut().toString() in keys or action.shortcut().toString(
             action.shortcut().SequenceFormat.NativeText) in keys
         assert any(action in m.actions() for m in (a.menu() for a in w.menuBar().actions()) if m)
     shortcuts = [w.actions_[s.name].shortcut().toString() for s in ACTIONS]

@@ -404,6 +404,7 @@ class FormView(QScrollArea):
         self.layout_.addWidget(self.unusual)
         self.confirm_count = QLabel(body)
         self.confirm_count.setObjectName("confirmCount")
+        self.confirm_count.setWordWrap(True)  # never wider than the pane: the badges beside the fields stay in view
         self.layout_.addWidget(self.confirm_count)
         self.confirmations = Confirmations(session, self)
         self.confirmations.changed.connect(self._sync_values)

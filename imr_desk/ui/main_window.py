@@ -27,9 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imr_desk.core.confirmations import HISTORY_PATH, REQUIRE_ONE_BY_ONE
+from imr_desk.core.confirmations import REQUIRE_ONE_BY_ONE
 from imr_desk.core.fields import label_of
 from imr_desk.store import OPEN_STATUSES, ClerkError, Database, StoreError, is_server_url
+from imr_desk.ui import history
 from imr_desk.ui.actions import ACTIONS, HelpPanel, ShortcutGuard, build_actions
 from imr_desk.ui.dialogs import AnnotationDialog, HistoryDialog, ReasonDialog
 from imr_desk.ui.export_dialog import ExportDialog
@@ -641,7 +642,8 @@ class MainWindow(QMainWindow):
         if s.letter_id is None or s.letter is None:
             self.show_message("No letter is open: pick one in the queue first.")
             return
-        rows = [_history_row(h) for h in self.db.history(s.letter_id)]
+        text = s.text.text if s.text is not None else None
+        rows = [history.row(h, text) for h in self.db.history(s.letter_id)]
         dialog = HistoryDialog(s.letter.name, rows, self)
         self.dialog = dialog
         dialog.open()
@@ -917,44 +919,6 @@ def _user() -> str:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name (a container): still a usable label
         return "clerk"
-
-
-def _history_row(h: Any) -> dict[str, Any]:
-    """A history row (store.HistoryRow) as the history dialog shows it."""
-    return {
-        "when": _when(h.at),
-        "who": h.who,
-        "what": label_of(h.path),
-        "from": _shown(h.old),
-        "to": ", ".join(label_of(p) for p in h.new) if h.path == HISTORY_PATH and isinstance(h.new, dict)
-              else _shown(h.new),
-        "origin": h.origin,
-        "reason": h.reason,
-    }
-
-
-def _when(at: str | None) -> str:
-    """An ISO UTC time as local time, to the second."""
-    if not at:
-        return ""
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return at
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, dict | bool):
-        import json
-
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
 
 
 def delayed(ms: int, fn: Any) -> None:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -287,17 +288,19 @@ class QueuePanel(QWidget):
         self._quiet = False
         self.refresh_batches()
         self.apply_filter()
+        self.fit_columns()  # again, now that the rows are there (a duplicate case number's mark)
 
     def fitted_width(self, column: int) -> int:
         """The width that shows the column's header and its longest text whole at the view's font now."""
         key, title = COLUMNS[column][0], COLUMNS[column][1]
         cell = self.view.fontMetrics()
         head = self.view.horizontalHeader().fontMetrics()
-        widest = max([cell.horizontalAdvance(t) for t in COLUMN_TEXTS.get(key, ())] or [0])
-        if key in ("case_number", "warning_count"):
-            widest += self.view.iconSize().width() if self.view.iconSize().width() > 0 else 16  # its mark
-        # a header has room for the sort arrow; a cell its margins and the grid line
-        return max(widest + 14, head.horizontalAdvance(title) + 24)
+        margin = 2 * (self.view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.view) + 1)
+        widest = max([cell.horizontalAdvance(t) for t in COLUMN_TEXTS.get(key, ())] or [0]) + margin + 2
+        if key == "warning_count":
+            widest += 18  # its mark
+        # the rows in view (a duplicate case's mark), and the header with room for the sort arrow
+        return max(widest, self.view.sizeHintForColumn(column), head.horizontalAdvance(title) + 14)
 
     def fit_columns(self) -> None:
         """Size each column to its longest text at the current font, but those the clerk resized."""

@@ -218,3 +218,83 @@ def test_shift_enter_goes_back_a_field_and_makes_a_new_line_in_a_rationale(qtbot
     qtbot.keyClick(w.form.editors[rationale].widget, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
     assert w.session.focused_path == rationale
     assert w.form.editors[rationale].widget.toPlainText().count("\n") == before.count("\n") + 1
+
+
+def test_the_history_reads_in_plain_words_for_every_origin(qtbot, open_window, db_path, tmp_path):
+    import re
+
+    from imr_desk.export import ExportSet, export_set
+    from imr_desk.store import Database
+    from imr_desk.ui import history
+
+    with Database.open(db_path, user="bob") as db:  # every origin: parser, clerk, confirmations, status,
+        lid = letter_id_in(db, "CM16-0221706.pdf")  # annotations, re-parse, then an import of an export
+        letter = db.letter(lid)
+        record = letter.record
+        record["items"][0]["request"] = "Viagra 100mg"
+        record["reviewer"]["specialties"] = [*record["reviewer"]["specialties"], "Neurology"]
+        record["case"]["ur_denial_date"] = None
+        db.save_record(lid, record, letter.version)
+        db.confirm_fields(lid, {"case.case_number": record["case"]["case_number"], "items.0.request": "Viagra 100mg"})
+        db.remove_annotation(db.add_annotation(lid, 0, 12, "question", "is this the right case?"))
+        db.set_status(lid, "postponed", reason="waiting for the file")
+        db.set_status(lid, "reviewed")
+        db.conn.execute("UPDATE letters SET parser_version = 'older'")
+        db.reparse()
+        export_set(db, "jsonl", tmp_path / "out.jsonl", ExportSet(ids=[lid]))
+    moved = tmp_path / "moved.db"
+    with Database.open(moved, user="carol") as db:
+        assert db.import_paths([tmp_path / "out.jsonl"]).added
+    w = open_window(moved)
+    assert w.open_letter(1)
+    w.do_history()
+    lines = history_lines(w.dialog)
+    text = "\n".join(lines)
+    for raw in (r"\bitems\.\d", r"\b(case|reviewer|patient)\.[a-z_]+", r"\*confirmed", r"\*parser", r"annotations\.\d",
+                r"\{'", r"\['", r"\bNone\b"):
+        assert not re.search(raw, text), (raw, text)
+    said = [line.split(" | ")[2] for line in lines]
+    how = {line.split(" | ")[2]: line.split(" | ")[3] for line in lines}
+    assert said[0] == "Letter read by the parser (version " + w.session.letter.parser_version + ")" or \
+        said[0].startswith("Letter read by the parser")
+    assert "Item 1 · Request changed from “Three months coverage of Viagra 50mg” to “Viagra 100mg”" in said
+    assert "Reviewer · Specialties: added “Neurology”" in said
+    assert any(s.startswith("Case · UR denial date emptied (it was “") for s in said), said
+    confirmed = next(s for s in said if s.startswith("Confirmed 2 fields: "))
+    assert "Case number “CM16-0221706”" in confirmed and "by bob at " in confirmed
+    # the moved letter has no text (its export carried none): the annotation is named by its label and note
+    assert "Annotation added: “question” (note: “is this the right case?”)" in said, "\n".join(said)
+    assert any(s.startswith("Annotation removed: “question”") for s in said)
+    assert "Status changed from “in review” to “postponed”" in said
+    assert any(line.endswith("waiting for the file") for line in lines)
+    reparsed = next(s for s in said if s.startswith("Read again by parser version "))
+    assert "it was read by version older" in reparsed and how[reparsed] == "re-parse"
+    imported = next(s for s in said if s.startswith("Imported with its history from "))
+    assert "out.jsonl, line 1" in imported and how[imported] == "import"
+    assert how["Reviewer · Specialties: added “Neurology”"] == "by hand"
+    with Database.open(db_path) as db:  # where the letter's text is there, the annotation quotes it
+        text = db.letter(lid).text
+        added = next(h for h in db.history(lid) if h.path.startswith("annotations."))
+    quoted = " ".join(text[:12].split())
+    assert history.row(added, text)["what"] == (f"Annotation added: “question” on “{quoted}” "
+                                                "(note: “is this the right case?”)")
+
+
+def letter_id_in(db, name: str) -> int:
+    return next(r.id for r in db.queue({}, limit=1000) if r.name == name)
+
+
+def test_at_1280x720_the_form_needs_no_sideways_scrolling(qtbot, open_window, db_path):
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    w = open_window(db_path)  # (the offscreen screen is 800 wide: the form's needs are measured instead)
+    assert w.open_letter(letter_id(w, "CM16-0221706.pdf"))
+    w.form.confirm_and_next(w.form.field_paths()[0])  # the count line at its longest
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+    assert "Enter confirms a field" in w.form.confirm_count.text()
+    pane = int(1280 * 0.32)  # the form's pane on a 1280-wide screen, as a first start lays it out
+    needed = (w.form.body.minimumSizeHint().width() + w.form.verticalScrollBar().sizeHint().width()
+              + 2 * w.form.frameWidth())
+    assert needed <= pane, (needed, pane)  # the badges beside the fields stay in view, no sideways scrolling
+    # the count line wraps rather than widening the form (at Xvfb's 1280x720 it pushed the ✓ badges out of view)
+    assert w.form.confirm_count.minimumSizeHint().width() <= pane // 2, w.form.confirm_count.minimumSizeHint()

@@ -330,10 +330,11 @@ def test_history_dialog_shows_the_changes(qtbot, open_window, db_path):
     assert isinstance(dialog, HistoryDialog) and dialog.isVisible()
     table = dialog.table
     rows = [[table.item(r, c).text() for c in range(table.columnCount())] for r in range(table.rowCount())]
-    role = [r for r in rows if r[2] == "Reviewer: Role"]  # the field's label, not its path
-    assert role and role[-1][1] == "alice" and role[-1][3] == "expert reviewer"
-    assert role[-1][4] == "physician reviewer" and role[-1][5] == "clerk"
-    assert any(r[2] == "Status" and r[4] == "in review" for r in rows)
+    role = [r for r in rows if r[2].startswith("Reviewer · Role")]  # the field's label, not its path
+    assert role and role[-1][1] == "alice"
+    assert role[-1][2] == "Reviewer · Role changed from “expert reviewer” to “physician reviewer”"
+    assert role[-1][3] == "by hand"
+    assert any(r[2] == "Status changed from “to review” to “in review”" for r in rows)
     dialog.close()
 
 

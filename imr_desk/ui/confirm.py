@@ -79,6 +79,7 @@ class Confirmations(QObject):
                 self.changed.emit()
             self.session.message.emit(f"Not confirmed: {exc.clerk_message}")
 
+        s.save_now()  # the value just typed is saved first: the history says it was changed, then confirmed
         s.queue_write(lambda db: db.confirm_fields(letter_id, values), "record the confirmed fields",
                       failed=refused)
         self.changed.emit()

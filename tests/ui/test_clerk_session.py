@@ -115,6 +115,10 @@ def test_reverting_a_confirmed_field_records_the_revert_and_drops_the_confirmati
     rows = [h for h in w.db.history(first) if h.path in (path, HISTORY_PATH)]
     edits = [(h.old, h.new, h.reason) for h in rows if h.path == path]
     assert edits == [(parsed, "2016-12-22", None), ("2016-12-22", parsed, REVERT_REASON)], edits
+    order = [(h.path, h.new if h.path == path else None) for h in rows]
+    typed_at = order.index((path, "2016-12-22"))
+    confirmed_at = next(i for i, h in enumerate(rows) if h.path == HISTORY_PATH and h.new == {path: "2016-12-22"})
+    assert typed_at < confirmed_at, order  # changed, then confirmed: in the order the clerk did it
     dropped = rows[-1]
     assert dropped.path == HISTORY_PATH and dropped.old == {path: "2016-12-22"} and REVERT_REASON in dropped.reason
     assert path not in w.db.confirmations(first)  # on reopening too, though the value is the one once confirmed

@@ -456,10 +456,12 @@ class LetterStore:
         parser_version: str | None = None,
         history: Iterable[dict[str, Any]] = (),
         annotations: Iterable[dict[str, Any]] = (),
+        letter_id: int | None = None,
     ) -> int | None:
         """Store one letter with everything known about it, in one transaction.
 
         Returns the new letter's id, or None when a letter with the same sha256 is already stored.
+        `letter_id`: store it under this id (a copy keeping its ids; store/copying.py), which must be free.
         """
         sha = sha256 or sha256_of(data)
         if status not in STATUSES:
@@ -480,6 +482,8 @@ class LetterStore:
                 "pages": (parsed.get("source") or {}).get("pages"),
                 "parser_version": parser_version or PARSER_VERSION, "version": 1, "error": error, **cols,
             }
+            if letter_id is not None:
+                values = {"id": letter_id, **values}
             names = ", ".join(values)
             marks = ", ".join(f":{k}" for k in values)
             cur = self.conn.execute(f"INSERT INTO letters ({names}) VALUES ({marks})", values)

@@ -300,8 +300,20 @@ def reparse(ctx: click.Context, db_path: Path | None, force: bool) -> None:
     Letters not yet reviewed get the new values; for the others the clerk's record is kept and
     only the parser's output is recorded.
     """
+    from imr_desk.core import PARSER_VERSION
+
     with _open_db(ctx, db_path, create=False) as db:
         report = db.reparse(force=force)
+        total = db.queue_count()
+    if not (report.replaced or report.recorded or report.unchanged or report.leased or report.failed):
+        # nothing was older than this parser: say so rather than a row of noughts
+        if total == 0:
+            click.echo("The database has no letters yet; nothing to re-parse. Import letters with `imr-desk import`.")
+        else:
+            every = "The one letter is" if total == 1 else f"All {total} letters are"
+            click.echo(f"{every} already read by this parser version ({PARSER_VERSION}); nothing to do. "
+                       f"Use --all to read {'it' if total == 1 else 'them'} again.")
+        return
     click.echo(f"{len(report.replaced)} letter(s) updated, {len(report.recorded)} reviewed letter(s) kept as the "
                f"clerk left them (parser output recorded), {report.unchanged} unchanged, {len(report.leased)} open in a "
                f"window left for later, {len(report.failed)} failed.")
@@ -361,17 +373,17 @@ def check(ctx: click.Context, db_path: Path | None) -> None:
     from your last export into a new database.
     """
     from imr_desk import paths
+    from imr_desk.store import DamagedDatabase
     from imr_desk.store.integrity import damaged_message, full_check
 
     path = db_path or ctx.find_root().params.get("db_path") or paths.default_db_path()
     if not Path(path).is_file():
         raise click.ClickException(f"there is no database at {path}")
     problems, facts = full_check(Path(path))
-    if problems:
+    if problems:  # each problem on its own line (as import lists the files it could not read), then the error
         for problem in problems:
             click.echo(f"imr-desk: {path}: {problem}", err=True)
-        click.echo(damaged_message(None, Path(path), problems))
-        sys.exit(1)
+        raise DamagedDatabase(damaged_message(None, Path(path), problems, listed=True))
     click.echo(f"{path}: no damage found (integrity check ok, schema {facts.get('schema')}, "
                f"{facts.get('letters', 0)} letter(s)).")
 

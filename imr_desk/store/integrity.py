@@ -86,16 +86,21 @@ def quick_check(conn: sqlite3.Connection, path: Path) -> None:
     _CHECKED[key] = time.monotonic()
 
 
-def damaged_message(conn: sqlite3.Connection | None, path: Path, found: list[str]) -> str:
+def damaged_message(conn: sqlite3.Connection | None, path: Path, found: list[str], listed: bool = False) -> str:
+    """What is wrong and how to recover; `listed`: the problems were just listed (by `imr-desk check`)."""
     last = _last_export(conn) if conn is not None else None
     where = (f" The last export recorded in it: {last[0]} ({last[1]}, {last[2]})." if last else "")
-    first = found[0] if found else "damaged"
-    first = first.removeprefix("integrity check: ")
-    return (f"{path} is damaged (SQLite's integrity check: {first[:160]}), so IMR Desk will not write into it: "
+    if listed:
+        what = f"{len(found)} problem{'s' if len(found) != 1 else ''}, listed above"
+        then = ""
+    else:
+        first = found[0] if found else "damaged"
+        what = f"SQLite's integrity check: {first.removeprefix('integrity check: ')[:160]}"
+        then = f" `imr-desk check --db {path}` lists the damage."
+    return (f"{path} is damaged ({what}), so IMR Desk will not write into it: "
             "every write could spread the damage. To recover, keep this file as it is and import your last "
             f"JSON Lines export into a new database (imr-desk import LAST.jsonl --db NEW.db), or open your last "
-            f"SQLite export (imr-desk --db EXPORT.db), or a backup.{where} "
-            f"`imr-desk check --db {path}` lists the damage.")
+            f"SQLite export (imr-desk --db EXPORT.db), or a backup.{where}{then}")
 
 
 def _last_export(conn: sqlite3.Connection) -> tuple[str, str, str] | None:

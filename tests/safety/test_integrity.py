@@ -51,8 +51,14 @@ def test_a_damaged_database_is_refused_for_writing_and_left_as_it_was(damaged: P
 
 def test_check_runs_the_full_integrity_check(damaged: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["check", "--db", str(damaged)])
-    assert result.exit_code == 1
-    assert "integrity check:" in result.stderr and "is damaged" in result.stdout
+    assert result.exit_code == 1 and result.stdout == ""
+    *found, last = result.stderr.strip().splitlines()
+    assert found and all(line.startswith(f"imr-desk: {damaged}: integrity check: ") for line in found)
+    # the common error path: one `imr-desk: error:` line, as import prints the same damage
+    assert last.startswith(f"imr-desk: error: {damaged} is damaged ({len(found)} problem")
+    assert "listed above" in last and "imr-desk import LAST.jsonl --db NEW.db" in last and "imr-desk check" not in last
+    imported = CliRunner().invoke(cli, ["import", "--db", str(damaged), str(SEEDS[0])])
+    assert imported.exit_code == result.exit_code and imported.stderr.startswith(f"imr-desk: error: {damaged} is damaged")
     sound = tmp_path / "sound.db"
     with Database.open(sound) as db:
         db.import_paths(REAL[:2])

@@ -88,3 +88,19 @@ def test_usage_mistakes_and_missing_paths_are_one_line_and_touch_nothing(tmp_pat
     empty.write_bytes(b"")
     out = imr("stats", "--db", str(empty))
     assert out.returncode == 1 and "is an empty file, not a review database yet" in out.stderr
+
+
+def test_reparse_with_nothing_to_do_says_so_plainly(tmp_path: Path) -> None:
+    from imr_desk.core import PARSER_VERSION
+
+    db = tmp_path / "x.db"
+    empty = imr("reparse", "--db", str(db))
+    assert empty.returncode == 1 and "imr-desk: error: " in empty.stderr  # no database: the common error
+    assert imr("import", "-q", "--db", str(db), str(SEEDS[0]), str(SEEDS[1])).returncode == 0
+    out = imr("reparse", "--db", str(db))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == (f"All 2 letters are already read by this parser version ({PARSER_VERSION}); "
+                                  "nothing to do. Use --all to read them again.")
+    assert "0 letter(s)" not in out.stdout and out.stderr == ""
+    again = imr("reparse", "--db", str(db), "--all")  # --all still reads them: the counts tell what happened
+    assert again.returncode == 0 and "2 unchanged" in again.stdout

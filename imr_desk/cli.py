@@ -70,12 +70,32 @@ def _report_bug(ctx: click.Context, exc: BaseException) -> str:
     return f"{what} (a bug in IMR Desk; the details are in {path})"
 
 
+class DatabaseTarget(click.ParamType):
+    """--db: a review database's file (a path), or a PostgreSQL server's database (a postgresql:// URL, kept as it is)."""
+
+    name = "PATH|URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path | str:
+        from imr_desk.store.engine import is_server_url
+
+        if isinstance(value, Path) or not is_server_url(value):
+            path = Path(value)
+            if path.is_dir():
+                self.fail(f"{value} is a folder; give the path of a database file or a postgresql:// URL", param, ctx)
+            return path
+        return str(value)
+
+
+DB_TARGET = DatabaseTarget()
+
+
 @click.group(cls=Group, invoke_without_command=True)
 @click.version_option(__version__, prog_name="imr-desk")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The review database to open (default: imr-desk.db in the user's data directory).")
+@click.option("--db", "db_path", type=DB_TARGET, default=None,
+              help="The review database to open: a file (default: imr-desk.db in the user's data directory), "
+                   "or a PostgreSQL database as postgresql://user@host:port/dbname.")
 @click.pass_context
-def cli(ctx: click.Context, db_path: Path | None) -> None:
+def cli(ctx: click.Context, db_path: Path | str | None) -> None:
     """IMR Desk: review IMR Final Determination Letters.
 
     With no command, opens the review window.
@@ -112,12 +132,13 @@ def parse(include_text: bool, no_ocr: bool, files: tuple[Path, ...]) -> None:
 
 # -- the review database ---------------------------------------------------------------------------
 _db_option = click.option(
-    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="The review database (default: imr-desk.db in the user's data directory).",
+    "--db", "db_path", type=DB_TARGET, default=None,
+    help="The review database: a file (default: imr-desk.db in the user's data directory), or a PostgreSQL "
+         "database as postgresql://user@host:port/dbname (the password from ~/.pgpass or PGPASSWORD).",
 )
 
 
-def _open_db(ctx: click.Context, db_path: Path | None, create: bool = True,
+def _open_db(ctx: click.Context, db_path: Path | str | None, create: bool = True,
              read_only: bool = False) -> Database:
     """The database named by --db (the command's or the group's), else the default one.
 
@@ -133,6 +154,8 @@ def _open_db(ctx: click.Context, db_path: Path | None, create: bool = True,
         path = paths.default_db_path()
         if not read_only:
             paths.private_dir(path.parent)
+    if isinstance(path, str):  # a server's database: the server says what the role may do
+        return Database.open(path, create=create)
     if read_only and path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
         return Database.open(path, readonly=True)
     try:
@@ -149,7 +172,7 @@ def _open_db(ctx: click.Context, db_path: Path | None, create: bool = True,
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.pass_context
-def import_(ctx: click.Context, db_path: Path | None, batch: str | None, quiet: bool, paths: tuple[Path, ...]) -> None:
+def import_(ctx: click.Context, db_path: Path | str | None, batch: str | None, quiet: bool, paths: tuple[Path, ...]) -> None:
     """Import letters: PDF or text files, folders (recursively), .zip archives, JSON Lines exports.
 
     A letter already in the database is skipped; a file that cannot be read is reported and the
@@ -177,7 +200,7 @@ def import_(ctx: click.Context, db_path: Path | None, batch: str | None, quiet: 
             click.echo(f"imr-desk: {name}: {reason}", err=True)
         for name, warning in report.warned:
             click.echo(f"imr-desk: {name}: stored, but {warning}", err=True)
-        click.echo(f"{report.summary()} Batch: {report.batch}. Database: {db.path}")
+        click.echo(f"{report.summary()} Batch: {report.batch}. Database: {db.where}")
     sys.exit(1 if report.failed else 0)
 
 
@@ -187,7 +210,7 @@ def import_(ctx: click.Context, db_path: Path | None, batch: str | None, quiet: 
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
 @click.argument("query", nargs=-1, required=True)
 @click.pass_context
-def search(ctx: click.Context, db_path: Path | None, limit: int, as_json: bool, query: tuple[str, ...]) -> None:
+def search(ctx: click.Context, db_path: Path | str | None, limit: int, as_json: bool, query: tuple[str, ...]) -> None:
     """Search the letters' text, requests, rationales and case numbers (best matches first)."""
     with _open_db(ctx, db_path, create=False, read_only=True) as db:
         hits = db.search(" ".join(query), limit=limit)
@@ -207,7 +230,7 @@ def search(ctx: click.Context, db_path: Path | None, limit: int, as_json: bool, 
 @click.option("--by-clerk", is_flag=True,
               help="Per clerk: letters reviewed, fields changed and confirmed, saves refused; today and in all.")
 @click.pass_context
-def stats(ctx: click.Context, db_path: Path | None, as_json: bool, by_clerk: bool) -> None:
+def stats(ctx: click.Context, db_path: Path | str | None, as_json: bool, by_clerk: bool) -> None:
     """Counts by status, outcome, decision, batch and layout, and how often the parser's values survived review.
 
     With --by-clerk: who reviewed how many letters today and in all, and changed and confirmed how many fields.
@@ -244,12 +267,12 @@ def stats(ctx: click.Context, db_path: Path | None, as_json: bool, by_clerk: boo
 
 
 @cli.command("copy")
-@click.option("--from", "source", required=True, metavar="DB",
+@click.option("--from", "source", required=True, type=DB_TARGET,
               help="The review database to copy: a .db file, or a postgresql:// URL.")
-@click.option("--to", "target", required=True, metavar="DB",
+@click.option("--to", "target", required=True, type=DB_TARGET,
               help="Where to copy it: a .db file (created if need be), or a postgresql:// URL.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
-def copy_(source: str, target: str, quiet: bool) -> None:
+def copy_(source: Path | str, target: Path | str, quiet: bool) -> None:
     """Copy a whole review database to another one, SQLite or PostgreSQL, either way round.
 
     Letters with their files, records, statuses, history, annotations, OCR layers, batches, team
@@ -261,8 +284,8 @@ def copy_(source: str, target: str, quiet: bool) -> None:
 
     if _same_database(source, target):
         raise click.ClickException(f"--from and --to name the same database ({source}); give another --to.")
-    with Database.open(_database_name(source), create=False, readonly=_is_file(source)) as src, \
-            Database.open(_database_name(target)) as dst:
+    with Database.open(source, create=False, readonly=isinstance(source, Path)) as src, \
+            Database.open(target) as dst:
         def progress(event: CopyEvent) -> None:
             if not quiet or event.outcome == "failed":
                 extra = f": {event.message}" if event.message else ""
@@ -271,22 +294,13 @@ def copy_(source: str, target: str, quiet: bool) -> None:
         report = copy_database(src, dst, progress=progress)
         for name, reason in report.failed:
             click.echo(f"imr-desk: {name}: {reason}", err=True)
-        click.echo(f"{report.summary()} From {src.path} to {dst.path}.")
+        click.echo(f"{report.summary()} From {src.where} to {dst.where}.")
     sys.exit(1 if report.failed else 0)
 
 
-def _is_file(name: str) -> bool:
-    """Whether a database's name is a file's path (else a postgresql:// URL)."""
-    return not name.startswith(("postgresql://", "postgres://"))
-
-
-def _database_name(name: str) -> Any:
-    return Path(name).expanduser() if _is_file(name) else name
-
-
-def _same_database(a: str, b: str) -> bool:
-    if _is_file(a) and _is_file(b):
-        return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+def _same_database(a: Path | str, b: Path | str) -> bool:
+    if isinstance(a, Path) and isinstance(b, Path):
+        return a.expanduser().resolve() == b.expanduser().resolve()
     return a == b
 
 
@@ -294,7 +308,7 @@ def _same_database(a: str, b: str) -> bool:
 @_db_option
 @click.option("--all", "force", is_flag=True, help="Re-parse every letter, not only those read by an older parser.")
 @click.pass_context
-def reparse(ctx: click.Context, db_path: Path | None, force: bool) -> None:
+def reparse(ctx: click.Context, db_path: Path | str | None, force: bool) -> None:
     """Parse letters again with this version's parser.
 
     Letters not yet reviewed get the new values; for the others the clerk's record is kept and
@@ -331,7 +345,7 @@ def reparse(ctx: click.Context, db_path: Path | None, force: bool) -> None:
               help="Read every scan again (a newer engine), not only letters never read by OCR.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 @click.pass_context
-def ocr_(ctx: click.Context, db_path: Path | None, everything: bool, quiet: bool) -> None:
+def ocr_(ctx: click.Context, db_path: Path | str | None, everything: bool, quiet: bool) -> None:
     """Read stored scans by OCR: letters imported before OCR was installed, or all of them again (--all).
 
     Each scan's text layer is stored beside its original file; letters no clerk has touched get the
@@ -365,7 +379,7 @@ def ocr_(ctx: click.Context, db_path: Path | None, everything: bool, quiet: bool
 @cli.command()
 @_db_option
 @click.pass_context
-def check(ctx: click.Context, db_path: Path | None) -> None:
+def check(ctx: click.Context, db_path: Path | str | None) -> None:
     """Check a review database for damage: SQLite's full integrity check, its foreign keys, and that its
     tables are those of its schema version. Reads only; exit status 1 when anything is wrong.
 
@@ -377,6 +391,9 @@ def check(ctx: click.Context, db_path: Path | None) -> None:
     from imr_desk.store.integrity import damaged_message, full_check
 
     path = db_path or ctx.find_root().params.get("db_path") or paths.default_db_path()
+    if isinstance(path, str):
+        raise click.ClickException("`imr-desk check` checks SQLite files; a database on a server is checked by the "
+                                   "server (ask whoever runs it, e.g. pg_amcheck)")
     if not Path(path).is_file():
         raise click.ClickException(f"there is no database at {path}")
     problems, facts = full_check(Path(path))
@@ -409,7 +426,7 @@ def check(ctx: click.Context, db_path: Path | None) -> None:
               help="Where to write: a folder name for csv, a file name for the others.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on standard error.")
 @click.pass_context
-def export(ctx: click.Context, db_path: Path | None, statuses: tuple[str, ...], batch: str | None,
+def export(ctx: click.Context, db_path: Path | str | None, statuses: tuple[str, ...], batch: str | None,
            since: str | None, until: str | None, reviewer: str | None, decision: str | None,
            ids: tuple[int, ...], only_new: bool, force: bool, fmt: str, output: Path, quiet: bool) -> None:
     """Export a set of letters (reviewed ones by default) as CSV, JSON Lines, Excel or SQLite.

@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import sqlite3
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from imr_desk.export.selection import ExportSet, iter_letters, select_ids
 from imr_desk.export.sqlite_format import SqliteWriter
 from imr_desk.export.xlsx_format import XlsxWriter
 from imr_desk.store.database import LetterStore
+from imr_desk.store.engine import DB_ERRORS
 from imr_desk.store.errors import StoreError, raise_known
 
 log = logging.getLogger(__name__)
@@ -136,11 +136,11 @@ def export_set(db: LetterStore, fmt: str, destination: str | Path, selection: Ex
     _check(fmt, dest, manifest_path, getattr(db, "path", None), force)
 
     started = dt.datetime.now(dt.UTC)
-    conn: sqlite3.Connection = db.conn
+    conn = db.conn
     own_read = not conn.in_transaction
     try:
         if own_read:
-            conn.execute("BEGIN")  # one snapshot for choosing and reading the set
+            conn.begin_snapshot()  # one snapshot for choosing and reading the set
         try:
             ids = select_ids(conn, selection)
             if not ids:
@@ -166,9 +166,9 @@ def export_set(db: LetterStore, fmt: str, destination: str | Path, selection: Ex
                     files = [final for _n, final in moves]
         finally:
             if own_read and conn.in_transaction:
-                conn.execute("COMMIT")
-    except sqlite3.Error as exc:
-        raise_known(exc, getattr(db, "path", "the database"), "read the letters to export")
+                conn.commit()
+    except DB_ERRORS as exc:
+        raise_known(exc, db.target, "read the letters to export")
     except OSError as exc:
         raise ExportError(f"Could not write the export to {dest}: {exc.strerror or exc}. Nothing was written; "
                           "check the destination (space, permissions) and try again.") from exc
@@ -249,7 +249,7 @@ def _manifest(db: LetterStore, fmt: str, selection: ExportSet, started: dt.datet
         "annotations": counts["annotations"],
         "who": db.user,
         "at": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "database": str(getattr(db, "path", "")),
+        "database": db.where,
         "record_schema": "imr-desk/record/1",
         "line_schema": LINE_SCHEMA if fmt == "jsonl" else None,
         "files": [{"name": p.name, "bytes": p.stat().st_size, "sha256": sha256_of(p)} for p in files],
@@ -282,15 +282,14 @@ def record_export(db: LetterStore, export: ExportRecord) -> int:
 
     try:
         with db.transaction("record the export"):
-            cur = db.conn.execute(
-                "INSERT INTO exports(at, who, format, filter, count, destination, manifest) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (at, db.user, fmt, json.dumps(selection.to_dict()), count, str(dest),
-                 json.dumps(manifest, ensure_ascii=False)),
-            )
-            export_id = int(cur.lastrowid or 0)
-            db.conn.executemany("INSERT OR IGNORE INTO letter_exports(letter_id, export_id) "
-                                "SELECT id, ? FROM letters WHERE id = ? AND (reviewed_at IS NULL OR reviewed_at <= ?)",
-                                ((export_id, i, at) for i in export.carried))
+            export_id = int(db.conn.execute(
+                "INSERT INTO exports(at, who, format, filter, count, destination, manifest) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING id", (at, db.user, fmt, json.dumps(selection.to_dict()), count, str(dest),
+                                 json.dumps(manifest, ensure_ascii=False)),
+            ).fetchone()[0])
+            db.conn.executemany("INSERT INTO letter_exports(letter_id, export_id) "
+                                "SELECT id, ? FROM letters WHERE id = ? AND (reviewed_at IS NULL OR reviewed_at <= ?) "
+                                "ON CONFLICT DO NOTHING", ((export_id, i, at) for i in export.carried))
         return export_id
     except StoreError as exc:
         raise ExportError(f"The export was written to {dest}, but it could not be recorded in the database: "

@@ -18,6 +18,7 @@ from typing import Any
 from imr_desk.core.confirmations import HISTORY_PATH, Confirmation, holding, merge
 from imr_desk.core.record import STATUSES, Decision
 from imr_desk.export.safety import ExportError
+from imr_desk.store.engine import SQLITE, Connection
 from imr_desk.store.filters import LetterFilter
 
 DECISIONS = tuple(d.value for d in Decision)
@@ -94,9 +95,9 @@ def _iso_date(value: Any, name: str) -> str:
         raise ExportError(f"{name}: {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-31.") from None
 
 
-def select_ids(conn: sqlite3.Connection, s: ExportSet) -> list[int]:
+def select_ids(conn: Connection, s: ExportSet) -> list[int]:
     """The ids of the letters in the set, in id order (the store's one letter filter chooses them)."""
-    where, params = s.letter_filter().where()
+    where, params = s.letter_filter().where(conn)
     return [r[0] for r in conn.execute(f"SELECT l.id FROM letters l{where} ORDER BY l.id", params)]
 
 
@@ -149,7 +150,7 @@ _LETTER_COLUMNS = ("id", "name", "sha256", "media_type", "size", "status", "stat
 _CONTENT_COLUMNS = ("record", "parsed")  # then text, page_starts when asked
 
 
-def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False, history: bool | str = False,
+def iter_letters(conn: Connection, ids: list[int], *, text: bool = False, history: bool | str = False,
                  files: bool = False, slim: bool = False, chunk: int = CHUNK) -> Iterator[LetterData]:
     """The letters with these ids, in the given order, read `chunk` at a time.
 
@@ -158,14 +159,19 @@ def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False
     decoding every old and new value in Python. `slim` leaves the provenance (`fields`) out of the
     decoded records, and the warnings and source out of the parser's (SQLite drops them, faster than
     Python decodes them); `record_json` is always the whole stored record.
+
+    On PostgreSQL the stored JSON texts are read as they are (the server's JSON functions would
+    re-spell them) and the slimming and the history's JSON array are done here, to the same result.
     """
+    sqlite = conn.engine == SQLITE
+    ids_in = conn.ids_in()
     join, c = " JOIN contents c ON c.letter_id = l.id", "c"  # the letters' bulky columns
     # the store keeps the clerk's record as NULL while it is still the parser's
     record_of = f"coalesce({c}.record, {c}.parsed)"
     cols = ", ".join([*(f"l.{name}" for name in _LETTER_COLUMNS),
                       *(record_of if name == "record" else f"{c}.{name}" for name in _CONTENT_COLUMNS)])
     extra = f", {c}.text, {c}.page_starts" if text else ""
-    if slim:
+    if slim and sqlite:
         extra += (f", json_remove({record_of}, '$.fields'), "
                   f"json_remove({c}.parsed, '$.fields', '$.warnings', '$.source')")
     for start in range(0, len(ids), chunk):
@@ -174,7 +180,7 @@ def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False
         try:
             rows = {r[0]: r for r in conn.execute(
                 f"SELECT {cols}, b.name{extra} FROM letters l{join} LEFT JOIN batches b ON b.id = l.batch_id "
-                "WHERE l.id IN (SELECT value FROM json_each(?))", (key,))}
+                f"WHERE l.id {ids_in}", (key,))}
         except sqlite3.OperationalError as exc:
             if "json" not in str(exc).lower():
                 raise
@@ -189,43 +195,53 @@ def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False
                 'SELECT a.id, a.letter_id, a.start, a."end", a.label, a.note, a.who, a.at, a.removed_at, '
                 f'a.removed_by, substr({c}.text, a.start + 1, a."end" - a.start) '
                 f"FROM annotations a JOIN letters l ON l.id = a.letter_id{join} "
-                "WHERE a.letter_id IN (SELECT value FROM json_each(?)) ORDER BY a.letter_id, a.start, a.id",
+                f"WHERE a.letter_id {ids_in} ORDER BY a.letter_id, a.start, a.id",
                 (key,)):
             notes.setdefault(a[1], []).append({
                 "id": a[0], "start": a[2], "end": a[3], "label": a[4], "note": a[5], "who": a[6], "at": a[7],
                 "removed_at": a[8], "removed_by": a[9], "quote": a[10]})
         hist: dict[int, list[dict[str, Any]]] = {}
         hist_json: dict[int, list[str]] = {}
-        if history == "json":
+        if history == "json" and not sqlite:
+            for h in conn.execute(
+                    "SELECT letter_id, path, old, new, who, at, origin, reason, version FROM history "
+                    f"WHERE letter_id {ids_in} ORDER BY letter_id, id", (key,)):
+                hist_json.setdefault(h[0], []).append(_history_object(*h[1:]))
+        elif history == "json":
             for letter_id, obj in conn.execute(
                     "SELECT letter_id, json_object('path', path, 'old', json(old), 'new', json(new), 'who', who, "
                     "'at', at, 'origin', origin, 'reason', reason, 'version', version) FROM history "
-                    "WHERE letter_id IN (SELECT value FROM json_each(?)) ORDER BY letter_id, id", (key,)):
+                    f"WHERE letter_id {ids_in} ORDER BY letter_id, id", (key,)):
                 hist_json.setdefault(letter_id, []).append(obj)
         elif history:
             for h in conn.execute(
                     "SELECT letter_id, path, old, new, who, at, origin, reason, version FROM history "
-                    "WHERE letter_id IN (SELECT value FROM json_each(?)) ORDER BY letter_id, id", (key,)):
+                    f"WHERE letter_id {ids_in} ORDER BY letter_id, id", (key,)):
                 hist.setdefault(h[0], []).append({
                     "path": h[1], "old": _loads(h[2]), "new": _loads(h[3]), "who": h[4], "at": h[5],
                     "origin": h[6], "reason": h[7], "version": h[8]})
         confirmed_rows: dict[int, list[tuple[str, str | None, str]]] = {}
         for letter_id, new, who, at in conn.execute(
-                "SELECT letter_id, new, who, at FROM history WHERE letter_id IN (SELECT value FROM json_each(?)) "
+                f"SELECT letter_id, new, who, at FROM history WHERE letter_id {ids_in} "
                 "AND path = ? ORDER BY letter_id, id", (key, HISTORY_PATH)):
             confirmed_rows.setdefault(letter_id, []).append((new, who, at))
         blobs: dict[int, bytes] = {}
         if files:
             blobs = {r[0]: r[1] for r in conn.execute(
-                "SELECT letter_id, data FROM files WHERE letter_id IN (SELECT value FROM json_each(?))", (key,))}
+                f"SELECT letter_id, data FROM files WHERE letter_id {ids_in}", (key,))}
         for letter_id in part:
             r = rows.get(letter_id)
             if r is None:  # removed since the set was chosen
                 continue
             n = len(_LETTER_COLUMNS) + len(_CONTENT_COLUMNS)
             try:
-                if slim:
+                if slim and sqlite:
                     record, parsed = json.loads(r[-2]), json.loads(r[-1])
+                elif slim:
+                    record, parsed = json.loads(r[n - 2]), json.loads(r[n - 1])
+                    record.pop("fields", None)
+                    for key_ in ("fields", "warnings", "source"):
+                        parsed.pop(key_, None)
                 else:
                     record, parsed = json.loads(r[n - 2]), json.loads(r[n - 1])
             except (TypeError, ValueError) as exc:
@@ -236,7 +252,7 @@ def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False
                 imported_by=r[12], layout=r[13], pages=r[14], parser_version=r[15], version=r[16],
                 record=record, parsed=parsed, batch=r[n],
                 annotations=notes.get(letter_id, []), history=hist.get(letter_id, []),
-                data=blobs.get(letter_id), record_json=r[n - 2],
+                data=bytes(blobs[letter_id]) if letter_id in blobs else None, record_json=r[n - 2],
                 confirmations=merge(confirmed_rows[letter_id]) if letter_id in confirmed_rows else {})
             if history == "json":
                 letter.history_json = "[" + ",".join(hist_json.get(letter_id, ())) + "]"
@@ -249,6 +265,18 @@ def iter_letters(conn: sqlite3.Connection, ids: list[int], *, text: bool = False
 def _damaged(letter_id: int, name: str, exc: Exception) -> ExportError:
     return ExportError(f"Letter {letter_id} ({name}) has a damaged record in the database ({exc}); nothing was "
                        "exported. Re-import or re-parse that letter, or leave it out of the set.")
+
+
+def _history_object(path: str, old: str | None, new: str | None, who: str | None, at: str, origin: str,
+                    reason: str | None, version: int | None) -> str:
+    """One history row as SQLite's json_object() spells it (compact; old and new as the stored JSON)."""
+
+    def text(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    return (f'{{"path":{text(path)},"old":{old if old is not None else "null"},'
+            f'"new":{new if new is not None else "null"},"who":{text(who)},"at":{text(at)},'
+            f'"origin":{text(origin)},"reason":{text(reason)},"version":{text(version)}}}')
 
 
 def _loads(value: str | None) -> Any:

@@ -1,4 +1,5 @@
-"""The review database (SQLite through sqlite-utils; no Qt): letters, records, history, search."""
+"""The review database (an SQLite file through sqlite-utils, or PostgreSQL through psycopg; no Qt): letters,
+records, history, search."""
 
 from imr_desk.store.api import Database
 from imr_desk.store.database import (
@@ -17,8 +18,10 @@ from imr_desk.store.database import (
     ReparseReport,
     SearchHit,
 )
+from imr_desk.store.engine import display_name, is_server_url
 from imr_desk.store.errors import (
     ClerkError,
+    ConnectionLost,
     DamagedDatabase,
     DatabaseLocked,
     DiskFull,
@@ -26,8 +29,11 @@ from imr_desk.store.errors import (
     LetterLeased,
     LetterNotFound,
     NewerDatabase,
+    NoSuchServerDatabase,
     NotADatabase,
     NotWritable,
+    ServerLoginRefused,
+    ServerUnreachable,
     StoreError,
     VersionConflict,
 )
@@ -39,4 +45,5 @@ __all__ = [
     "TO_REVIEW", "Annotation", "ClerkError", "DamagedDatabase", "Database", "DatabaseLocked", "DiskFull", "DiskIOError", "HistoryRow", "ImportEvent",
     "ImportReport", "Letter", "LetterLeased", "LetterStore", "LetterNotFound", "NewerDatabase", "NotADatabase", "NotWritable",
     "QueueRow", "ReparseReport", "SearchHit", "StoreError", "VersionConflict",
+    "ConnectionLost", "NoSuchServerDatabase", "ServerLoginRefused", "ServerUnreachable", "display_name", "is_server_url",
 ]

@@ -1,9 +1,12 @@
 """The review database: letters, the parser's and the clerk's records, history, annotations, leases.
 
-One `LetterStore` wraps one SQLite connection (WAL, busy timeout, foreign keys). Every write is one
-`BEGIN IMMEDIATE` transaction, so a kill at any moment leaves either the whole change or none of it.
-Several processes may open the same file: leases keep two clerks off one letter, and saving with an
-expected version turns a concurrent change into a `VersionConflict` instead of a silent overwrite.
+One `LetterStore` wraps one engine connection (store/engine.py): an SQLite file (WAL, busy timeout,
+foreign keys) or a PostgreSQL database on a server, named by a `postgresql://` URL. The store's rules
+are written once, for both. Every write is one transaction (SQLite: `BEGIN IMMEDIATE`), so a kill at
+any moment leaves either the whole change or none of it. Several processes (on a server: several
+machines) may open the same database: leases keep two clerks off one letter, and saving with an
+expected version turns a concurrent change into a `VersionConflict` instead of a silent overwrite. On
+PostgreSQL a read-modify-write locks the letter's row (`SELECT ... FOR UPDATE`) for its transaction.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any, Self
 from urllib.parse import quote
 
+import psycopg
 import sqlite_utils
 
 from imr_desk.core import confirmations
@@ -31,8 +35,9 @@ from imr_desk.core.api import PARSER_VERSION
 from imr_desk.core.checks import recheck
 from imr_desk.core.reading import sha256_of
 from imr_desk.core.record import OPEN_STATUSES, STATUSES, Status
-from imr_desk.store import integrity, schema
+from imr_desk.store import engine, integrity, schema
 from imr_desk.store import records as rec
+from imr_desk.store.engine import DB_ERRORS, POSTGRESQL, SQLITE, Connection, PgConnection, wrap
 from imr_desk.store.errors import (
     DatabaseLocked,
     LetterLeased,
@@ -45,7 +50,7 @@ from imr_desk.store.errors import (
     raise_known,
     sqlite_code,
 )
-from imr_desk.store.filters import Choice, LetterFilter, match_query
+from imr_desk.store.filters import Choice, LetterFilter, match_query, pg_match_query
 
 log = logging.getLogger(__name__)
 
@@ -210,27 +215,40 @@ class LetterStore:
     re-parsing and statistics (store/importing.py, store/maintenance.py), which build on this.
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, user: str) -> None:
-        self.conn = conn
-        self.path = path
+    def __init__(self, conn: Connection | sqlite3.Connection, target: Path | str, user: str) -> None:
+        self.conn = wrap(conn)
+        self.engine = self.conn.engine
+        self.target = str(target)  # what opens this database again: the file's path, or the server's URL
+        self.path: Path | None = Path(target) if self.engine == SQLITE else None  # the SQLite file
+        self.where = engine.display_name(target)  # the database as messages name it (no password)
         self.user = user
-        self.db = sqlite_utils.Database(conn)
         self._depth = 0
         # Asked when a write finds the lock taken by another program (after the busy timeout), with what
         # the write is for and the seconds waited: True waits on, False gives up (`DatabaseLocked`). The
         # window's writer thread waits as long as the window is open, saying so; the CLI gives up.
         self.lock_waiter: Callable[[str, float], bool] | None = None
 
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over an SQLite store's connection (an SQLite export file uses it for its own FTS)."""
+        if not isinstance(self.conn, engine.SqliteConnection):
+            raise TypeError("sqlite-utils works on SQLite databases only")
+        return sqlite_utils.Database(self.conn.raw)
+
     # -- opening -----------------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, user: str | None = None, *, create: bool = True,
+    def open(cls, target: str | Path, user: str | None = None, *, create: bool = True,
              busy_timeout: float = BUSY_TIMEOUT_S, readonly: bool = False) -> Self:
-        """Open (creating and upgrading as needed) the review database at `path`.
+        """Open (creating and upgrading as needed) the review database `target`: a path, or a server's URL.
 
         `readonly` opens an existing database for reading only (search, statistics), which works on
-        a read-only file or folder too; every write then fails with `NotWritable`.
+        a read-only file or folder too; every write then fails with `NotWritable`. A URL
+        (`postgresql://user@host:port/dbname`) opens the database on a PostgreSQL server, creating
+        IMR Desk's tables in it when it is empty (`create`).
         """
-        path = Path(path)
+        if engine.is_server_url(target):
+            return cls._open_server(str(target), user, create, readonly)
+        path = Path(target)
         try:
             if readonly:
                 return cls._open_readonly(path, user, busy_timeout)
@@ -238,6 +256,34 @@ class LetterStore:
         except PermissionError as exc:
             raise NotWritable(f"IMR Desk may not open {path}: {exc.strerror}. Ask for access to the folder, or "
                               "copy the database to a folder of your own.") from exc
+
+    @classmethod
+    def _open_server(cls, url: str, user: str | None, create: bool, readonly: bool) -> Self:
+        try:
+            conn = PgConnection(url, readonly=readonly)
+        except psycopg.Error as exc:
+            raise_known(exc, url, "open the database")
+        where = engine.display_name(url)
+        try:
+            _check_identity(conn, where)
+            version = schema.version_of(conn)
+            if version == 0 and not create:
+                raise StoreError(f"The database {where} holds no IMR Desk letters yet. Check the URL, or import "
+                                 "letters to set it up.")
+            if version < schema.SCHEMA_VERSION:
+                if readonly:
+                    raise NotWritable(f"{where} was made by an older IMR Desk and must be upgraded before it can be "
+                                      "read, which needs write access. Open it once with a role that may write.")
+                applied = schema.migrate(conn)
+                if applied:
+                    log.info("database %s migrated to schema %s", where, applied[-1])
+        except StoreError:
+            conn.close()
+            raise
+        except DB_ERRORS as exc:
+            conn.close()
+            raise_known(exc, url, "open the database")
+        return cls(conn, url, user or default_user())
 
     @classmethod
     def _open_readonly(cls, path: Path, user: str | None, busy_timeout: float) -> Self:
@@ -256,7 +302,7 @@ class LetterStore:
                 conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=busy_timeout,
                                        check_same_thread=False)
                 conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-                _check_identity(conn, path)
+                _check_identity(wrap(conn), str(path))
                 version = schema.version_of(conn)
                 break
             except StoreError:
@@ -297,7 +343,7 @@ class LetterStore:
             raise_known(exc, path, "open the database")
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            _check_identity(conn, path)
+            _check_identity(wrap(conn), str(path))
             if exists:  # never write into damaged pages, nor into a layout that never shipped
                 integrity.quick_check(conn, path)
                 integrity.refuse_prerelease(conn, path)
@@ -331,8 +377,12 @@ class LetterStore:
 
     # -- transactions ------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def transaction(self, doing: str = "save the change") -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT; an inner `transaction()` joins the outer one."""
+    def transaction(self, doing: str = "save the change") -> Iterator[Connection]:
+        """BEGIN (SQLite: IMMEDIATE) ... COMMIT; an inner `transaction()` joins the outer one.
+
+        On PostgreSQL (READ COMMITTED) each read-modify-write locks the rows it changes (`for_update`,
+        `lock_letter`); a connection lost meanwhile is `ConnectionLost` (the server rolled it back).
+        """
         if self._depth:
             self._depth += 1
             try:
@@ -344,10 +394,10 @@ class LetterStore:
         self._depth = 1
         try:
             yield self.conn
-            self.conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+            self.conn.commit()
+        except DB_ERRORS as exc:
             self._rollback()
-            raise_known(exc, self.path, doing)
+            raise_known(exc, self.target, doing)
         except BaseException:
             self._rollback()
             raise
@@ -359,27 +409,29 @@ class LetterStore:
         started = time.monotonic()
         while True:
             try:
-                self.conn.execute("BEGIN IMMEDIATE")
+                self.conn.begin()
                 return
             except sqlite3.Error as exc:
                 waiter = self.lock_waiter
                 if (sqlite_code(exc) in ("SQLITE_BUSY", "SQLITE_LOCKED") and waiter is not None
                         and waiter(doing, time.monotonic() - started)):
                     continue
-                raise_known(exc, self.path, doing)
+                raise_known(exc, self.target, doing)
+            except psycopg.Error as exc:
+                raise_known(exc, self.target, doing)
 
     def _rollback(self) -> None:
         try:
             if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-        except sqlite3.Error:  # the connection is already broken: the error being raised says why
+                self.conn.rollback()
+        except DB_ERRORS:  # the connection is already broken: the error being raised says why
             log.warning("rollback failed", exc_info=True)
 
     def _read(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         try:
             return self.conn.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise_known(exc, self.path, "read the database")
+        except DB_ERRORS as exc:
+            raise_known(exc, self.target, "read the database")
 
     # -- letters -----------------------------------------------------------------------------------
     def letter(self, letter_id: int) -> Letter:
@@ -391,8 +443,8 @@ class LetterStore:
                 (letter_id,),
             )
             row = cur.fetchone()
-        except sqlite3.Error as exc:  # a busy or damaged file is the clerk's to hear about; anything else a bug
-            raise_known(exc, self.path, "read the letter")
+        except DB_ERRORS as exc:  # a busy or damaged file is the clerk's to hear about; anything else a bug
+            raise_known(exc, self.target, "read the letter")
         if row is None:
             raise LetterNotFound(f"Letter {letter_id} is not in this database (removed, or another database?).")
         d = dict(zip([c[0] for c in cur.description], row, strict=True))
@@ -417,7 +469,12 @@ class LetterStore:
         return rows[0][0] if rows else None
 
     def items(self, letter_id: int) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM items WHERE letter_id = ? ORDER BY position", [letter_id]))
+        try:
+            cur = self.conn.execute("SELECT * FROM items WHERE letter_id = ? ORDER BY position", (letter_id,))
+            names = [c[0] for c in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        except DB_ERRORS as exc:
+            raise_known(exc, self.target, "read the letter's items")
 
     def batch_id(self, name: str, create: bool = True) -> int | None:
         rows = self._read("SELECT id FROM batches WHERE name = ?", (name,))
@@ -426,10 +483,11 @@ class LetterStore:
         if not create:
             return None
         with self.transaction("create the import batch"):
-            cur = self.conn.execute(
-                "INSERT INTO batches(name, created_at, created_by) VALUES (?, ?, ?)", (name, now_iso(), self.user)
-            )
-        return int(cur.lastrowid or 0)
+            # another process may create the same batch at the same moment: its row is the one
+            self.conn.execute("INSERT INTO batches(name, created_at, created_by) VALUES (?, ?, ?) "
+                              "ON CONFLICT(name) DO NOTHING", (name, now_iso(), self.user))
+            rows = self._read("SELECT id FROM batches WHERE name = ?", (name,))
+        return int(rows[0][0])
 
     def insert_letter(
         self,
@@ -486,8 +544,12 @@ class LetterStore:
                 values = {"id": letter_id, **values}
             names = ", ".join(values)
             marks = ", ".join(f":{k}" for k in values)
-            cur = self.conn.execute(f"INSERT INTO letters ({names}) VALUES ({marks})", values)
-            letter_id = int(cur.lastrowid or 0)
+            # another process importing the same letter at the same moment: the first one stores it
+            row = self.conn.execute(f"INSERT INTO letters ({names}) VALUES ({marks}) "
+                                    "ON CONFLICT(sha256) DO NOTHING RETURNING id", values).fetchone()
+            if row is None:
+                return None
+            letter_id = int(row[0])
             self._write_contents(letter_id, record, insert=True, text=text, page_starts=page_starts, parsed=parsed)
             self.conn.execute("INSERT INTO files(letter_id, data) VALUES (?, ?)", (letter_id, data))
             self._write_items(letter_id, record)
@@ -526,7 +588,7 @@ class LetterStore:
             sets = ", ".join(f"{k} = :{k}" for k in values if k not in ("letter_id", "record"))
             # with a new parser record, `values` already says whether they are equal; else compare with
             # the stored one (SQLite reads the row's values as they were before this update)
-            same = ":record IS NULL" if parsed is not None else ":record = parsed"
+            same = "CAST(:record AS TEXT) IS NULL" if parsed is not None else ":record = parsed"
             self.conn.execute(
                 f"UPDATE contents SET {sets}{', ' if sets else ''}"
                 f"record = CASE WHEN {same} THEN NULL ELSE :record END WHERE letter_id = :letter_id", values)
@@ -546,28 +608,30 @@ class LetterStore:
         order (ties by id)."""
         if order_by not in ORDERABLE:
             raise StoreError(f"Cannot sort the queue by “{order_by}”; use one of: {', '.join(ORDERABLE)}.")
-        where, params = LetterFilter.of(filter).where()
+        where, params = LetterFilter.of(filter).where(self.conn)
         col = "b.name" if order_by == "batch" else f"l.{order_by}"
         direction = "DESC" if descending else "ASC"
-        order = f"l.id {direction}" if order_by == "id" else f"{col} {direction}, l.id {direction}"
+        nulls = self.conn.nulls(descending)
+        order = f"l.id {direction}" if order_by == "id" else f"{col} {direction}{nulls}, l.id {direction}"
         sql = (f"SELECT {_QUEUE_COLUMNS} FROM letters l LEFT JOIN batches b ON b.id = l.batch_id{where} "
                f"ORDER BY {order} LIMIT ? OFFSET ?")
         return [QueueRow(*r) for r in self._read(sql, [*params, int(limit), int(offset)])]
 
     def queue_count(self, filter: Choice = None) -> int:
-        where, params = LetterFilter.of(filter).where()
+        where, params = LetterFilter.of(filter).where(self.conn)
         return int(self._read(f"SELECT count(*) FROM letters l{where}", params)[0][0])
 
     def letter_ids(self, filter: Choice = None) -> list[int]:
         """The ids of the letters `filter` chooses, in id order (an export set, a batch of work)."""
-        where, params = LetterFilter.of(filter).where()
+        where, params = LetterFilter.of(filter).where(self.conn)
         return [int(r[0]) for r in self._read(f"SELECT l.id FROM letters l{where} ORDER BY l.id", params)]
 
     def progress(self, filter: Choice = None) -> tuple[int, int, int]:
         """(letters, reviewed, still open) among the letters matching `filter`, whatever their status."""
-        where, params = dataclasses.replace(LetterFilter.of(filter), status=None).where()
+        where, params = dataclasses.replace(LetterFilter.of(filter), status=None).where(self.conn)
         marks = ", ".join("?" * len(OPEN_STATUSES))
-        row = self._read(f"SELECT count(*), coalesce(sum(l.status = ?), 0), coalesce(sum(l.status IN ({marks})), 0) "
+        row = self._read(f"SELECT count(*), count(*) FILTER (WHERE l.status = ?), "
+                         f"count(*) FILTER (WHERE l.status IN ({marks})) "
                          f"FROM letters l{where}", [REVIEWED, *OPEN_STATUSES, *params])[0]
         return int(row[0]), int(row[1]), int(row[2])
 
@@ -608,6 +672,8 @@ class LetterStore:
 
     def search(self, query: str, limit: int = 50) -> list[SearchHit]:
         """Letters whose text, requests, rationales or case number match the words of `query`, best first."""
+        if self.engine == POSTGRESQL:
+            return self._search_pg(query, limit)
         q = match_query(query)
         if not q:
             return []
@@ -620,6 +686,25 @@ class LetterStore:
                "FROM contents_fts JOIN letters l ON l.id = contents_fts.rowid "
                "WHERE contents_fts MATCH ? AND contents_fts.rowid >= ? ORDER BY rank LIMIT ?")
         return [SearchHit(*r) for r in self._read(sql, (q, lowest, int(limit)))]
+
+    def _search_pg(self, query: str, limit: int) -> list[SearchHit]:
+        """`search` on PostgreSQL: the `tsvector` column, ranked by `ts_rank`, a `ts_headline` snippet."""
+        q = pg_match_query(query)
+        if not q:
+            return []
+        floor = self._read("SELECT letter_id FROM contents WHERE search @@ to_tsquery('imr_search', ?) "
+                           "ORDER BY letter_id DESC LIMIT 1 OFFSET ?", (q, RANK_WITHIN - 1))
+        lowest = int(floor[0][0]) if floor else 0
+        sql = ("WITH hits AS (SELECT c.letter_id, ts_rank(c.search, to_tsquery('imr_search', :q)) AS score "
+               "FROM contents c WHERE c.search @@ to_tsquery('imr_search', :q) AND c.letter_id >= :lowest "
+               "ORDER BY score DESC, c.letter_id LIMIT :limit) "
+               "SELECT l.id, l.name, l.case_number, l.status, ts_headline('imr_search', "
+               "coalesce(c.case_number, '') || ' ' || c.requests || ' ' || c.rationales || ' ' || c.text, "
+               "to_tsquery('imr_search', :q), 'StartSel=[, StopSel=], MaxWords=12, MinWords=4, MaxFragments=1, "
+               "FragmentDelimiter=…') "
+               "FROM hits h JOIN letters l ON l.id = h.letter_id JOIN contents c ON c.letter_id = h.letter_id "
+               "ORDER BY h.score DESC, h.letter_id")
+        return [SearchHit(*r) for r in self._read(sql, {"q": q, "lowest": lowest, "limit": int(limit)})]
 
     # -- the clerk's record ------------------------------------------------------------------------
     def save_record(self, letter_id: int, record: dict[str, Any], expected_version: int,
@@ -635,7 +720,7 @@ class LetterStore:
         with self.transaction("save the letter"):
             at = now_iso()  # taken under the write lock: times in history follow the order of the writes
             rows = self._read("SELECT l.version, coalesce(c.record, c.parsed), l.status FROM letters l JOIN contents c "
-                              "ON c.letter_id = l.id WHERE l.id = ?", (letter_id,))
+                              f"ON c.letter_id = l.id WHERE l.id = ?{self.conn.for_update('l')}", (letter_id,))
             if not rows:
                 raise LetterNotFound(f"Letter {letter_id} is not in this database any more; it cannot be saved.")
             version, stored_json, status = rows[0]
@@ -720,7 +805,8 @@ class LetterStore:
             raise StoreError("Say why the letter is postponed: the reason is kept with it.")
         with self.transaction("change the letter's status"):
             at = now_iso()  # under the write lock, so an export started meanwhile sees a later review time
-            rows = self._read("SELECT status, error_count, version FROM letters WHERE id = ?", (letter_id,))
+            rows = self._read(f"SELECT status, error_count, version FROM letters WHERE id = ?{self.conn.for_update()}",
+                              (letter_id,))
             if not rows:
                 raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")
             old, errors, version = rows[0]
@@ -773,7 +859,8 @@ class LetterStore:
         """
         with self.transaction("re-parse the letter"):
             at = now_iso()
-            current = self._read("SELECT version, status FROM letters WHERE id = ?", (letter_id,))
+            current = self._read(f"SELECT version, status FROM letters WHERE id = ?{self.conn.for_update()}",
+                                 (letter_id,))
             if not current or tuple(current[0]) != tuple(seen):
                 return None
             if letter_id in self.live_leases():  # opened in a window while it was being parsed
@@ -815,7 +902,7 @@ class LetterStore:
         if not values:
             return
         with self.transaction("record the confirmed fields"):
-            rows = self._read("SELECT version FROM letters WHERE id = ?", (letter_id,))
+            rows = self._read(f"SELECT version FROM letters WHERE id = ?{self.conn.for_update()}", (letter_id,))
             if not rows:
                 raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")
             self.add_history(letter_id, [Change(confirmations.HISTORY_PATH, None, values, version=int(rows[0][0]))])
@@ -858,16 +945,16 @@ class LetterStore:
             raise StoreError("Select the text to annotate first.")
         at = now_iso()
         with self.transaction("save the annotation"):
+            self.conn.lock_letter(letter_id)
             rows = self._read("SELECT length(text) FROM contents WHERE letter_id = ?", (letter_id,))
             if not rows:
                 raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")
             if end > rows[0][0]:
                 raise StoreError("The annotation runs past the end of the letter's text.")
-            cur = self.conn.execute(
-                'INSERT INTO annotations(letter_id, start, "end", label, note, who, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-                (letter_id, start, end, label, note or "", self.user, at),
-            )
-            aid = int(cur.lastrowid or 0)
+            aid = int(self.conn.execute(
+                'INSERT INTO annotations(letter_id, start, "end", label, note, who, at) VALUES (?, ?, ?, ?, ?, ?, ?) '
+                "RETURNING id", (letter_id, start, end, label, note or "", self.user, at),
+            ).fetchone()[0])
             self.add_history(letter_id, [Change(f"annotations.{aid}", None, {"start": start, "end": end, "label": label,
                                                                              "note": note or ""})], at=at)
         return aid
@@ -897,6 +984,7 @@ class LetterStore:
         """Take the right to edit a letter; raises `LetterLeased` when another holder has it."""
         now = time.time()
         with self.transaction("open the letter for editing"):
+            self.conn.lock_letter(letter_id)  # two machines asking at once: one after the other
             self.conn.execute("DELETE FROM leases WHERE expires_at < ?", (now,))
             rows = self._read("SELECT holder FROM leases WHERE letter_id = ?", (letter_id,))
             if rows and rows[0][0] != holder and holder_gone(rows[0][0]):
@@ -935,6 +1023,7 @@ class LetterStore:
 
     def renew_lease(self, letter_id: int, holder: str, ttl: float = LEASE_SECONDS) -> None:
         with self.transaction("keep the letter open"):
+            self.conn.lock_letter(letter_id)
             cur = self.conn.execute("UPDATE leases SET expires_at = ? WHERE letter_id = ? AND holder = ?",
                                     (time.time() + ttl, letter_id, holder))
             if cur.rowcount == 0:
@@ -971,12 +1060,15 @@ def _nothing_at(path: Path) -> str:
     return f"There is no database at {path}. Check the path, or import letters to create it."
 
 
-def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
-    """Refuse files that are not IMR Desk databases, and databases from a newer IMR Desk."""
+def _check_identity(conn: Connection, path: str) -> None:
+    """Refuse databases that are not IMR Desk's, and databases from a newer IMR Desk."""
     app_id = schema.application_id_of(conn)  # also fails early on a file that is not SQLite
     version = schema.version_of(conn)
-    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    tables = schema.table_count(conn)
     if app_id not in (0, schema.APPLICATION_ID) or (app_id == 0 and tables):
+        if conn.engine == POSTGRESQL:
+            raise NotADatabase(f"The database {path} on the server holds other tables, not IMR Desk's. Give the URL "
+                               "of an empty database (or one IMR Desk set up), or ask for one to be created.")
         raise NotADatabase(f"{path} is an SQLite database, but not one made by IMR Desk. Open an IMR Desk "
                            "database, or give a new file name to create one.")
     if version > schema.SCHEMA_VERSION:

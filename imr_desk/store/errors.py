@@ -9,7 +9,10 @@ Anything else is a bug: it is never turned into a `ClerkError`. It keeps its own
 traceback, goes to the log, and the window shows it as an internal error naming the log file.
 
 SQLite errors are classified by their result code (`sqlite_errorname`, Python 3.11+), never by
-the wording of their message, which changes between SQLite versions and locales.
+the wording of their message, which changes between SQLite versions and locales. PostgreSQL errors
+(psycopg) by their SQLSTATE and exception class; a failed connection, which carries no SQLSTATE, by
+what a second look finds (is anything listening at the address? does the same login open the
+server's `postgres` database?), never by the server's words either.
 """
 
 from __future__ import annotations
@@ -17,6 +20,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 from typing import NoReturn
+
+import psycopg
+
+from imr_desk.store import engine
 
 
 class ClerkError(Exception):
@@ -69,6 +76,29 @@ class LetterLeased(StoreError):
 
 class VersionConflict(StoreError):
     """The letter was saved by someone else since it was opened."""
+
+
+class ServerUnreachable(StoreError):
+    """Nothing answers at the PostgreSQL server's address (down, wrong host or port, no network)."""
+
+
+class ServerLoginRefused(StoreError):
+    """The server refused the login: a wrong password, no such role, or no password given."""
+
+
+class NoSuchServerDatabase(StoreError):
+    """The server has no database of that name (or the role may not connect to it)."""
+
+
+class ConnectionLost(StoreError):
+    """The connection to the server broke during the work: the server rolled the transaction back.
+
+    Nothing was half-written, so doing the same work again is safe (the window's writer does so
+    when the server is back)."""
+
+
+RETRYABLE: tuple[type[StoreError], ...] = (DatabaseLocked, ConnectionLost, ServerUnreachable)
+"""Conditions that pass: the same write, run again later, lands (the window's writer waits and retries)."""
 
 
 # The SQLite primary result codes that are conditions of the clerk's machine, not bugs. Extended codes
@@ -127,9 +157,97 @@ def classify(exc: sqlite3.Error, path: Path | str, doing: str) -> ClerkError | N
     return None
 
 
-def raise_known(exc: sqlite3.Error, path: Path | str, doing: str) -> NoReturn:
-    """Raise the `ClerkError` this SQLite error is; a bug's error is raised again as it is."""
-    known = classify(exc, path, doing)
+# SQLSTATE classes and codes (PostgreSQL's appendix A) that are conditions, not bugs
+_PG_LOST = {"57P01", "57P02", "57P03"}  # admin_shutdown (a terminated backend), crash_shutdown, cannot_connect_now
+_PG_RETRY = {"40001", "40P01", "55P03"}  # serialization_failure, deadlock_detected, lock_not_available
+_PG_DENIED = {"42501"}  # insufficient_privilege
+_PG_READONLY = {"25006"}  # read_only_sql_transaction
+_PG_FULL = {"53100"}  # disk_full
+
+
+def classify_pg(exc: psycopg.Error, target: str, doing: str) -> ClerkError | None:
+    """The `ClerkError` a psycopg error is; None for a bug (a syntax error, a violated constraint...)."""
+    if isinstance(exc, engine.CannotConnect):
+        return connect_failure(exc.cause, target)
+    where = engine.display_name(target)
+    host, port = engine.server_address(target)
+    code = exc.sqlstate or ""
+    if code in _PG_LOST or code.startswith("08") or (code == "" and isinstance(exc, psycopg.OperationalError)
+                                                     and _connection_gone(exc)):
+        return ConnectionLost(
+            f"Could not {doing}: the connection to the database server at {host}:{port} was lost. The server "
+            "undid the unfinished change, so nothing was half-written; IMR Desk tries again when the server is "
+            "back (if it does not come back, check the network or ask whoever runs the server)."
+        )
+    if code in _PG_RETRY:
+        return DatabaseLocked(
+            f"Could not {doing}: another clerk was changing the same letters on {where} at the same moment. "
+            "Nothing was saved; try again (the window does so by itself)."
+        )
+    if code in _PG_DENIED:
+        role = _role_of(target)
+        return NotWritable(
+            f"Could not {doing}: the database role {role} may not do that on {where}. Ask whoever runs the server "
+            f"to grant it, e.g. GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}; "
+            f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}. Nothing was changed."
+        )
+    if code in _PG_READONLY:
+        return NotWritable(f"Could not {doing}: {where} was opened for reading only. Nothing was changed.")
+    if code in _PG_FULL:
+        return DiskFull(
+            f"Could not {doing}: the database server's disk is full. Nothing was half-written; ask whoever runs "
+            "the server to free some space, then try again."
+        )
+    return None
+
+
+def _connection_gone(exc: psycopg.OperationalError) -> bool:
+    """Whether an error without SQLSTATE is the connection itself failing (it is closed or broken now)."""
+    conn = getattr(exc, "pgconn", None)
+    if conn is None:
+        return True  # no connection was made at all
+    return int(getattr(conn, "status", 0)) != 0  # libpq's CONNECTION_OK is 0
+
+
+def _role_of(target: str) -> str:
+    import os
+    from urllib.parse import urlsplit
+
+    return urlsplit(target).username or os.environ.get("PGUSER") or "(your login name)"
+
+
+def connect_failure(exc: psycopg.Error, target: str) -> StoreError:
+    """Why a connection to the server `target` could not be made, in the clerk's words."""
+    host, port = engine.server_address(target)
+    where = engine.display_name(target)
+    dbname = (target.rsplit("/", 1)[-1].split("?", 1)[0]) or "(the default database)"
+    if not engine.reachable(target):
+        return ServerUnreachable(
+            f"Cannot reach the database server at {host}:{port}: nothing answers there (the server is down, the "
+            "address is wrong, or the network is out). Check the network or ask whoever runs the server; nothing "
+            "was changed."
+        )
+    if engine.probe(engine.maintenance_url(target)) is None:
+        return NoSuchServerDatabase(
+            f"The database server at {host}:{port} has no database “{dbname}” (or your role may not connect to "
+            f"it). Check the name in {where}, or ask whoever runs the server to create it (CREATE DATABASE "
+            f"{dbname}) and grant you CONNECT on it; nothing was changed."
+        )
+    role = _role_of(target)
+    pgconn = getattr(exc, "pgconn", None)
+    if pgconn is not None and getattr(pgconn, "needs_password", False):
+        hint = "It needs a password: put it in your password file (~/.pgpass) or the PGPASSWORD variable."
+    else:
+        hint = "Check the password (in the URL, ~/.pgpass or PGPASSWORD) and the role's name with whoever runs the server."
+    return ServerLoginRefused(
+        f"The database server at {host}:{port} refused the login as {role} (a wrong password, or no such role). "
+        f"{hint} Nothing was changed."
+    )
+
+
+def raise_known(exc: Exception, path: Path | str, doing: str) -> NoReturn:
+    """Raise the `ClerkError` this database error is; a bug's error is raised again as it is."""
+    known = known_error(exc, path, doing)
     if known is None:
         raise exc
     raise known from exc
@@ -141,4 +259,6 @@ def known_error(exc: BaseException, path: Path | str = "the database", doing: st
         return exc
     if isinstance(exc, sqlite3.Error):
         return classify(exc, path, doing)
+    if isinstance(exc, psycopg.Error):
+        return classify_pg(exc, str(path), doing)
     return None

@@ -1,7 +1,8 @@
 """Which letters: one filter type for the queue, the export set and every other choice of letters.
 
 `LetterFilter` holds every way letters are chosen (status, batch, words, decision, dates, reviewer,
-ids, exported or not) and turns itself into one SQL `WHERE` over `letters l`. The queue builds one
+ids, exported or not) and turns itself into one SQL `WHERE` over `letters l`, in the dialect of the
+connection it is given (store/engine.py: the few fragments that differ between SQLite and PostgreSQL). The queue builds one
 from its controls, the export set (imr_desk.export.selection.ExportSet) from its options; the store's
 `queue`, `queue_count`, `progress` and `letter_ids` read it. Empty fields do not filter.
 """
@@ -10,19 +11,36 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, TypeAlias
 
+from imr_desk.store.engine import POSTGRESQL, Connection
 from imr_desk.store.fts import MAX_WORDS, fts_words
 
-# "carried since it was last reviewed": an export recorded at or after the letter's reviewed_at. Both are
-# ISO UTC strings; julianday() also orders them when one has whole seconds (exports recorded by earlier
-# versions) and the other milliseconds; plain text order stands in if one of them is not a time.
-ONLY_NEW = (
-    "NOT EXISTS (SELECT 1 FROM letter_exports le JOIN exports x ON x.id = le.export_id WHERE le.letter_id = l.id "
-    "AND (l.reviewed_at IS NULL OR coalesce(julianday(x.at) >= julianday(l.reviewed_at), x.at >= l.reviewed_at)))"
-)
+
+def only_new(conn: Connection) -> str:
+    """"Not carried since it was last reviewed": no export recorded at or after the letter's reviewed_at.
+
+    Both are ISO UTC strings; compared as times (`time_of`), they also order when one has whole seconds
+    (exports recorded by earlier versions) and the other milliseconds; plain text order stands in if
+    one of them is not a time."""
+    return ("NOT EXISTS (SELECT 1 FROM letter_exports le JOIN exports x ON x.id = le.export_id "
+            f"WHERE le.letter_id = l.id AND (l.reviewed_at IS NULL OR coalesce({conn.time_of('x.at')} >= "
+            f"{conn.time_of('l.reviewed_at')}, x.at >= l.reviewed_at)))")
+
+
+def matching(conn: Connection) -> str:
+    """The ids of the letters whose searched text matches the full-text query parameter (`search_query`)."""
+    if conn.engine == POSTGRESQL:
+        return "SELECT letter_id FROM contents WHERE search @@ to_tsquery('imr_search', ?)"
+    return "SELECT rowid FROM contents_fts WHERE contents_fts MATCH ?"
+
+
+def search_query(conn: Connection, text: str) -> str:
+    """What a clerk typed as the engine's full-text query: FTS5's (`match_query`), or a tsquery (`pg_match_query`)."""
+    return pg_match_query(text) if conn.engine == POSTGRESQL else match_query(text)
 # when a letter last moved: reviewed, else its status changed, else it was imported
 _LAST_MOVED = "COALESCE(l.reviewed_at, l.status_at, l.imported_at)"
 
@@ -62,8 +80,8 @@ class LetterFilter:
             raise ValueError(f"unknown letter filter {', '.join(unknown)}; use: {', '.join(sorted(known))}")
         return cls(**given)
 
-    def where(self) -> tuple[str, list[Any]]:
-        """The SQL `WHERE` (with its parameters) over `letters l`; "" when it chooses every letter."""
+    def where(self, conn: Connection) -> tuple[str, list[Any]]:
+        """The SQL `WHERE` (with its parameters) over `letters l` for `conn`'s engine; "" when it chooses every letter."""
         clauses: list[str] = []
         params: list[Any] = []
 
@@ -77,12 +95,11 @@ class LetterFilter:
         if self.batch:
             add("l.batch_id = (SELECT id FROM batches WHERE name = ?)", self.batch)
         if self.search:
-            query, fragment = match_query(str(self.search)), case_fragment(str(self.search))
+            query, fragment = search_query(conn, str(self.search)), case_fragment(str(self.search))
             if query and fragment:
-                add("(l.id IN (SELECT rowid FROM contents_fts WHERE contents_fts MATCH ?)"
-                    " OR l.case_number LIKE ? ESCAPE '\\')", query, fragment)
+                add(f"(l.id IN ({matching(conn)}) OR l.case_number LIKE ? ESCAPE '\\')", query, fragment)
             elif query:
-                add("l.id IN (SELECT rowid FROM contents_fts WHERE contents_fts MATCH ?)", query)
+                add(f"l.id IN ({matching(conn)})", query)
         if self.decision:
             add("EXISTS (SELECT 1 FROM items i WHERE i.letter_id = l.id AND i.decision = ?)", str(self.decision).lower())
         if self.outcome:
@@ -108,12 +125,12 @@ class LetterFilter:
         if self.warning_code:
             add("(' ' || l.warning_codes || ' ') LIKE ?", f"% {self.warning_code} %")
         if self.ids is not None:
-            add("l.id IN (SELECT value FROM json_each(?))", json.dumps(sorted({int(i) for i in self.ids})))
+            add(f"l.id {conn.ids_in()}", json.dumps(sorted({int(i) for i in self.ids})))
         if self.exported is not None:
             clauses.append(("" if self.exported else "NOT ") +
                            "EXISTS (SELECT 1 FROM letter_exports e WHERE e.letter_id = l.id)")
         if self.only_new:
-            clauses.append(ONLY_NEW)
+            clauses.append(only_new(conn))
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -129,6 +146,25 @@ def match_query(text: str) -> str:
     "" means no words at all. A word typed twice is asked once (see `store/fts.py`).
     """
     return " ".join('"' + w.replace('"', '""') + '"*' for w in fts_words(text)[:MAX_WORDS])
+
+
+_RUNS = re.compile(r"[^\W_]+")
+
+
+def pg_match_query(text: str) -> str:
+    """`match_query` for PostgreSQL: the same words, as a `tsquery` of the `imr_search` configuration.
+
+    The letters' text is indexed as FTS5's unicode61 tokenizer splits it (every run of letters and
+    digits a word, store/schema.py), so a typed word is the phrase of its runs (`<->`), the last one
+    matching as the start of a word (`:*`), exactly as FTS5 reads `"CM17-0005"*`; every word must
+    appear (`&`). Only letters and digits reach the query, so nothing typed is tsquery syntax.
+    """
+    words = []
+    for word in fts_words(text)[:MAX_WORDS]:
+        runs = _RUNS.findall(word.lower())
+        if runs:
+            words.append(" <-> ".join(runs[:-1] + [runs[-1] + ":*"]))
+    return " & ".join(f"({w})" for w in words)
 
 
 def case_fragment(text: str) -> str | None:

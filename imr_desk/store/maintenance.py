@@ -109,7 +109,7 @@ def stats(db: LetterStore) -> dict[str, Any]:
         "by_outcome": counts("SELECT outcome, count(*) FROM letters GROUP BY outcome ORDER BY outcome"),
         "items_by_decision": counts("SELECT decision, count(*) FROM items GROUP BY decision ORDER BY decision"),
         "by_batch": counts("SELECT b.name, count(*) FROM letters l LEFT JOIN batches b ON b.id = l.batch_id "
-                           "GROUP BY l.batch_id ORDER BY l.batch_id"),
+                           "GROUP BY l.batch_id, b.name ORDER BY l.batch_id"),
         # the template each letter was recognised as; "(unseen)" for a template the parser does not know
         "by_layout": {k if k != "(none)" else "(unseen)": v for k, v in counts(
             "SELECT layout, count(*) FROM letters GROUP BY layout ORDER BY layout").items()},

@@ -30,8 +30,11 @@ def save_layer(db: Database, letter_id: int, layer: ocr.OcrLayer) -> None:
 
     with db.transaction("store the letter's OCR"):
         db.conn.execute(
-            "INSERT OR REPLACE INTO ocr_layers(letter_id, engine, engine_version, dpi, pages, words, pdf, seconds, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ocr_layers(letter_id, engine, engine_version, dpi, pages, words, pdf, seconds, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(letter_id) DO UPDATE SET "
+            "engine = excluded.engine, engine_version = excluded.engine_version, dpi = excluded.dpi, "
+            "pages = excluded.pages, words = excluded.words, pdf = excluded.pdf, seconds = excluded.seconds, "
+            "created_at = excluded.created_at",
             (letter_id, layer.engine, layer.engine_version, layer.dpi, _pages_json(layer.pages), layer.words_json(),
              layer.pdf, round(layer.seconds, 3), now_iso()))
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from imr_desk import __version__, paths
 from imr_desk.logs import setup_logging
-from imr_desk.store import Database, StoreError
+from imr_desk.store import Database, StoreError, is_server_url
 from imr_desk.ui.main_window import MainWindow
 from imr_desk.ui.style import STYLE_SHEET
 from imr_desk.ui.writer import DbWriter
@@ -97,11 +97,15 @@ def build_window(db_path: Path | str | None = None, user: str | None = None,
     Raises StoreError (with its clerk_message) when the database cannot be opened.
     """
     default = db_path is None
-    path = Path(db_path) if db_path is not None else paths.default_db_path()
-    if default:
-        paths.private_dir(path.parent)
+    path: Path | str
+    if is_server_url(db_path):  # a PostgreSQL server's database: the URL as it is
+        path = str(db_path)
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = Path(db_path) if db_path is not None else paths.default_db_path()
+        if default:
+            paths.private_dir(path.parent)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
     who = _user(user)
     _sweep_killed_exports()
     db = Database.open(path, user=who)  # the UI thread's (reading) connection; creates/migrates

@@ -63,7 +63,7 @@ class ExportJob(QObject):
     failed = Signal(str)  # what to tell the clerk
     cancelled = Signal()
 
-    def __init__(self, db_path: Path, user: str, fmt: str, destination: Path, selection: ExportSet, force: bool,
+    def __init__(self, db_path: Path | str, user: str, fmt: str, destination: Path, selection: ExportSet, force: bool,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.cancel_event = threading.Event()
@@ -129,7 +129,7 @@ class ExportDialog(QDialog):
         self.job: ExportJob | None = None
         self._focus_before: QWidget | None = None  # the keyboard's place while an export runs
         self._own_writer = writer is None  # opened alone (not from a window): the dialog's own writer
-        self.writer = writer if writer is not None else DbWriter(lambda: Database.open(db.path, user=db.user))
+        self.writer = writer if writer is not None else DbWriter(lambda: Database.open(db.target, user=db.user))
         self._recording: WriteOp[int] | None = None
         self.export_result: ExportResult | None = None  # the last export's result
         layout = QVBoxLayout(self)
@@ -312,7 +312,7 @@ class ExportDialog(QDialog):
         fmt = self.fmt()
         destination = normalise_destination(fmt, text)
         self.export_result = None
-        job = ExportJob(Path(self.db.path), self.db.user, fmt, destination, selection, self.replace.isChecked(),
+        job = ExportJob(self.db.target, self.db.user, fmt, destination, selection, self.replace.isChecked(),
                         self)
         job.progressed.connect(self._progressed)
         job.succeeded.connect(self._succeeded)

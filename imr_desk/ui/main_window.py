@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from imr_desk.core.confirmations import HISTORY_PATH, REQUIRE_ONE_BY_ONE
 from imr_desk.core.fields import label_of
-from imr_desk.store import OPEN_STATUSES, ClerkError, Database, StoreError
+from imr_desk.store import OPEN_STATUSES, ClerkError, Database, StoreError, is_server_url
 from imr_desk.ui.actions import ACTIONS, HelpPanel, ShortcutGuard, build_actions
 from imr_desk.ui.dialogs import AnnotationDialog, HistoryDialog, ReasonDialog
 from imr_desk.ui.export_dialog import ExportDialog
@@ -62,17 +62,18 @@ class MainWindow(QMainWindow):
 
     letterShown = Signal(int)
 
-    def __init__(self, db: Database, writer: DbWriter, db_path: Path, settings: Settings | None = None,
+    def __init__(self, db: Database, writer: DbWriter, db_path: Path | str, settings: Settings | None = None,
                  user: str | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.db = db
         self.writer = writer
-        self.db_path = Path(db_path)
+        # a file's path, or a server database's URL (kept as the string it is: a Path would mangle it)
+        self.db_path: Path | str = db_path if is_server_url(db_path) else Path(db_path)
         self.settings = settings or Settings()
         self.user = user or _user()
         self.holder = f"{self.user}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.setWindowTitle(f"IMR Desk — {self.db_path.name}")
+        self.setWindowTitle(f"IMR Desk — {self.db_path.name if isinstance(self.db_path, Path) else db.where}")
         self.setAcceptDrops(True)
         self.session = ReviewSession(db, writer, self.holder, self)
         self.session.message.connect(self.show_message)

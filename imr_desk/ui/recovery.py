@@ -36,14 +36,19 @@ class RecoveryFile:
     record: dict[str, Any]
 
 
-def _same_file(a: str, b: Path) -> bool:
+def _same_file(a: str, b: Path | str) -> bool:
+    """Whether a recovery file's database is this one: the same file, or the same server database (its URL)."""
+    from imr_desk.store.engine import display_name, is_server_url
+
+    if is_server_url(a) or is_server_url(b):
+        return display_name(a) == display_name(b)
     try:
-        return Path(a).resolve() == b.resolve()
+        return Path(a).resolve() == Path(b).resolve()
     except (OSError, RuntimeError):
         return False
 
 
-def pending(db: Database, db_path: Path) -> list[RecoveryFile]:
+def pending(db: Database, db_path: Path | str) -> list[RecoveryFile]:
     """The recovery files of letters in this database (same path, same letter file), oldest first."""
     folder = paths.data_dir() / "recovery"
     found = []
@@ -64,7 +69,7 @@ def pending(db: Database, db_path: Path) -> list[RecoveryFile]:
 
 def offer(window: Any) -> QMessageBox | None:
     """Ask the clerk (a non-blocking box) what to do with this database's recovery files; None when none."""
-    files = pending(window.db, Path(window.db_path))
+    files = pending(window.db, window.db_path)
     if not files:
         return None
     listed = "\n".join(f"• {f.name} (kept {f.saved_at})" for f in files[:10])

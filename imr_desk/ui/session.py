@@ -274,7 +274,7 @@ class ReviewSession(QObject):
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         target = folder / f"letter-{letter.id}-{stamp}.json"
         content = {
-            "database": str(getattr(self.db, "path", "")), "letter_id": letter.id,
+            "database": self.db.where, "letter_id": letter.id,
             "name": letter.name, "sha256": letter.sha256, "version": version,
             "saved_at": datetime.now().astimezone().isoformat(timespec="seconds"),
             "why": why.clerk_message if why is not None else None,

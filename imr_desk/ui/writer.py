@@ -201,7 +201,7 @@ class DbWriter(QObject):
     def _run(self) -> None:
         try:
             db = self._open_db()
-            db.conn.execute(f"PRAGMA busy_timeout = {int(LOCK_POLL_S * 1000)}")
+            db.conn.set_busy_timeout(LOCK_POLL_S)
             db.lock_waiter = self._wait_for_lock
         except BaseException as exc:  # noqa: BLE001 - handed back to the UI thread
             self._ready.set_exception(exc)

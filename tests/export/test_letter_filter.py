@@ -24,7 +24,7 @@ def test_the_queue_and_the_export_choose_through_one_filter(reviewed: Database) 
         reviewed.conn, ExportSet(status=[], reviewer=everyone[0]))
 
 
-def test_an_unknown_filter_is_named() -> None:
+def test_an_unknown_filter_is_named(db) -> None:
     with pytest.raises(ValueError, match="unknown letter filter colour"):
         LetterFilter.of({"colour": "red"})
-    assert LetterFilter().where() == ("", [])
+    assert LetterFilter().where(db.conn) == ("", [])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from imr_desk.store import Database
 
-from .conftest import REAL
+from .conftest import REAL, assert_sound
 
 _IMPORT = """
 import sys
@@ -53,7 +53,7 @@ def test_killed_import_keeps_every_finished_letter_whole(db_path: Path) -> None:
     Database.open(db_path).close()
     lines = _run_then_kill([_IMPORT, str(db_path), *map(str, REAL)], after_lines=8)
     db = Database.open(db_path)
-    assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert_sound(db)
     n = db.queue_count()
     assert int(lines[-1]) <= n < len(REAL)  # every reported letter is there; the kill stopped the rest
     for row in db.queue({}, limit=100):
@@ -72,7 +72,7 @@ def test_killed_saves_keep_every_finished_save(db_path: Path) -> None:
     db.close()
     lines = _run_then_kill([_SAVE, str(db_path), str(letter_id)], after_lines=40)
     db = Database.open(db_path)
-    assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert_sound(db)
     letter = db.letter(letter_id)
     assert letter.version >= int(lines[-1])  # every save the process reported is there
     summaries = [h for h in db.history(letter_id) if h.path == "summary"]

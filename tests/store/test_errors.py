@@ -32,6 +32,7 @@ def caught(fn) -> sqlite3.Error:
     return info.value
 
 
+@pytest.mark.sqlite_only  # about SQLite files: the server's side is in test_server.py
 def test_busy_is_database_locked(db_path: Path) -> None:
     Database.open(db_path).close()
     db = Database.open(db_path, busy_timeout=0.05)
@@ -48,6 +49,7 @@ def test_busy_is_database_locked(db_path: Path) -> None:
         db.close()
 
 
+@pytest.mark.sqlite_only  # about SQLite files: the server's side is in test_server.py
 def test_a_lock_waiter_waits_until_the_lock_is_free(db_path: Path) -> None:
     Database.open(db_path).close()
     db = Database.open(db_path, busy_timeout=0.02)
@@ -79,6 +81,7 @@ def test_a_lock_waiter_waits_until_the_lock_is_free(db_path: Path) -> None:
         db.close()
 
 
+@pytest.mark.sqlite_only  # about SQLite files: the server's side is in test_server.py
 def test_a_full_disk_is_disk_full(db_path: Path) -> None:
     db = Database.open(db_path)
     try:
@@ -94,6 +97,7 @@ def test_a_full_disk_is_disk_full(db_path: Path) -> None:
         assert again.queue_count({}) == 0
 
 
+@pytest.mark.sqlite_only  # about SQLite files: the server's side is in test_server.py
 def test_a_read_only_file_is_not_writable(db_path: Path) -> None:
     Database.open(db_path).close()
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
@@ -107,6 +111,7 @@ def test_a_read_only_file_is_not_writable(db_path: Path) -> None:
         db.batch_id("week 1")
 
 
+@pytest.mark.sqlite_only  # about SQLite files: the server's side is in test_server.py
 def test_a_database_from_a_newer_version_is_refused(db_path: Path) -> None:
     Database.open(db_path).close()
     with sqlite3.connect(db_path) as conn:
@@ -132,6 +137,7 @@ def test_a_file_that_cannot_be_opened(tmp_path: Path) -> None:
     assert isinstance(classify(exc, "x.db", "open the database"), NotWritable)
 
 
+@pytest.mark.sqlite_only  # about SQLite files: the server's side is in test_server.py
 def test_anything_else_is_a_bug_and_keeps_its_own_error(db: Database) -> None:
     exc = caught(lambda: db.conn.execute("SELEKT 1"))
     assert classify(exc, db.path, "read") is None and known_error(exc) is None
@@ -175,6 +181,7 @@ def test_cli_bug_is_one_line_and_logged_with_its_traceback(imr_home: Path) -> No
     assert "Traceback" in text and "missing key" in text and "in bug" in text
 
 
+@pytest.mark.sqlite_only  # about SQLite files: the server's side is in test_server.py
 def test_cli_known_sqlite_condition_is_the_clerk_message(db_path: Path, imr_home: Path) -> None:
     Database.open(db_path).close()
     other = sqlite3.connect(db_path, isolation_level=None)
@@ -190,6 +197,7 @@ def test_cli_known_sqlite_condition_is_the_clerk_message(db_path: Path, imr_home
     assert "busy" in lines[0] and not (imr_home / "logs" / "imr-desk.log").exists()
 
 
+@pytest.mark.sqlite_only  # about SQLite files: the server's side is in test_server.py
 def test_cli_newer_database_is_one_line(db_path: Path) -> None:
     import subprocess
     import sys

@@ -50,7 +50,7 @@ def test_a_scan_is_read_on_import_and_its_original_kept_byte_for_byte(db: Databa
 
 
 def _search_ids(db: Database, words: str) -> list[int]:
-    out = subprocess.run([sys.executable, "-m", "imr_desk", "search", "--db", str(db.path), "--json", words],
+    out = subprocess.run([sys.executable, "-m", "imr_desk", "search", "--db", db.target, "--json", words],
                          capture_output=True, text=True, timeout=60)
     return [json.loads(line).get("id") for line in out.stdout.splitlines() if line.strip()]
 

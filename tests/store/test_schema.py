@@ -24,6 +24,7 @@ from imr_desk.store.importing import add_letter
 from .conftest import REAL
 
 
+@pytest.mark.sqlite_only  # about SQLite files: the server's side is in test_server.py
 def test_new_database_is_wal_with_foreign_keys_and_current_schema(db: Database) -> None:
     assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -35,6 +36,7 @@ def test_new_database_is_wal_with_foreign_keys_and_current_schema(db: Database) 
             "letter_exports", "contents", "contents_fts", "ocr_layers", "team_settings"} <= tables
 
 
+@pytest.mark.sqlite_only  # about SQLite files: the server's side is in test_server.py
 def test_older_database_is_upgraded_in_place_keeping_its_letters(db_path: Path) -> None:
     conn = sqlite3.connect(db_path, isolation_level=None)
     schema_mod.migrate(conn, upto=1)  # what IMR Desk's first release created
@@ -54,6 +56,7 @@ def test_older_database_is_upgraded_in_place_keeping_its_letters(db_path: Path) 
     db.close()
 
 
+@pytest.mark.sqlite_only  # about SQLite files: the server's side is in test_server.py
 def test_newer_database_is_refused_and_left_unchanged(db_path: Path) -> None:
     Database.open(db_path).close()
     conn = sqlite3.connect(db_path)
@@ -120,6 +123,7 @@ def test_read_only_location_is_a_clear_message() -> None:
     assert lines[1].startswith("NotWritable") and "read-only for you" in lines[1]
 
 
+@pytest.mark.sqlite_only  # about SQLite files: the server's side is in test_server.py
 def test_full_disk_is_a_clear_message_and_loses_nothing(db: Database) -> None:
     """SQLite's own size limit gives the same SQLITE_FULL error as a full disk."""
     first = add_letter(db, REAL[0].read_bytes(), REAL[0].name, None)
@@ -139,6 +143,7 @@ def test_full_disk_is_a_clear_message_and_loses_nothing(db: Database) -> None:
     assert db.letter(first[2]).name == REAL[0].name
 
 
+@pytest.mark.sqlite_only  # about SQLite files: the server's side is in test_server.py
 def test_busy_database_is_a_clear_message(db_path: Path) -> None:
     Database.open(db_path).close()
     blocker = sqlite3.connect(db_path, isolation_level=None)

@@ -29,6 +29,7 @@ from typing import Any
 
 from imr_desk.store import records as rec
 from imr_desk.store.database import LetterStore
+from imr_desk.store.engine import POSTGRESQL
 from imr_desk.store.errors import DiskFull, NotWritable, StoreError
 
 log = logging.getLogger(__name__)
@@ -263,8 +264,8 @@ def _copy_annotations(target: LetterStore, letter_id: int, notes: list[tuple[Any
 
 
 def _sync_ids(target: LetterStore, table: str) -> None:
-    """After rows stored under given ids: the engine's next id follows them (PostgreSQL's sequences do not
-    by themselves; SQLite's rowids do)."""
-    sync = getattr(target, "sync_ids", None)  # the engine's own way, where it needs one
-    if sync is not None:
-        sync(table)
+    """After rows stored under given ids: the engine's next id follows them. SQLite's rowids do by
+    themselves; a PostgreSQL identity column's sequence is moved past the largest id (`setval`)."""
+    if target.engine == POSTGRESQL:
+        target.conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                            f"(SELECT coalesce(max(id), 1) FROM {table}))")

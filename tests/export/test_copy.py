@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from imr_desk.cli import cli
@@ -86,6 +87,39 @@ def test_copy_gives_identical_exports_and_everything_kept(reviewed: Database, tm
     assert "already there" in again.output  # the progress names each letter
 
 
+def test_copy_to_postgresql_and_back_gives_identical_exports(reviewed: Database, tmp_path: Path, pg_url: str) -> None:
+    """SQLite -> PostgreSQL -> SQLite: the JSON Lines and CSV exports of the original, of the server's copy
+    and of the copy back are the same, with nothing normalised (ids, times, names all kept)."""
+    enrich(reviewed)
+    before = exports_of(reviewed, tmp_path / "before")
+    there = CliRunner().invoke(cli, ["copy", "--from", str(reviewed.path), "--to", pg_url, "-q"])
+    assert there.exit_code == 0, there.output
+    assert "8 letter(s) copied, 0 already there, 0 failed" in there.output
+    back = tmp_path / "back.db"
+    again = CliRunner().invoke(cli, ["copy", "--from", pg_url, "--to", str(back), "-q"])
+    assert again.exit_code == 0, again.output
+    assert "8 letter(s) copied, 0 already there, 0 failed" in again.output
+    with Database.open(pg_url, user="carol") as server:
+        assert load_layer(server, 3) == load_layer(reviewed, 3)
+        assert server.team_setting("confirm_every_field") == "1"
+        assert server.import_paths([SEEDS[0]]).added_ids == [9]  # the server's ids go on after the copied ones
+        server.conn.execute("DELETE FROM letters WHERE id = 9")
+        assert exports_of(server, tmp_path / "server") == before
+    with Database.open(back, user="carol") as copy:
+        assert exports_of(copy, tmp_path / "after") == before
+        for letter_id in range(1, 9):
+            assert copy.letter(letter_id) == reviewed.letter(letter_id)
+            assert copy.letter_file(letter_id) == reviewed.letter_file(letter_id)
+            assert [dataclasses.replace(h, id=0) for h in copy.history(letter_id)] == [
+                dataclasses.replace(h, id=0) for h in reviewed.history(letter_id)]
+            assert copy.annotations(letter_id, include_removed=True) == reviewed.annotations(
+                letter_id, include_removed=True)
+        # the exports recorded before the copy went there and back (the copies' own exports came after)
+        rows = "SELECT letter_id, export_id FROM letter_exports WHERE export_id <= 2 ORDER BY 1, 2"
+        assert copy.conn.execute(rows).fetchall() == reviewed.conn.execute(rows).fetchall()
+        assert len(copy.conn.execute(rows).fetchall()) == 16
+
+
 def test_copy_into_a_database_with_other_letters_renumbers_and_keeps_annotation_paths(
         reviewed: Database, tmp_path: Path) -> None:
     with Database.open(tmp_path / "busy.db", user="bob") as busy:
@@ -124,8 +158,11 @@ def make_many(path: Path, tmp_path: Path, n: int) -> None:
         assert len(db.import_paths([folder]).added) == n
 
 
-def test_a_killed_copy_run_again_finishes_with_every_letter_once(tmp_path: Path) -> None:
-    source, target, n = tmp_path / "source.db", tmp_path / "target.db", 120
+@pytest.mark.parametrize("to", ["sqlite", "postgresql"])
+def test_a_killed_copy_run_again_finishes_with_every_letter_once(tmp_path: Path, to: str,
+                                                                 request: pytest.FixtureRequest) -> None:
+    source, n = tmp_path / "source.db", 120
+    target = str(request.getfixturevalue("pg_url")) if to == "postgresql" else str(tmp_path / "target.db")
     make_many(source, tmp_path, n)
     cmd = [sys.executable, "-m", "imr_desk", "copy", "--from", str(source), "--to", str(target)]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, start_new_session=True)

@@ -72,5 +72,5 @@ def test_stats_by_clerk_prints_a_table_and_json(db_path: Path) -> None:
 def test_by_clerk_on_an_untouched_database_says_so(db: Database) -> None:
     db.import_paths(SEEDS[:1])
     assert by_clerk(db)["clerks"] == {}
-    out = CliRunner().invoke(cli, ["stats", "--db", str(db.path), "--by-clerk"])
+    out = CliRunner().invoke(cli, ["stats", "--db", db.target, "--by-clerk"])
     assert "no clerk has changed or reviewed a letter yet" in out.output

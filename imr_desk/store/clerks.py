@@ -30,6 +30,15 @@ FIGURES = ("reviewed_today", "reviewed", "changed_today", "changed", "confirmed_
 _NOT_FIELDS = ("status", "*", "*rejected", "fields", CONFIRMED)
 
 
+def database_user(db: LetterStore) -> str:
+    """The name the database knows the clerk by: on a server the database role, else the login here."""
+    from imr_desk.store.database import default_user
+
+    if getattr(db, "engine", "sqlite") == "postgresql":
+        return str(db.conn.execute("SELECT current_user").fetchone()[0])
+    return default_user()
+
+
 def start_of_today(now: datetime | None = None) -> str:
     """The local midnight that began today, as the store writes times (UTC, ISO 8601, 'Z')."""
     local = (now or datetime.now()).astimezone()

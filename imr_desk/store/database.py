@@ -283,7 +283,8 @@ class LetterStore:
         except DB_ERRORS as exc:
             conn.close()
             raise_known(exc, url, "open the database")
-        return cls(conn, url, user or default_user())
+        # on a server the clerk is, unless named otherwise, the database role the server knows them by
+        return cls(conn, url, user or str(conn.execute("SELECT current_user").fetchone()[0]))
 
     @classmethod
     def _open_readonly(cls, path: Path, user: str | None, busy_timeout: float) -> Self:

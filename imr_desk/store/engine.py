@@ -30,7 +30,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 import psycopg_pool
@@ -70,16 +70,19 @@ def is_server_url(target: object) -> bool:
 
 
 def display_name(target: object) -> str:
-    """The database's name as the clerk sees it: a path, or the URL without its password."""
+    """The database's name as the clerk sees it (and as settings may keep it): a path, or the URL without
+    its password (neither `user:PASSWORD@` nor `?password=`)."""
     text = str(target)
     if not is_server_url(text):
         return text
     parts = urlsplit(text)
-    if parts.password is None:
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"])
+    if parts.password is None and query == parts.query:
         return text
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    netloc = parts.netloc.rsplit("@", 1)
+    if parts.password is not None:
+        netloc = [netloc[0].split(":", 1)[0], netloc[1]]
+    return urlunsplit((parts.scheme, "@".join(netloc), parts.path, query, parts.fragment))
 
 
 def server_address(target: str) -> tuple[str, int]:

@@ -124,11 +124,12 @@ class NotifyFeed:
 
     def _heard(self, payload: str | None) -> None:
         with self._lock:
+            first = not self._ids and not self._unknown  # the window is woken once until it polls
             if payload and payload.isdigit():
                 self._ids.add(int(payload))
             else:
                 self._unknown = True
-        if self._on_notify is not None:
+        if first and self._on_notify is not None:
             self._on_notify()
 
     def _run(self) -> None:

@@ -296,6 +296,11 @@ def test_search_finds_the_same_letters_on_both_engines(pg_url: str, tmp_path: Pa
             assert lite.letter_ids({"search": piece}) == server.letter_ids({"search": piece}), piece
         hits = server.search("lumbar")
         assert hits and all("[" in h.snippet and "]" in h.snippet for h in hits)
+        import json
+
+        a, b = lite.stats(), server.stats()
+        assert list(a.pop("by_batch").values()) == list(b.pop("by_batch").values())  # named by the time of import
+        assert json.dumps(a) == json.dumps(b)  # the statistics, in the same order, from both
 
 
 def test_the_history_as_json_reads_the_same_from_both_engines(pg_url: str, tmp_path: Path) -> None:
@@ -326,3 +331,33 @@ def json_of(text: str | None) -> list[dict[str, object]]:
     for r in rows:
         r.pop("at")  # each database's own time of the write
     return rows
+
+
+def test_a_save_the_server_undoes_for_a_deadlock_is_run_again_and_lands(pg_url: str, caplog) -> None:
+    import logging
+    import time
+
+    with Database.open(pg_url, user="alice") as db:
+        letter_id = db.import_paths([REAL[0]]).added_ids[0]
+        letter = db.letter(letter_id)
+        record = letter.record
+        record["summary"] = "saved despite the deadlock"
+        other = psycopg.connect(pg_url, autocommit=True)
+        other.execute("SET deadlock_timeout = '20s'")  # the store's side (1 s) finds the deadlock: it is undone
+        other.execute("BEGIN")
+        other.execute("SELECT 1 FROM contents WHERE letter_id = %s FOR UPDATE", (letter_id,))
+
+        def crossing() -> None:  # once the save holds the letter's row and waits for contents: take the letter too
+            time.sleep(0.5)
+            other.execute("SELECT 1 FROM letters WHERE id = %s FOR UPDATE", (letter_id,))
+            time.sleep(0.3)
+            other.execute("COMMIT")
+
+        thread = threading.Thread(target=crossing)
+        thread.start()
+        with caplog.at_level(logging.INFO, logger="imr_desk.store.database"):
+            assert db.save_record(letter_id, record, letter.version) == letter.version + 1
+        thread.join(30)
+        other.close()
+        assert "trying again" in caplog.text
+        assert db.letter(letter_id).record["summary"] == "saved despite the deadlock"

@@ -42,6 +42,7 @@ POSTGRESQL = "postgresql"
 URL_SCHEMES = ("postgresql://", "postgres://")
 CONNECT_TIMEOUT_S = 5  # how long one attempt to reach the server waits
 POOL_MAX = 8  # connections one process keeps to one server database at most
+QUICK_CHECKOUT_S = 2.0  # a pooled connection not ready by then: the server is asked directly why
 DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 """The errors either engine raises (classified by store/errors.py)."""
 
@@ -317,10 +318,13 @@ class PgConnection(Connection):
             if why is not None:
                 raise CannotConnect(why)
         try:
-            conn = self.pool.getconn()
-        except psycopg_pool.PoolTimeout as exc:
-            why = probe(self.url)  # the pool only says it timed out: a direct attempt says why
-            raise CannotConnect(why or exc) from None
+            conn = self.pool.getconn(timeout=QUICK_CHECKOUT_S)
+        except psycopg_pool.PoolTimeout:
+            # every connection busy, or the pooled ones dead and no new one made: a direct attempt says which
+            why = probe(self.url)
+            if why is not None:
+                raise CannotConnect(why) from None
+            conn = self.pool.getconn()  # the server answers: every connection is busy, wait for one
         if self.readonly:
             conn.execute("SET default_transaction_read_only = on")
         self._conn = conn

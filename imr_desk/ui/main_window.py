@@ -407,7 +407,10 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         self.save_label.setText(self.session.save_state())
-        if waiting:
+        if waiting and self.writer.waiting_for_server:
+            self.show_message(f"Waiting for the database server (it cannot be reached) to {doing}. Keep working: "
+                              "your edits are kept and saved in order as soon as the server is back.")
+        elif waiting:
             self.show_message(f"Waiting for the database (another program is writing to it) to {doing}. "
                               "Keep working: your edits are kept and saved in order as soon as it is free.")
         else:

@@ -52,7 +52,7 @@ def exports_of(db: Database, folder: Path) -> dict[str, str]:
 def test_copy_gives_identical_exports_and_everything_kept(reviewed: Database, tmp_path: Path) -> None:
     enrich(reviewed)
     before = exports_of(reviewed, tmp_path / "before")  # also an export recorded: its bookkeeping is copied
-    result = CliRunner().invoke(cli, ["copy", "--from", str(reviewed.path), "--to", str(tmp_path / "copy.db"), "-q"])
+    result = CliRunner().invoke(cli, ["copy", "--from", reviewed.target, "--to", str(tmp_path / "copy.db"), "-q"])
     assert result.exit_code == 0, result.output
     assert "8 letter(s) copied, 0 already there, 0 failed" in result.output
     with Database.open(tmp_path / "copy.db", user="carol") as copy:
@@ -81,18 +81,19 @@ def test_copy_gives_identical_exports_and_everything_kept(reviewed: Database, tm
         # a copy works on: a new letter gets an id of its own
         added = copy.import_paths([SEEDS[0]]).added_ids
         assert added == [9]
-    again = CliRunner().invoke(cli, ["copy", "--from", str(reviewed.path), "--to", str(tmp_path / "copy.db")])
+    again = CliRunner().invoke(cli, ["copy", "--from", reviewed.target, "--to", str(tmp_path / "copy.db")])
     assert again.exit_code == 0
     assert "0 letter(s) copied, 8 already there, 0 failed" in again.output
     assert "already there" in again.output  # the progress names each letter
 
 
+@pytest.mark.sqlite_only  # the original is a file here: it goes to the server and back
 def test_copy_to_postgresql_and_back_gives_identical_exports(reviewed: Database, tmp_path: Path, pg_url: str) -> None:
     """SQLite -> PostgreSQL -> SQLite: the JSON Lines and CSV exports of the original, of the server's copy
     and of the copy back are the same, with nothing normalised (ids, times, names all kept)."""
     enrich(reviewed)
     before = exports_of(reviewed, tmp_path / "before")
-    there = CliRunner().invoke(cli, ["copy", "--from", str(reviewed.path), "--to", pg_url, "-q"])
+    there = CliRunner().invoke(cli, ["copy", "--from", reviewed.target, "--to", pg_url, "-q"])
     assert there.exit_code == 0, there.output
     assert "8 letter(s) copied, 0 already there, 0 failed" in there.output
     back = tmp_path / "back.db"

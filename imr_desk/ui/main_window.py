@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from imr_desk.ui.find import FindBar
 from imr_desk.ui.form import FORM_KEYS, FormView
 from imr_desk.ui.importer import ImportController
 from imr_desk.ui.letter_view import LetterView
+from imr_desk.ui.live import LiveQueue
 from imr_desk.ui.panels import AnnotationsPanel, ChecksPanel
 from imr_desk.ui.queue import QueuePanel
 from imr_desk.ui.record_ops import field_of
@@ -62,6 +64,7 @@ class MainWindow(QMainWindow):
     """The queue | the letter | the form (with checks and annotations below it)."""
 
     letterShown = Signal(int)
+    replacedBy = Signal(object)  # File → Open: the window that took this one's place
 
     def __init__(self, db: Database, writer: DbWriter, db_path: Path | str, settings: Settings | None = None,
                  user: str | None = None) -> None:
@@ -73,6 +76,9 @@ class MainWindow(QMainWindow):
         self.db_path: Path | str = db_path if is_server_url(db_path) else Path(db_path)
         self.settings = settings or Settings()
         self.user = user or _user()
+        self.default_user = self.user  # who the window's changes are recorded as when no name is set
+        # opens another database in a window of its own and closes this one (set by app.build_window)
+        self.opener: Callable[[str], Any] | None = None
         self.holder = f"{self.user}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.setWindowTitle(f"IMR Desk — {self.db_path.name if isinstance(self.db_path, Path) else db.where}")
         self.setAcceptDrops(True)
@@ -82,6 +88,9 @@ class MainWindow(QMainWindow):
         writer.waitingChanged.connect(self._waiting_changed)
 
         self.queue = QueuePanel(db, self)
+        self.live = LiveQueue(db, self.holder, self)  # other clerks' changes and the letters they hold
+        self.queue.model.holders = dict(self.live.holders)
+        self.live.changed.connect(self._others_changed)
         self.letter_view = LetterView(self)
         self.form = FormView(self.session, self)
         self.checks = ChecksPanel(self.session, self)
@@ -415,12 +424,21 @@ class MainWindow(QMainWindow):
         self.queue.model.refresh_letter(letter_id, rows[0] if rows else None)
         self.queue.update_count()
 
+    def _others_changed(self) -> None:
+        """Another clerk (another window, another process) changed letters, or opened or closed one."""
+        if self._closing:
+            return
+        self.queue.refresh_live(self.live.holders)
+
     def _waiting_changed(self, waiting: bool, doing: str) -> None:
         """Another program holds the database's write lock: the edits queue, in order, and say so."""
         if self._closing:
             return
         self.save_label.setText(self.session.save_state())
-        if waiting:
+        if waiting and self.writer.waiting_for_server:
+            self.show_message(f"Waiting for the database server (it cannot be reached) to {doing}. Keep working: "
+                              "your edits are kept and saved in order as soon as the server is back.")
+        elif waiting:
             self.show_message(f"Waiting for the database (another program is writing to it) to {doing}. "
                               "Keep working: your edits are kept and saved in order as soon as it is free.")
         else:
@@ -729,6 +747,45 @@ class MainWindow(QMainWindow):
         """Save the open letter's last edits now (before an export or a status change)."""
         return bool(self.session.save_now())
 
+    def do_open_database(self) -> None:
+        """File → Open: another review database (a file, or a server's postgresql:// URL) in place of this one."""
+        from imr_desk.ui.open_dialog import OpenDatabaseDialog
+
+        dialog = OpenDatabaseDialog(self.settings.recent_databases(), self._open_other,
+                                    self.settings.folder("databases"), self)
+        self.dialog = dialog
+        dialog.open()
+
+    def _open_other(self, name: str) -> Any:
+        if self.opener is None:
+            raise StoreError("This window cannot open another database (it was not started as the review window).")
+        return self.opener(name)
+
+    def do_preferences(self) -> None:
+        """Your name, as it is recorded with every change this window makes."""
+        from imr_desk.ui.preferences import PreferencesDialog
+
+        dialog = PreferencesDialog(self.settings.clerk_name(), self.default_user, self)
+        dialog.accepted.connect(lambda: self.set_clerk_name(dialog.name()))
+        self.dialog = dialog
+        dialog.open()
+
+    def set_clerk_name(self, name: str) -> None:
+        """From now on this window's changes are recorded as `name` ("" for the database's name for the clerk)."""
+        self.settings.set_clerk_name(name)
+        self.settings.sync()
+        who = name or self.default_user
+        self.user = self.db.user = who
+        holder = self.holder
+
+        def rename(db: Database) -> None:  # on the writer thread, in order with the writes queued before
+            db.user = who
+            with db.transaction("record your name"):  # the letter this window holds shows the new name
+                db.conn.execute("UPDATE leases SET who = ? WHERE holder = ?", (who, holder))
+
+        WriteOp(rename, "record your name").run(self.writer)
+        self.show_message(f"Your changes are recorded as “{who}” from now on.")
+
     def do_quit(self) -> None:
         self.close()
 
@@ -885,6 +942,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.session.stop_timers()
         self.queue.stop_timers()
+        self.live.stop()
         if not self.owns_database or self._shut_down:
             return
         self._shut_down = True

@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
 
 from imr_desk.core.verdicts import PARTIALLY_OVERTURNED
 from imr_desk.store import OPEN_STATUSES, STATUSES, Database
+from imr_desk.store.changes import Holder
+from imr_desk.store.database import local_time
 from imr_desk.ui import icons
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ class QueueModel(QAbstractTableModel):
         self._rows: list[Any] = []
         self._total = 0
         self._same_case: dict[str, list[tuple[int, str, str]]] = {}  # case numbers other letters carry too
+        self.holders: dict[int, Holder] = {}  # letters open for editing in another clerk's window
 
     # -- loading ---------------------------------------------------------------------------------
     def set_filter(self, **filter: Any) -> None:
@@ -95,6 +98,32 @@ class QueueModel(QAbstractTableModel):
         self._total, self._rows, self._same_case = total, rows, same_case
         self.endResetModel()
         self.countChanged.emit(self._total)
+
+    def refresh_live(self, holders: dict[int, Holder]) -> bool:
+        """Re-read the rows shown (another clerk changed letters, or opened or closed one). Rows that stay in
+        place change where they stand (selection and scroll untouched); True when rows came, went or moved
+        (the model was reset: the caller puts the selection and the scroll back)."""
+        total = self.db.queue_count(self.filter)  # read first: a failure leaves the model as it was
+        rows = list(self.db.queue(self.filter, self.order_by, self.descending, 0, max(len(self._rows), self.PAGE)))
+        same_case = self.db.same_case(r.case_number for r in rows)
+        before, self.holders = self.holders, dict(holders)
+        if [r.id for r in rows] != [r.id for r in self._rows]:
+            self.beginResetModel()
+            self._total, self._rows, self._same_case = total, rows, same_case
+            self.endResetModel()
+            self.countChanged.emit(self._total)
+            return True
+        changed = [i for i, (old, new) in enumerate(zip(self._rows, rows, strict=True))
+                   if old != new or before.get(old.id) != self.holders.get(old.id)
+                   or self.others_of(old) != [o for o in same_case.get(new.case_number or "", []) if o[0] != new.id]]
+        self._total, self._rows, self._same_case = total, rows, same_case
+        for i in changed:
+            self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+        self.countChanged.emit(self._total)
+        return False
+
+    def holder_of(self, letter_id: int) -> Holder | None:
+        return self.holders.get(letter_id)
 
     def total(self) -> int:
         return self._total
@@ -145,6 +174,8 @@ class QueueModel(QAbstractTableModel):
                 return row.name  # a letter without a case header: its file name stands in
             return "" if value is None else str(value)
         if role == Qt.ItemDataRole.DecorationRole:
+            if attr == "status" and row.id in self.holders:
+                return icons.held()
             if attr == "warning_count" and row.warning_count:
                 return icons.severity("error" if row.error_count else "warning")
             if attr == "case_number" and self.others_of(row):
@@ -160,6 +191,9 @@ class QueueModel(QAbstractTableModel):
             return QBrush(colour) if colour else None
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = f"{row.name} · {row.status}"
+            holder = self.holders.get(row.id)
+            if holder is not None:
+                tip += f"\n{held_text(holder)}"
             if row.warning_count:
                 tip += f" · {row.warning_count} warning(s), {row.error_count} error(s)"
             others = self.others_of(row)
@@ -214,6 +248,12 @@ class QueueModel(QAbstractTableModel):
                 if r.case_number in cases:
                     self.dataChanged.emit(self.index(j, 1), self.index(j, 1))
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+
+
+def held_text(holder: Holder) -> str:
+    """"Open for editing by bob (on desk-3) since 14:05": a letter another clerk holds, as the queue says it."""
+    where = f" (on {holder.host})" if holder.host else ""
+    return f"Open for editing by {holder.who}{where} since {local_time(holder.since)}"
 
 
 class QueuePanel(QWidget):
@@ -356,6 +396,14 @@ class QueuePanel(QWidget):
             self.view.horizontalHeader().setSortIndicator(columns.index(sort), order)
             self.view.horizontalHeader().blockSignals(False)
         self.apply_filter()
+
+    def refresh_live(self, holders: dict[int, Holder]) -> None:
+        """Show what other clerks changed, keeping the selection and the scroll position."""
+        bar = self.view.verticalScrollBar()
+        scrolled = bar.value()
+        if self.model.refresh_live(holders):  # reset: the selection came back with it (`_reselect`)
+            bar.setValue(min(scrolled, bar.maximum()))
+        self.update_count()
 
     def stop_timers(self) -> None:
         """The window is closing: no search may run on its closed database."""

@@ -287,6 +287,9 @@ class ReviewSession(QObject):
     def unsaved_message(self) -> str:
         """Why the open letter's edits are not in the database yet, for the clerk."""
         name = self.letter.name if self.letter is not None else "this letter"
+        if self.writer.waiting_for_server:
+            return (f"Your last edits to {name} are waiting for the database server, which cannot be reached. "
+                    "They are kept in this window and saved, in order, as soon as it is back.")
         if self.writer.waiting or self.last_save_error is None:
             return (f"Your last edits to {name} are waiting for the database: another program is writing to it. "
                     "They are kept in this window and saved, in order, as soon as it is free.")
@@ -621,7 +624,7 @@ class ReviewSession(QObject):
         if not self.dirty:
             return f"saved (version {self.version})" if self.version else ""
         if self.writer.waiting:
-            return "waiting for the database…"
+            return "waiting for the database server…" if self.writer.waiting_for_server else "waiting for the database…"
         return "editing…" if self._unqueued else "saving…"
 
     def _show_state(self) -> None:

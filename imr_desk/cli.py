@@ -227,9 +227,25 @@ def search(ctx: click.Context, db_path: Path | str | None, limit: int, as_json: 
 @cli.command()
 @_db_option
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.option("--by-clerk", is_flag=True,
+              help="Per clerk: letters reviewed, fields changed and confirmed, saves refused; today and in all.")
 @click.pass_context
-def stats(ctx: click.Context, db_path: Path | str | None, as_json: bool) -> None:
-    """Counts by status, outcome, decision, batch and layout, and how often the parser's values survived review."""
+def stats(ctx: click.Context, db_path: Path | str | None, as_json: bool, by_clerk: bool) -> None:
+    """Counts by status, outcome, decision, batch and layout, and how often the parser's values survived review.
+
+    With --by-clerk: who reviewed how many letters today and in all, and changed and confirmed how many fields.
+    """
+    if by_clerk:
+        from imr_desk.store import clerks
+
+        with _open_db(ctx, db_path, create=False, read_only=True) as db:
+            per_clerk = clerks.by_clerk(db)
+        if as_json:
+            click.echo(json.dumps(per_clerk, ensure_ascii=False, indent=2))
+        else:
+            for line in clerks.table(per_clerk):
+                click.echo(line)
+        return
     with _open_db(ctx, db_path, create=False, read_only=True) as db:
         figures = db.stats()
     if as_json:
@@ -248,6 +264,44 @@ def stats(ctx: click.Context, db_path: Path | str | None, as_json: bool) -> None
         click.echo("  no reviewed letters yet")
     for k, v in sorted(acc.items(), key=lambda kv: kv[1]["rate"]):
         click.echo(f"  {k:40} {v['rate'] * 100:6.1f}%  ({v['kept']}/{v['total']})")
+
+
+@cli.command("copy")
+@click.option("--from", "source", required=True, type=DB_TARGET,
+              help="The review database to copy: a .db file, or a postgresql:// URL.")
+@click.option("--to", "target", required=True, type=DB_TARGET,
+              help="Where to copy it: a .db file (created if need be), or a postgresql:// URL.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
+def copy_(source: Path | str, target: Path | str, quiet: bool) -> None:
+    """Copy a whole review database to another one, SQLite or PostgreSQL, either way round.
+
+    Letters with their files, records, statuses, history, annotations, OCR layers, batches, team
+    settings and the exports' records are copied; letters already at the target (same file) are
+    skipped, so a copy that was interrupted finishes when run again (exit status 1 when any letter failed).
+    """
+    from imr_desk.store import Database
+    from imr_desk.store.copying import CopyEvent, copy_database
+
+    if _same_database(source, target):
+        raise click.ClickException(f"--from and --to name the same database ({source}); give another --to.")
+    with Database.open(source, create=False, readonly=isinstance(source, Path)) as src, \
+            Database.open(target) as dst:
+        def progress(event: CopyEvent) -> None:
+            if not quiet or event.outcome == "failed":
+                extra = f": {event.message}" if event.message else ""
+                click.echo(f"[{event.done}/{event.total}] {event.outcome:13} {event.name}{extra}", err=True)
+
+        report = copy_database(src, dst, progress=progress)
+        for name, reason in report.failed:
+            click.echo(f"imr-desk: {name}: {reason}", err=True)
+        click.echo(f"{report.summary()} From {src.where} to {dst.where}.")
+    sys.exit(1 if report.failed else 0)
+
+
+def _same_database(a: Path | str, b: Path | str) -> bool:
+    if isinstance(a, Path) and isinstance(b, Path):
+        return a.expanduser().resolve() == b.expanduser().resolve()
+    return a == b
 
 
 @cli.command()

@@ -16,8 +16,11 @@ apt_packages=(python3-venv python3-pip libegl1 libgl1 libglib2.0-0 libfontconfig
   libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xkb1 fonts-dejavu-core
   tesseract-ocr tesseract-ocr-eng)  # OCR of scanned letters (the engine and its English data)
-# The bundle tests validate packaging/*.desktop and the AppStream metainfo with these tools.
-[ "$dev" = 1 ] && apt_packages+=(desktop-file-utils appstream)
+# The bundle tests validate packaging/*.desktop and the AppStream metainfo with these tools; the store's
+# tests run against a real PostgreSQL server too (Debian's server package: the tests start a throwaway
+# cluster of their own from its binaries, so the package's default cluster need not run); the window's
+# fit on a real screen is tested under an X server with a window manager (Xvfb, openbox).
+[ "$dev" = 1 ] && apt_packages+=(desktop-file-utils appstream postgresql xvfb openbox)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in "${apt_packages[@]}"; do

@@ -5,6 +5,9 @@ rest), *changed* by a clerk, or *flagged* by a check or a low confidence. A conf
 letter's history as one row (path `*confirmed`, origin clerk) whose new value maps each confirmed
 field's path to the value confirmed, so a supervisor can tell a checked value from an unvisited one.
 A confirmation holds while the field keeps that value; a later edit makes the field changed instead.
+Putting the parser's value back (Ctrl+R) drops the field's confirmation: a row of the same path whose
+new value maps the field to `DROPPED` (and whose old value is what had been confirmed), so the field
+reads unconfirmed again even when its value comes back to the one once confirmed.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from imr_desk.core.fields import flatten
 
 HISTORY_PATH = "*confirmed"  # the history rows that record confirmations
 REQUIRE_ONE_BY_ONE = "require_confirm_one_by_one"  # the team setting: Ctrl+Return confirms nothing itself
+DROPPED = {"dropped": True}  # a field's value in a confirmation row: its confirmation was dropped (no value is a dict)
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,16 @@ def merge(rows: Iterable[tuple[Any, str | None, str]]) -> dict[str, Confirmation
         values = json.loads(new) if isinstance(new, str) else new
         if isinstance(values, dict):
             for path, value in values.items():
-                found[str(path)] = Confirmation(value, by, at)
+                if value == DROPPED:
+                    found.pop(str(path), None)
+                else:
+                    found[str(path)] = Confirmation(value, by, at)
     return found
+
+
+def is_drop(values: Any) -> bool:
+    """A confirmation row's new value that drops confirmations rather than confirming."""
+    return isinstance(values, dict) and bool(values) and all(v == DROPPED for v in values.values())
 
 
 def holding(confirmations: Mapping[str, Confirmation], record: dict[str, Any]) -> dict[str, Confirmation]:

@@ -32,6 +32,7 @@ from imr_desk.store.errors import (
     NoSuchServerDatabase,
     NotADatabase,
     NotWritable,
+    ServerBusy,
     ServerLoginRefused,
     ServerUnreachable,
     StoreError,
@@ -45,5 +46,5 @@ __all__ = [
     "TO_REVIEW", "Annotation", "ClerkError", "DamagedDatabase", "Database", "DatabaseLocked", "DiskFull", "DiskIOError", "HistoryRow", "ImportEvent",
     "ImportReport", "Letter", "LetterLeased", "LetterStore", "LetterNotFound", "NewerDatabase", "NotADatabase", "NotWritable",
     "QueueRow", "ReparseReport", "SearchHit", "StoreError", "VersionConflict",
-    "ConnectionLost", "NoSuchServerDatabase", "ServerLoginRefused", "ServerUnreachable", "display_name", "is_server_url",
+    "ConnectionLost", "NoSuchServerDatabase", "ServerBusy", "ServerLoginRefused", "ServerUnreachable", "display_name", "is_server_url",
 ]

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import getpass
 import json
 import logging
 import os
+import random
 import re
 import sqlite3
 import time
@@ -24,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 from urllib.parse import quote
 
 import psycopg
@@ -45,6 +47,7 @@ from imr_desk.store.errors import (
     NewerDatabase,
     NotADatabase,
     NotWritable,
+    ServerBusy,
     StoreError,
     VersionConflict,
     raise_known,
@@ -61,6 +64,30 @@ BUSY_TIMEOUT_S = 10.0
 BURST_SECONDS = 20.0  # edits of one field by one clerk closer together than this are one history entry
 ORDERABLE = ("id", "name", "status", "case_number", "decision_date", "item_count", "outcome",
              "warning_count", "reviewed_at", "batch")
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+SERVER_RETRIES = 4  # attempts at a write the server undid because it met another clerk's (`ServerBusy`)
+
+
+def retried(write: Callable[Concatenate[LetterStore, P], R]) -> Callable[Concatenate[LetterStore, P], R]:
+    """A write run again (a few times, after a short pause) when the server undid it for meeting another
+    clerk's write (a deadlock): nothing of it was written. Inside an outer transaction the outer one decides."""
+
+    @functools.wraps(write)
+    def run(self: LetterStore, *args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(SERVER_RETRIES):
+            try:
+                return write(self, *args, **kwargs)
+            except ServerBusy:
+                if self._depth or attempt == SERVER_RETRIES - 1:
+                    raise
+                log.info("%s met another clerk's write; trying again", write.__name__)
+                time.sleep(0.02 * 2 ** attempt + random.random() * 0.02)
+        raise AssertionError("unreachable")
+
+    return run
 
 
 def local_time(at: str | None) -> str:
@@ -283,7 +310,8 @@ class LetterStore:
         except DB_ERRORS as exc:
             conn.close()
             raise_known(exc, url, "open the database")
-        return cls(conn, url, user or default_user())
+        # on a server the clerk is, unless named otherwise, the database role the server knows them by
+        return cls(conn, url, user or str(conn.execute("SELECT current_user").fetchone()[0]))
 
     @classmethod
     def _open_readonly(cls, path: Path, user: str | None, busy_timeout: float) -> Self:
@@ -489,6 +517,7 @@ class LetterStore:
             rows = self._read("SELECT id FROM batches WHERE name = ?", (name,))
         return int(rows[0][0])
 
+    @retried
     def insert_letter(
         self,
         *,
@@ -514,10 +543,12 @@ class LetterStore:
         parser_version: str | None = None,
         history: Iterable[dict[str, Any]] = (),
         annotations: Iterable[dict[str, Any]] = (),
+        letter_id: int | None = None,
     ) -> int | None:
         """Store one letter with everything known about it, in one transaction.
 
         Returns the new letter's id, or None when a letter with the same sha256 is already stored.
+        `letter_id`: store it under this id (a copy keeping its ids; store/copying.py), which must be free.
         """
         sha = sha256 or sha256_of(data)
         if status not in STATUSES:
@@ -538,6 +569,8 @@ class LetterStore:
                 "pages": (parsed.get("source") or {}).get("pages"),
                 "parser_version": parser_version or PARSER_VERSION, "version": 1, "error": error, **cols,
             }
+            if letter_id is not None:
+                values = {"id": letter_id, **values}
             names = ", ".join(values)
             marks = ", ".join(f":{k}" for k in values)
             # another process importing the same letter at the same moment: the first one stores it
@@ -703,6 +736,7 @@ class LetterStore:
         return [SearchHit(*r) for r in self._read(sql, {"q": q, "lowest": lowest, "limit": int(limit)})]
 
     # -- the clerk's record ------------------------------------------------------------------------
+    @retried
     def save_record(self, letter_id: int, record: dict[str, Any], expected_version: int,
                     reason: str | None = None) -> int:
         """Save the clerk's record if the stored version is still `expected_version`; returns the new version.
@@ -720,6 +754,10 @@ class LetterStore:
             if not rows:
                 raise LetterNotFound(f"Letter {letter_id} is not in this database any more; it cannot be saved.")
             version, stored_json, status = rows[0]
+            if version != expected_version and rec.dumps(record) == stored_json:
+                # the letter holds exactly this record already: this very save landed before its connection
+                # dropped (the window runs a save again when the server is back), or a colleague typed the same
+                return int(version)
             if version != expected_version:
                 last = self._read("SELECT who, at FROM history WHERE letter_id = ? AND version = ? ORDER BY id DESC "
                                   "LIMIT 1", (letter_id, version))
@@ -786,6 +824,7 @@ class LetterStore:
                               (_json_or_null(change.new), at, change.version, row_id))
         return True
 
+    @retried
     def set_status(self, letter_id: int, status: str, reason: str | None = None,
                    expected_version: int | None = None) -> int:
         """Change a letter's status; returns the letter's new version.
@@ -840,10 +879,12 @@ class LetterStore:
         )
 
     # -- re-parsing --------------------------------------------------------------------------------
+    @retried
     def set_parser_version(self, letter_id: int, parser_version: str) -> None:
         with self.transaction("re-parse the letter"):
             self.conn.execute("UPDATE letters SET parser_version = ? WHERE id = ?", (parser_version, letter_id))
 
+    @retried
     def apply_reparse(self, letter_id: int, new: dict[str, Any], text: str, page_starts: Sequence[int], *,
                       seen: tuple[int, str], old_parser_version: str, old_parsed: dict[str, Any]) -> str | None:
         """Store a newer parser's record of a letter, as it was when read (`seen`: version, status).
@@ -893,6 +934,7 @@ class LetterStore:
             "('status', '*', '*rejected') AND path NOT LIKE 'annotations.%' LIMIT 1", (letter_id,)))
 
     # -- confirmed fields and team settings ------------------------------------------------------------
+    @retried
     def confirm_fields(self, letter_id: int, values: dict[str, Any]) -> None:
         """Record that the clerk checked these fields (path -> the value confirmed): one history row."""
         if not values:
@@ -913,6 +955,7 @@ class LetterStore:
         rows = self._read("SELECT value FROM team_settings WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
 
+    @retried
     def set_team_setting(self, key: str, value: str) -> None:
         """A setting every window on this database follows (who set it and when is kept)."""
         with self.transaction("change the team's setting"):
@@ -933,6 +976,7 @@ class LetterStore:
         return [p for p, _o, _n in rec.diff(json.loads(rows[0][0]), json.loads(rows[0][1]))]
 
     # -- annotations -------------------------------------------------------------------------------
+    @retried
     def add_annotation(self, letter_id: int, start: int, end: int, label: str, note: str = "") -> int:
         label = (label or "").strip()
         if not label:
@@ -955,12 +999,13 @@ class LetterStore:
                                                                              "note": note or ""})], at=at)
         return aid
 
+    @retried
     def remove_annotation(self, annotation_id: int) -> None:
         """Remove an annotation from view; the row stays (removed_at, removed_by) and history says so."""
         at = now_iso()
         with self.transaction("remove the annotation"):
             rows = self._read('SELECT letter_id, start, "end", label, note FROM annotations WHERE id = ? '
-                              "AND removed_at IS NULL", (annotation_id,))
+                              f"AND removed_at IS NULL{self.conn.for_update()}", (annotation_id,))
             if not rows:
                 return
             letter_id, start, end, label, note = rows[0]
@@ -976,6 +1021,7 @@ class LetterStore:
         return [Annotation(*r) for r in rows]
 
     # -- leases ------------------------------------------------------------------------------------
+    @retried
     def acquire_lease(self, letter_id: int, holder: str, ttl: float = LEASE_SECONDS) -> None:
         """Take the right to edit a letter; raises `LetterLeased` when another holder has it."""
         now = time.time()
@@ -1017,6 +1063,7 @@ class LetterStore:
             "activity from them."
         )
 
+    @retried
     def renew_lease(self, letter_id: int, holder: str, ttl: float = LEASE_SECONDS) -> None:
         with self.transaction("keep the letter open"):
             self.conn.lock_letter(letter_id)
@@ -1037,6 +1084,7 @@ class LetterStore:
         rows = self._read("SELECT letter_id, holder, who FROM leases WHERE expires_at >= ?", (time.time(),))
         return {int(r[0]): r[2] or "another clerk" for r in rows if not holder_gone(r[1])}
 
+    @retried
     def release_lease(self, letter_id: int, holder: str) -> None:
         with self.transaction("close the letter"):
             self.conn.execute("DELETE FROM leases WHERE letter_id = ? AND holder = ?", (letter_id, holder))

@@ -30,7 +30,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 import psycopg_pool
@@ -42,6 +42,7 @@ POSTGRESQL = "postgresql"
 URL_SCHEMES = ("postgresql://", "postgres://")
 CONNECT_TIMEOUT_S = 5  # how long one attempt to reach the server waits
 POOL_MAX = 8  # connections one process keeps to one server database at most
+QUICK_CHECKOUT_S = 2.0  # a pooled connection not ready by then: the server is asked directly why
 DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 """The errors either engine raises (classified by store/errors.py)."""
 
@@ -70,16 +71,19 @@ def is_server_url(target: object) -> bool:
 
 
 def display_name(target: object) -> str:
-    """The database's name as the clerk sees it: a path, or the URL without its password."""
+    """The database's name as the clerk sees it (and as settings may keep it): a path, or the URL without
+    its password (neither `user:PASSWORD@` nor `?password=`)."""
     text = str(target)
     if not is_server_url(text):
         return text
     parts = urlsplit(text)
-    if parts.password is None:
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"])
+    if parts.password is None and query == parts.query:
         return text
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    netloc = parts.netloc.rsplit("@", 1)
+    if parts.password is not None:
+        netloc = [netloc[0].split(":", 1)[0], netloc[1]]
+    return urlunsplit((parts.scheme, "@".join(netloc), parts.path, query, parts.fragment))
 
 
 def server_address(target: str) -> tuple[str, int]:
@@ -314,10 +318,13 @@ class PgConnection(Connection):
             if why is not None:
                 raise CannotConnect(why)
         try:
-            conn = self.pool.getconn()
-        except psycopg_pool.PoolTimeout as exc:
-            why = probe(self.url)  # the pool only says it timed out: a direct attempt says why
-            raise CannotConnect(why or exc) from None
+            conn = self.pool.getconn(timeout=QUICK_CHECKOUT_S)
+        except psycopg_pool.PoolTimeout:
+            # every connection busy, or the pooled ones dead and no new one made: a direct attempt says which
+            why = probe(self.url)
+            if why is not None:
+                raise CannotConnect(why) from None
+            conn = self.pool.getconn()  # the server answers: every connection is busy, wait for one
         if self.readonly:
             conn.execute("SET default_transaction_read_only = on")
         self._conn = conn

@@ -78,6 +78,11 @@ class VersionConflict(StoreError):
     """The letter was saved by someone else since it was opened."""
 
 
+class ServerBusy(DatabaseLocked):
+    """The server undid a transaction that met another clerk's (a deadlock, or a serialization failure):
+    nothing was written, and running it again is safe (the store does, a few times)."""
+
+
 class ServerUnreachable(StoreError):
     """Nothing answers at the PostgreSQL server's address (down, wrong host or port, no network)."""
 
@@ -180,7 +185,7 @@ def classify_pg(exc: psycopg.Error, target: str, doing: str) -> ClerkError | Non
             "back (if it does not come back, check the network or ask whoever runs the server)."
         )
     if code in _PG_RETRY:
-        return DatabaseLocked(
+        return ServerBusy(
             f"Could not {doing}: another clerk was changing the same letters on {where} at the same moment. "
             "Nothing was saved; try again (the window does so by itself)."
         )

@@ -51,6 +51,7 @@ class ImportReport:
     batch: str
     added: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
+    duplicate_ids: list[int] = field(default_factory=list)  # the letter each duplicate already is (0: unknown)
     failed: list[tuple[str, str]] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     warned: list[tuple[str, str]] = field(default_factory=list)
@@ -331,6 +332,7 @@ def import_iter(db: LetterStore, paths: Iterable[str | Path], batch: str | None 
                 report.warned.append((src.label, message))
         elif outcome == "duplicate":
             report.duplicates.append(src.label)
+            report.duplicate_ids.append(letter_id or 0)
         else:
             report.failed.append((src.label, message or "could not be imported"))
         yield ImportEvent(done, total, src.label, outcome, message, letter_id)
@@ -408,6 +410,7 @@ def _import_jsonl(db: LetterStore, src: _Source, report: ImportReport, done: int
                 report.warned.append((label, message))
         elif outcome == "duplicate":
             report.duplicates.append(label)
+            report.duplicate_ids.append(letter_id or 0)
         else:
             report.failed.append((label, message or "could not be imported"))
         yield ImportEvent(done, total, label, outcome, message, letter_id)

@@ -100,19 +100,21 @@ def accuracy(db: LetterStore) -> dict[str, dict[str, Any]]:
 
 
 def stats(db: LetterStore) -> dict[str, Any]:
+    first = db.conn.nulls(False)  # "(none)" first on both engines, as SQLite orders NULL
+
     def counts(sql: str) -> dict[str, int]:
         return {str(k) if k is not None else "(none)": int(v) for k, v in db.conn.execute(sql)}
 
     return {
         "letters": int(db.conn.execute("SELECT count(*) FROM letters").fetchone()[0]),
-        "by_status": counts("SELECT status, count(*) FROM letters GROUP BY status ORDER BY status"),
-        "by_outcome": counts("SELECT outcome, count(*) FROM letters GROUP BY outcome ORDER BY outcome"),
-        "items_by_decision": counts("SELECT decision, count(*) FROM items GROUP BY decision ORDER BY decision"),
+        "by_status": counts(f"SELECT status, count(*) FROM letters GROUP BY status ORDER BY status{first}"),
+        "by_outcome": counts(f"SELECT outcome, count(*) FROM letters GROUP BY outcome ORDER BY outcome{first}"),
+        "items_by_decision": counts(f"SELECT decision, count(*) FROM items GROUP BY decision ORDER BY decision{first}"),
         "by_batch": counts("SELECT b.name, count(*) FROM letters l LEFT JOIN batches b ON b.id = l.batch_id "
-                           "GROUP BY l.batch_id, b.name ORDER BY l.batch_id"),
+                           f"GROUP BY l.batch_id, b.name ORDER BY l.batch_id{first}"),
         # the template each letter was recognised as; "(unseen)" for a template the parser does not know
         "by_layout": {k if k != "(none)" else "(unseen)": v for k, v in counts(
-            "SELECT layout, count(*) FROM letters GROUP BY layout ORDER BY layout").items()},
+            f"SELECT layout, count(*) FROM letters GROUP BY layout ORDER BY layout{first}").items()},
         "with_warnings": int(db.conn.execute("SELECT count(*) FROM letters WHERE warning_count > 0").fetchone()[0]),
         "parser_accuracy": accuracy(db),
     }

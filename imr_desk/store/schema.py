@@ -336,6 +336,17 @@ _PG_V1 = [
         acquired_at TEXT NOT NULL,
         expires_at DOUBLE PRECISION NOT NULL
     )""",
+    # the live queue (store/changes.py): every change to a letter's row or its lease (opened, closed,
+    # taken over) is announced on the channel imr_desk_letters with the letter's id; every window LISTENs
+    """CREATE FUNCTION imr_notify_letter() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('imr_desk_letters', coalesce(to_jsonb(NEW), to_jsonb(OLD)) ->> TG_ARGV[0]);
+            RETURN NULL;
+        END $$""",
+    "CREATE TRIGGER letters_notify AFTER INSERT OR UPDATE OR DELETE ON letters FOR EACH ROW "
+    "EXECUTE FUNCTION imr_notify_letter('id')",
+    "CREATE TRIGGER leases_notify AFTER INSERT OR DELETE OR UPDATE OF holder, who ON leases FOR EACH ROW "
+    "EXECUTE FUNCTION imr_notify_letter('letter_id')",
 ]
 _PG_V2 = [
     """CREATE TABLE exports (

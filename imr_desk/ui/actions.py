@@ -1,11 +1,14 @@
-"""The window's actions and their keys, in one table: menus, shortcuts and the F1 help all come from it."""
+"""The window's actions and their keys, in one table: menus and shortcuts come from it, and the F1 help
+from the actions the window really has (so it lists every key, wherever an action was added)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -54,7 +57,11 @@ ACTIONS: list[ActionSpec] = [
     ActionSpec("find_previous", "Find previous", "Shift+F3", "Go to the previous hit in the letter.", "Edit"),
     ActionSpec("undo", "Undo", "Ctrl+Z", "Undo the last edit of this letter.", "Edit"),
     ActionSpec("redo", "Redo", "Ctrl+Shift+Z", "Redo the edit just undone.", "Edit"),
+    ActionSpec("preferences", "Preferences…", "Ctrl+,",
+               "Your name, as it is recorded with every change you make.", "Edit"),
     ActionSpec("search", "Search letters", "Ctrl+F", "Search the letters' text and fields.", "Edit"),
+    ActionSpec("open_database", "Open a database…", "Ctrl+Shift+D",
+               "Open another review database: a file, or the team's database on a server (postgresql://).", "File"),
     ActionSpec("import_files", "Import letters…", "Ctrl+O", "Import PDF or text letters, or zip archives.", "File"),
     ActionSpec("import_folder", "Import a folder…", "Ctrl+Shift+O", "Import every letter in a folder.", "File"),
     ActionSpec("export", "Export…", "Ctrl+E", "Export a reviewed set (CSV, JSON Lines, Excel, SQLite).", "File"),
@@ -84,6 +91,7 @@ def build_actions(window: QWidget) -> dict[str, QAction]:
         action.setShortcut(QKeySequence(spec.shortcut))
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.setToolTip(f"{spec.help} ({spec.shortcut})" if spec.shortcut else spec.help)
+        action.setStatusTip(spec.help)
         action.setCheckable(spec.checkable)
         slot = getattr(window, f"do_{spec.name}")
         if spec.checkable:
@@ -119,24 +127,98 @@ class ShortcutGuard(QObject):
 
 
 class HelpPanel(QDialog):
-    """F1: every shortcut, listed from the same table that defines them."""
+    """F1: every key the window has, read from the window's own actions (so an action added anywhere is
+    listed with the key it really has), then the keys of the form's fields and of the find bar
+    (`extra`: a title and its (key, what it does) rows). Long descriptions wrap; the list scrolls."""
 
-    def __init__(self, parent: QWidget) -> None:
+    def __init__(self, parent: QWidget, extra: Sequence[tuple[str, Sequence[tuple[str, str]]]] = ()) -> None:
         super().__init__(parent)
         self.setObjectName("helpPanel")
         self.setWindowTitle("IMR Desk: keyboard shortcuts")
         layout = QVBoxLayout(self)
-        table = QTableWidget(len(ACTIONS), 3, self)
+        sections = [*window_keys(parent), *extra]
+        rows = sum(1 + len(keys) for _title, keys in sections)
+        table = QTableWidget(rows, 2, self)
         table.setObjectName("shortcutTable")
-        table.setHorizontalHeaderLabels(["Key", "Action", "What it does"])
-        for row, spec in enumerate(ACTIONS):
-            key = QKeySequence(spec.shortcut).toString(QKeySequence.SequenceFormat.NativeText)
-            for col, text in enumerate((key, spec.text.rstrip("…"), spec.help)):
-                table.setItem(row, col, QTableWidgetItem(text))
+        table.setHorizontalHeaderLabels(["Key", "What it does"])
+        bold = QFont(table.font())
+        bold.setBold(True)
+        r = 0
+        self.keys: list[str] = []  # every key listed, as shown
+        for title, keys in sections:
+            head = QTableWidgetItem(title)
+            head.setFont(bold)
+            head.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            table.setItem(r, 0, head)
+            table.setSpan(r, 0, 1, 2)
+            r += 1
+            for key, what in keys:
+                table.setItem(r, 0, QTableWidgetItem(key))
+                table.setItem(r, 1, QTableWidgetItem(what))
+                self.keys.append(key)
+                r += 1
         table.verticalHeader().hide()
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        table.resizeColumnsToContents()
+        table.setWordWrap(True)
+        table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        table.setVerticalScrollMode(QTableWidget.ScrollMode.ScrollPerPixel)
+        table.resizeColumnToContents(0)
+        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
+        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout.addWidget(table)
         self.table = table
-        self.resize(720, 560)
+        self._fit_to_screen()
+
+    def _fit_to_screen(self) -> None:
+        """As large as the list needs, but never larger than the screen (the list scrolls then)."""
+        owner = self.parentWidget()
+        screen = owner.screen() if owner is not None else self.screen()
+        avail = screen.availableGeometry() if screen is not None else None
+        width, height = 760, 40 + sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+        if avail is not None:
+            width = min(width, avail.width() - 40)
+            height = min(height, avail.height() - 80)  # the window manager's title bar and borders
+        self.resize(width, max(200, height))
+
+
+def window_keys(window: QWidget) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The keys of the window's actions, by menu in the menu bar's order (then those in no menu)."""
+    from PySide6.QtWidgets import QMainWindow
+
+    seen: set[int] = set()
+    sections: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def rows(actions: Sequence[QAction]) -> list[tuple[str, str]]:
+        found = []
+        for action in actions:
+            keys = [k for k in action.shortcuts() if not k.isEmpty()]
+            if not keys or id(action) in seen:
+                continue
+            seen.add(id(action))
+            what = action.text().replace("&&", "\0").replace("&", "").replace("\0", "&").rstrip("…").strip()
+            tip = action.statusTip() or ""
+            found.append((", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys),
+                          f"{what}: {tip}" if tip and tip != what else what))
+        return found
+
+    if isinstance(window, QMainWindow):
+        for menu_action in window.menuBar().actions():
+            menu = menu_action.menu()
+            if menu is not None:
+                found = rows(_menu_actions(menu))
+                if found:
+                    sections.append((menu_action.text().replace("&", ""), found))
+    rest = rows(window.actions())
+    if rest:
+        sections.append(("Elsewhere", rest))
+    return sections
+
+
+def _menu_actions(menu: Any) -> list[QAction]:
+    out: list[QAction] = []
+    for action in menu.actions():
+        sub = action.menu()
+        out += _menu_actions(sub) if sub is not None else [action]
+    return out

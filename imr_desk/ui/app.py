@@ -20,7 +20,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from imr_desk import __version__, paths
 from imr_desk.logs import setup_logging
 from imr_desk.store import Database, StoreError, is_server_url
+from imr_desk.store.clerks import database_user
 from imr_desk.ui.main_window import MainWindow
+from imr_desk.ui.settings import Settings
 from imr_desk.ui.style import STYLE_SHEET
 from imr_desk.ui.writer import DbWriter
 
@@ -77,17 +79,6 @@ def _icon() -> QIcon | None:
     return None
 
 
-def _user(user: str | None) -> str:
-    if user:
-        return user
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name (a container): still a usable label
-        return "clerk"
-
-
 def build_window(db_path: Path | str | None = None, user: str | None = None,
                  seed_samples: bool | None = None) -> MainWindow:
     """Open the database (and its writer thread) and build the review window on it.
@@ -106,9 +97,12 @@ def build_window(db_path: Path | str | None = None, user: str | None = None,
             paths.private_dir(path.parent)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-    who = _user(user)
+    settings = Settings()
     _sweep_killed_exports()
-    db = Database.open(path, user=who)  # the UI thread's (reading) connection; creates/migrates
+    # who the changes are recorded as: the name given, else "Your name" (preferences), else the database's
+    # own name for the clerk (the login on this computer; on a server, the database role)
+    db = Database.open(path, user=user or settings.clerk_name() or None)  # the UI thread's (reading) connection
+    who = db.user
     try:
         if (seed_samples if seed_samples is not None else default) and db.queue_count({}) == 0:
             samples = paths.sample_letters()
@@ -120,17 +114,37 @@ def build_window(db_path: Path | str | None = None, user: str | None = None,
         db.close()
         raise
     try:
-        window = MainWindow(db, writer, path, user=who)
+        window = MainWindow(db, writer, path, settings=settings, user=who)
     except BaseException:
         writer.close()
         db.close()
         raise
     window.owns_database = True
+    window.default_user = database_user(db)
+    window.opener = lambda name: _open_instead(window, name, user)
+    settings.add_recent_database(str(path))
     window.setStyleSheet(STYLE_SHEET)
     icon = _icon()
     if icon is not None:
         window.setWindowIcon(icon)
     return window
+
+
+def _open_instead(old: MainWindow, name: str, user: str | None) -> MainWindow:
+    """File → Open: a window on the database `name` in place of `old` (which closes as Quit closes it).
+
+    Raises StoreError (what happened, what to do) when the database cannot be opened; `old` stays then.
+    """
+    window = build_window(name, user=user, seed_samples=False)
+    _WINDOWS.append(window)  # kept alive without a parent
+    window.destroyed.connect(lambda *_a: _WINDOWS.remove(window) if window in _WINDOWS else None)
+    window.show()
+    old.replacedBy.emit(window)
+    QTimer.singleShot(0, old.close)
+    return window
+
+
+_WINDOWS: list[MainWindow] = []
 
 
 def _sweep_killed_exports() -> None:
@@ -221,6 +235,7 @@ class _SignalCloser:
         from PySide6.QtCore import QTimer
 
         self.window = window
+        window.replacedBy.connect(self.attach)  # File → Open: the signal closes the window in its place
         if self.pending:  # a signal came while the window was being built: close once the loop runs
             QTimer.singleShot(0, self._close)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from imr_desk.core.confirmations import Confirmation, same_value
+from imr_desk.core.confirmations import DROPPED, HISTORY_PATH, Confirmation, same_value
 from imr_desk.store import ClerkError, StoreError
 from imr_desk.ui.session import ReviewError, ReviewSession
 
@@ -79,7 +79,31 @@ class Confirmations(QObject):
                 self.changed.emit()
             self.session.message.emit(f"Not confirmed: {exc.clerk_message}")
 
+        s.save_now()  # the value just typed is saved first: the history says it was changed, then confirmed
         s.queue_write(lambda db: db.confirm_fields(letter_id, values), "record the confirmed fields",
                       failed=refused)
         self.changed.emit()
         return len(values)
+
+    def drop(self, paths: list[str], reason: str) -> int:
+        """Drop these fields' confirmations (whatever value they confirmed), recorded in the history with
+        `reason` and what had been confirmed; returns how many there were."""
+        s = self.session
+        dropped = {p: self.found.pop(p) for p in paths if p in self.found}
+        if not dropped or s.letter_id is None:
+            return 0
+        from imr_desk.store.database import Change
+
+        letter_id = s.letter_id
+        old = {p: c.value for p, c in dropped.items()}
+
+        def write(db: Any) -> None:
+            with db.transaction("drop the field's confirmation"):
+                db.add_history(letter_id, [Change(HISTORY_PATH, old, {p: DROPPED for p in old}, reason=reason)])
+
+        def refused(exc: ClerkError) -> None:
+            self.session.message.emit(f"The confirmation was not dropped in the database: {exc.clerk_message}")
+
+        s.queue_write(write, "drop the field's confirmation", failed=refused)
+        self.changed.emit()
+        return len(dropped)

@@ -84,9 +84,10 @@ class AnnotationDialog(QDialog):
 
 
 class HistoryDialog(QDialog):
-    """The letter's history: who changed what, from what, and when."""
+    """The letter's history: who did what, when, how (by hand, parser, re-parse, import) and why; each row one
+    sentence in plain words (ui/history.py)."""
 
-    COLUMNS = ("When", "Who", "Field", "From", "To", "By", "Reason")
+    COLUMNS = ("When", "Who", "What happened", "How", "Why")
 
     def __init__(self, title: str, rows: list[dict[str, Any]], parent: QWidget) -> None:
         super().__init__(parent)
@@ -97,16 +98,20 @@ class HistoryDialog(QDialog):
         table.setObjectName("historyTable")
         table.setHorizontalHeaderLabels(list(self.COLUMNS))
         for r, row in enumerate(rows):
-            for c, key in enumerate(("when", "who", "what", "from", "to", "origin", "reason")):
+            for c, key in enumerate(("when", "who", "what", "how", "reason")):
                 value = row.get(key)
                 text = "" if value is None else str(value)
-                item = QTableWidgetItem(text if len(text) < 200 else text[:197] + "…")
-                item.setToolTip(text[:2000])
+                item = QTableWidgetItem(text)
+                item.setToolTip(str(row.get("tip") or text)[:2000] if key == "what" else text[:2000])
                 table.setItem(r, c, item)
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         table.verticalHeader().hide()
-        table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        table.setWordWrap(True)
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Interactive)
+        table.setColumnWidth(4, min(table.columnWidth(4), 220))
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         layout.addWidget(table)
         self.table = table
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)

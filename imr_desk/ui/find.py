@@ -120,6 +120,8 @@ class FindBar(QWidget):
         self.count.style().polish(self.count)
         self.view.set_find(self.hits, self.current)
 
+    KEYS = [("Enter", "Go to the next hit"), ("Shift+Enter", "Go to the previous hit"), ("Esc", "Close the find bar")]
+
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if obj is self.edit and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
             key, mods = event.key(), event.modifiers()

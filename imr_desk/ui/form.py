@@ -43,6 +43,15 @@ log = logging.getLogger(__name__)
 EditorWidget: TypeAlias = QLineEdit | QPlainTextEdit | QSpinBox | QCheckBox | QComboBox
 
 
+REVERT_REASON = "the parser's value put back (Ctrl+R)"
+# The keys a field of the form answers itself (the window's own keys are its actions); the F1 help lists them.
+FORM_KEYS = [
+    ("Enter", "Confirm the field (its value checked against the letter) and go to the next field not confirmed"),
+    ("Shift+Enter", "Go back to the previous field, confirming nothing (in a long text such as a rationale: "
+                    "a new line)"),
+    ("Tab, Shift+Tab", "Next or previous field, confirming nothing"),
+    ("Esc", "In a date that was refused (a date that cannot exist): put back the date saved"),
+]
 ITEMS_AT_ONCE = 20  # item boxes built when a letter opens, and each time the clerk scrolls to the last ones
 UNUSUAL_ITEMS = 40  # more disputed items than IMR letters have: the form says so
 
@@ -58,6 +67,8 @@ class FieldEditor(QObject):
     focused = Signal(str)
     refused = Signal(str, str)  # path, the clerk message
     confirmRequested = Signal(str)  # Enter: the clerk has checked this field against the letter
+    restoreRequested = Signal(str)  # Esc on a refused value: show the record's value again
+    backRequested = Signal(str)  # Shift+Enter: back to the previous field
 
     def __init__(self, field: Field, path: str, parent: QWidget) -> None:
         super().__init__(parent)
@@ -79,6 +90,13 @@ class FieldEditor(QObject):
         self.parser_label.setWordWrap(True)
         self.parser_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.parser_label.hide()
+        # What the clerk typed that the field cannot take (a date that cannot exist): said under the field,
+        # and the typed text stays there, not saved, until it is corrected or Esc puts the record's back.
+        self.error_label = QLabel(parent)
+        self.error_label.setObjectName(f"fieldError:{path}")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        self.refusal: str | None = None
         self._setting = False
 
     def _make(self, field: Field, parent: QWidget) -> EditorWidget:
@@ -124,19 +142,43 @@ class FieldEditor(QObject):
             return True
         text = self.widget.text().strip()
         if not text:
+            self.drop_refusal()
             self._emit()
             return True
         try:
             iso = dates.parse_date(text).isoformat()
         except dates.DateError as exc:
-            self.refused.emit(self.path, f"{self.label}: {exc}")
+            self._refuse(f"{exc} Correct it, or press Esc to put back the date saved.")
+            self.refused.emit(self.path, f"{self.label}: {exc} Nothing was saved; correct it or press Esc.")
             return False
+        self.drop_refusal()
         if iso != text:
             self._setting = True
             self.widget.setText(iso)
             self._setting = False
         self._emit()
         return True
+
+    def _refuse(self, message: str) -> None:
+        self.refusal = message
+        self.error_label.setText(message)
+        self.error_label.show()
+        self._mark("refused")
+
+    def drop_refusal(self) -> None:
+        """Forget a refused value (corrected, Esc, another letter); the badge's state comes back with the next sync."""
+        if self.refusal is None:
+            return
+        self.refusal = None
+        self.error_label.hide()
+        self._mark(self.badge.property("fieldState") or "")
+
+    def _mark(self, kind: str) -> None:
+        w = self.widget
+        if w.property("fieldState") != kind:
+            w.setProperty("fieldState", kind)
+            w.style().unpolish(w)
+            w.style().polish(w)
 
     def commit(self) -> bool:
         """Send what the field shows to the record (a date is read when it is done); False when refused."""
@@ -147,12 +189,18 @@ class FieldEditor(QObject):
             self.focused.emit(self.path)
         elif obj is self.widget and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
             mods = event.modifiers()
+            if event.key() == Qt.Key.Key_Escape and self.refusal is not None:
+                self.drop_refusal()
+                self.restoreRequested.emit(self.path)
+                return True
             if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not mods & (
                     Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
                     | Qt.KeyboardModifier.MetaModifier):
                 if mods & Qt.KeyboardModifier.ShiftModifier and isinstance(self.widget, GrowingText) \
                         and not self.widget.single_line:
                     self.widget.insertPlainText("\n")  # a new line in a rationale
+                elif mods & Qt.KeyboardModifier.ShiftModifier:
+                    self.backRequested.emit(self.path)
                 else:
                     self.confirmRequested.emit(self.path)
                 return True
@@ -181,8 +229,8 @@ class FieldEditor(QObject):
         return w.currentData()
 
     def set_value(self, value: Any) -> None:
-        if _same(self.value(), value, self.kind):
-            return
+        if self.refusal is not None or _same(self.value(), value, self.kind):
+            return  # a refused value stays as typed until corrected or Esc
         self._setting = True
         try:
             w, kind = self.widget, self.kind
@@ -250,6 +298,8 @@ class FieldEditor(QObject):
             self.parser_label.setToolTip(f"What the parser read: {shown}")
         self.parser_label.setVisible(state.changed)
         for w in (self.widget, self.badge):
+            if w is self.widget and self.refusal is not None:
+                continue  # marked refused until corrected
             if w.property("fieldState") != kind:
                 w.setProperty("fieldState", kind)
                 w.style().unpolish(w)
@@ -354,6 +404,7 @@ class FormView(QScrollArea):
         self.layout_.addWidget(self.unusual)
         self.confirm_count = QLabel(body)
         self.confirm_count.setObjectName("confirmCount")
+        self.confirm_count.setWordWrap(True)  # never wider than the pane: the badges beside the fields stay in view
         self.layout_.addWidget(self.confirm_count)
         self.confirmations = Confirmations(session, self)
         self.confirmations.changed.connect(self._sync_values)
@@ -395,6 +446,8 @@ class FormView(QScrollArea):
         ed.refused.connect(self._refused)
         ed.focused.connect(self.session.focus)
         ed.confirmRequested.connect(self.confirm_and_next)
+        ed.backRequested.connect(self.focus_previous)
+        ed.restoreRequested.connect(lambda p: self.editors[p].set_value(self.session.value(p)))
         self.wheel_guard.watch(ed.widget)
         row = QHBoxLayout()
         row.addWidget(ed.widget, 1)
@@ -402,6 +455,7 @@ class FormView(QScrollArea):
         cell = QVBoxLayout()
         cell.setSpacing(1)
         cell.addLayout(row)
+        cell.addWidget(ed.error_label)
         cell.addWidget(ed.parser_label)
         lab = QLabel(field.label, parent)
         lab.setBuddy(ed.widget)
@@ -426,7 +480,13 @@ class FormView(QScrollArea):
         if len(self._item_boxes) < items and value >= bar.maximum() - 2 * bar.pageStep():
             self.show_items_up_to(len(self._item_boxes) + ITEMS_AT_ONCE - 1)
 
+    def refused_fields(self) -> list[FieldEditor]:
+        """The fields showing a value they refused (a mistyped date), in form order."""
+        return [ed for ed in self.editors.values() if ed.refusal is not None]
+
     def refresh_all(self) -> None:
+        for ed in self.editors.values():  # another letter (or none): a refused value belonged to the last one
+            ed.drop_refusal()
         self._shown_items = ITEMS_AT_ONCE  # a new letter: its first items; more as the clerk scrolls down
         self._rebuild_items()
         self._sync_values()
@@ -536,9 +596,9 @@ class FormView(QScrollArea):
             self.editors[path].set_value(self.session.value(path))
 
     def _refused(self, path: str, message: str) -> None:
-        """What the clerk wrote is not a value the field can take: said, and the field shows the record's."""
+        """What the clerk wrote is not a value the field can take: said (under the field too); the record
+        keeps its value and the field what was typed, to be corrected."""
         self.session.message.emit(message)
-        self.editors[path].set_value(self.session.value(path))
 
     def _add_item(self) -> None:
         try:
@@ -585,6 +645,14 @@ class FormView(QScrollArea):
         self.focus_field(nxt)
         return nxt
 
+    def focus_previous(self, path: str) -> str | None:
+        """Shift+Enter: the field before this one in form order (none before the first)."""
+        paths = self.field_paths()
+        i = paths.index(path) if path in paths else 0
+        if i == 0 or not self.focus_field(paths[i - 1]):
+            return None
+        return paths[i - 1]
+
     def next_unconfirmed(self, after: str | None = None) -> str | None:
         paths = self.field_paths()
         start = paths.index(after) + 1 if after in paths else 0
@@ -599,7 +667,15 @@ class FormView(QScrollArea):
         if path not in self.editors or not s.field_state(path).changed:
             return False
         provenance = (s.parsed.get("fields") or {}).get(path)
+        s.save_now()  # the edits before it are saved as they were made; the revert is its own history row
         s.set_value(path, value_at(s.parsed, path), provenance=dict(provenance) if provenance else None)
+        s.save_now(reason=REVERT_REASON)
+        # checked with the clerk's value, or with the parser's before the clerk changed it: either way the
+        # clerk has not checked the value as it is now
+        confirmed = self.confirmations.found.get(path)
+        if confirmed is not None:
+            self.confirmations.drop([path], f"{REVERT_REASON}: the confirmation of {_shown(confirmed.value)} "
+                                            f"by {confirmed.by or 'a clerk'} no longer holds")
         return True
 
     # -- navigation ------------------------------------------------------------------------------

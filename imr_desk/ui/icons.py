@@ -26,6 +26,12 @@ def duplicate() -> QIcon:
     return _standard(QStyle.StandardPixmap.SP_FileLinkIcon)
 
 
+@cache
+def held() -> QIcon:
+    """Another clerk has the letter open for editing."""
+    return _standard(QStyle.StandardPixmap.SP_DialogNoButton)
+
+
 def _standard(which: QStyle.StandardPixmap) -> QIcon:
     app = QApplication.instance()
     style = app.style() if isinstance(app, QApplication) else None

@@ -26,6 +26,7 @@ class ImportController(QObject):
 
     progressed = Signal(int, int, str)  # done, total, current file
     finished = Signal(object)  # the import report, or None when it failed
+    openRequested = Signal(int)  # the clerk asked to open this letter (a duplicate)
 
     def __init__(self, writer: DbWriter, parent_widget: QWidget) -> None:
         super().__init__(parent_widget)
@@ -115,6 +116,12 @@ class ImportController(QObject):
         self._ended_now()
         self.last_report = report
         self._show("Import finished", describe_report(report), QMessageBox.Icon.Information)
+        ids = [i for i in getattr(report, "duplicate_ids", []) if i]
+        if ids and not getattr(report, "added", None) and self.report_box is not None:
+            # nothing new: the clerk most likely wants the letter that is already there
+            button = self.report_box.addButton(f"Open letter {ids[0]}", QMessageBox.ButtonRole.AcceptRole)
+            button.setObjectName("openDuplicate")
+            button.clicked.connect(lambda: self.openRequested.emit(ids[0]))
         self.finished.emit(report)
 
     def _show(self, title: str, text: str, icon: QMessageBox.Icon) -> None:
@@ -166,6 +173,17 @@ def describe_report(report: Any) -> str:
     lines = [f"{n('added')} letter(s) added, {n('duplicates')} already in the database, {n('failed')} failed."]
     if get("cancelled", False):
         lines.insert(0, "The import was cancelled; the letters read so far were kept.")
+    duplicates = list(get("duplicates", []) or [])
+    ids = list(get("duplicate_ids", []) or [])
+    if duplicates:
+        lines += ["", "Already in this database, so nothing was changed:"]
+    for i, name in enumerate(duplicates[:10]):
+        letter = ids[i] if i < len(ids) and ids[i] else None
+        lines.append(f"• {name}: letter {letter}" if letter else f"• {name}")
+    if len(duplicates) > 10:
+        lines.append(f"… and {len(duplicates) - 10} more.")
+    if duplicates:
+        lines.append("Open one from the queue (Ctrl+1; Ctrl+F finds it by its case number) to review it again.")
     failed = list(get("failed", []) or [])
     if failed:
         lines.append("")

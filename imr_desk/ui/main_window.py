@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +28,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imr_desk.core.confirmations import HISTORY_PATH, REQUIRE_ONE_BY_ONE
+from imr_desk.core.confirmations import REQUIRE_ONE_BY_ONE
 from imr_desk.core.fields import label_of
 from imr_desk.store import OPEN_STATUSES, ClerkError, Database, StoreError, is_server_url
+from imr_desk.ui import history
 from imr_desk.ui.actions import ACTIONS, HelpPanel, ShortcutGuard, build_actions
 from imr_desk.ui.dialogs import AnnotationDialog, HistoryDialog, ReasonDialog
 from imr_desk.ui.export_dialog import ExportDialog
 from imr_desk.ui.find import FindBar
-from imr_desk.ui.form import FormView
+from imr_desk.ui.form import FORM_KEYS, FormView
 from imr_desk.ui.importer import ImportController
 from imr_desk.ui.letter_view import LetterView
+from imr_desk.ui.live import LiveQueue
 from imr_desk.ui.panels import AnnotationsPanel, ChecksPanel
 from imr_desk.ui.queue import QueuePanel
 from imr_desk.ui.record_ops import field_of
@@ -61,6 +64,7 @@ class MainWindow(QMainWindow):
     """The queue | the letter | the form (with checks and annotations below it)."""
 
     letterShown = Signal(int)
+    replacedBy = Signal(object)  # File → Open: the window that took this one's place
 
     def __init__(self, db: Database, writer: DbWriter, db_path: Path | str, settings: Settings | None = None,
                  user: str | None = None) -> None:
@@ -72,6 +76,9 @@ class MainWindow(QMainWindow):
         self.db_path: Path | str = db_path if is_server_url(db_path) else Path(db_path)
         self.settings = settings or Settings()
         self.user = user or _user()
+        self.default_user = self.user  # who the window's changes are recorded as when no name is set
+        # opens another database in a window of its own and closes this one (set by app.build_window)
+        self.opener: Callable[[str], Any] | None = None
         self.holder = f"{self.user}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.setWindowTitle(f"IMR Desk — {self.db_path.name if isinstance(self.db_path, Path) else db.where}")
         self.setAcceptDrops(True)
@@ -81,6 +88,9 @@ class MainWindow(QMainWindow):
         writer.waitingChanged.connect(self._waiting_changed)
 
         self.queue = QueuePanel(db, self)
+        self.live = LiveQueue(db, self.holder, self)  # other clerks' changes and the letters they hold
+        self.queue.model.holders = dict(self.live.holders)
+        self.live.changed.connect(self._others_changed)
         self.letter_view = LetterView(self)
         self.form = FormView(self.session, self)
         self.checks = ChecksPanel(self.session, self)
@@ -136,6 +146,8 @@ class MainWindow(QMainWindow):
         self.owns_database = False
         self._shut_down = False
         self._closing = False
+        self._splitters_restored = False
+        self._clamped_margins = (0, 0, 0, 0)  # the frame the window was last clamped with
         self._discard_unsaved = False
         self.close_box: QMessageBox | None = None
         self._shown_fields: dict[str, Any] = {}  # the provenance whose highlights the letter shows
@@ -161,6 +173,7 @@ class MainWindow(QMainWindow):
         self.checks.fieldRequested.connect(self.form.focus_field)
         self.annotations.spanRequested.connect(self.letter_view.set_focus_span)
         self.importer.finished.connect(self._import_finished)
+        self.importer.openRequested.connect(self._open_from_import)
         self.actions_["toggle_highlights"].setChecked(True)
         self._read_team_settings()
         self.actions_["toggle_queue"].setChecked(self.settings.flag("window/queueShown", True))
@@ -191,6 +204,7 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         self._splitters_restored = False
         self.queue.restore_state({k: s.text(f"queue/{k}") for k in ("status", "batch", "sort", "descending")})
+        self.queue.restore_widths(s.text("queue/widths"))
         self.letter_view.restore_zoom({k: s.text(f"zoom/{k}") for k in ("pdf", "text")})
         last = s.last_letter(str(self.db_path))
         target = last if last is not None and self._exists(last) else self._first_to_review()
@@ -203,6 +217,7 @@ class MainWindow(QMainWindow):
         from PySide6.QtGui import QGuiApplication
 
         frame, inner = self.frameGeometry(), self.geometry()
+        self._clamped_margins = _margins(frame, inner)
         screen = QGuiApplication.screenAt(frame.center()) or self.screen() or QGuiApplication.primaryScreen()
         if screen is None:
             return
@@ -218,6 +233,22 @@ class MainWindow(QMainWindow):
         y = min(max(frame.y(), avail.y()), avail.y() + avail.height() - (height + extra_h))
         if (x, y) != (frame.x(), frame.y()):
             self.move(x, y)
+
+    def _reclamp_on_new_frame(self) -> None:
+        """The window manager's frame (title bar, borders) is known only some time after the window is
+        shown, and it can change (another theme): a window clamped before it knew the frame would stick
+        out of the screen by the title bar's height, so clamp again whenever the frame's size changes."""
+        if (self.isVisible() and self._splitters_restored
+                and _margins(self.frameGeometry(), self.geometry()) != self._clamped_margins):
+            self.clamp_to_screen()
+
+    def moveEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().moveEvent(event)
+        self._reclamp_on_new_frame()
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._reclamp_on_new_frame()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
@@ -245,6 +276,7 @@ class MainWindow(QMainWindow):
         s.set_last_letter(str(self.db_path), self.session.letter_id)
         for key, value in self.queue.state().items():
             s.set(f"queue/{key}", value)
+        s.set("queue/widths", self.queue.widths_state())
         for key, value in self.letter_view.zoom_state().items():
             s.set(f"zoom/{key}", value)
         s.sync()
@@ -266,6 +298,11 @@ class MainWindow(QMainWindow):
     # -- opening letters -------------------------------------------------------------------------
     def open_letter(self, letter_id: int) -> bool:
         """Open a letter; when it cannot be opened (or the current one's edits not saved), stay put and say why."""
+        refused = self.form.refused_fields()
+        if refused and self.session.letter_id is not None:  # leaving would lose what the clerk typed
+            self.form.focus_field(refused[0].path)
+            self._stay_on_current(f"Stayed on this letter: {refused[0].label}: {refused[0].refusal}")
+            return False
         # asked before the form changes: hiding the old letter's extra items moves Qt's focus elsewhere
         self._browsing_queue = self._focus_in(self.queue)
         try:
@@ -387,12 +424,21 @@ class MainWindow(QMainWindow):
         self.queue.model.refresh_letter(letter_id, rows[0] if rows else None)
         self.queue.update_count()
 
+    def _others_changed(self) -> None:
+        """Another clerk (another window, another process) changed letters, or opened or closed one."""
+        if self._closing:
+            return
+        self.queue.refresh_live(self.live.holders)
+
     def _waiting_changed(self, waiting: bool, doing: str) -> None:
         """Another program holds the database's write lock: the edits queue, in order, and say so."""
         if self._closing:
             return
         self.save_label.setText(self.session.save_state())
-        if waiting:
+        if waiting and self.writer.waiting_for_server:
+            self.show_message(f"Waiting for the database server (it cannot be reached) to {doing}. Keep working: "
+                              "your edits are kept and saved in order as soon as the server is back.")
+        elif waiting:
             self.show_message(f"Waiting for the database (another program is writing to it) to {doing}. "
                               "Keep working: your edits are kept and saved in order as soon as it is free.")
         else:
@@ -452,6 +498,8 @@ class MainWindow(QMainWindow):
         current = self.session.letter_id
         for path in self.form.field_paths():  # what Enter would leave as typed goes to the record first
             if not self.form.editors[path].commit():
+                self.form.focus_field(path)
+                self.show_message(f"Not marked reviewed: {self.form.editors[path].refusal}")
                 return
         if self._guard(self.form.confirmations.confirm, self.form.field_paths()) is None:  # the rest, at once
             return
@@ -612,7 +660,8 @@ class MainWindow(QMainWindow):
         if s.letter_id is None or s.letter is None:
             self.show_message("No letter is open: pick one in the queue first.")
             return
-        rows = [_history_row(h) for h in self.db.history(s.letter_id)]
+        text = s.text.text if s.text is not None else None
+        rows = [history.row(h, text) for h in self.db.history(s.letter_id)]
         dialog = HistoryDialog(s.letter.name, rows, self)
         self.dialog = dialog
         dialog.open()
@@ -683,6 +732,10 @@ class MainWindow(QMainWindow):
         elif self.session.letter_id is not None:
             self.queue.select_letter(self.session.letter_id)
 
+    def _open_from_import(self, letter_id: int) -> None:
+        if not self._closing:
+            self.open_letter(letter_id)
+
     def do_export(self) -> None:
         self.save_now_or_warn()
         dialog = ExportDialog(self.db, self, folder=self.settings.folder("export"), writer=self.writer)
@@ -693,6 +746,45 @@ class MainWindow(QMainWindow):
     def save_now_or_warn(self) -> bool:
         """Save the open letter's last edits now (before an export or a status change)."""
         return bool(self.session.save_now())
+
+    def do_open_database(self) -> None:
+        """File → Open: another review database (a file, or a server's postgresql:// URL) in place of this one."""
+        from imr_desk.ui.open_dialog import OpenDatabaseDialog
+
+        dialog = OpenDatabaseDialog(self.settings.recent_databases(), self._open_other,
+                                    self.settings.folder("databases"), self)
+        self.dialog = dialog
+        dialog.open()
+
+    def _open_other(self, name: str) -> Any:
+        if self.opener is None:
+            raise StoreError("This window cannot open another database (it was not started as the review window).")
+        return self.opener(name)
+
+    def do_preferences(self) -> None:
+        """Your name, as it is recorded with every change this window makes."""
+        from imr_desk.ui.preferences import PreferencesDialog
+
+        dialog = PreferencesDialog(self.settings.clerk_name(), self.default_user, self)
+        dialog.accepted.connect(lambda: self.set_clerk_name(dialog.name()))
+        self.dialog = dialog
+        dialog.open()
+
+    def set_clerk_name(self, name: str) -> None:
+        """From now on this window's changes are recorded as `name` ("" for the database's name for the clerk)."""
+        self.settings.set_clerk_name(name)
+        self.settings.sync()
+        who = name or self.default_user
+        self.user = self.db.user = who
+        holder = self.holder
+
+        def rename(db: Database) -> None:  # on the writer thread, in order with the writes queued before
+            db.user = who
+            with db.transaction("record your name"):  # the letter this window holds shows the new name
+                db.conn.execute("UPDATE leases SET who = ? WHERE holder = ?", (who, holder))
+
+        WriteOp(rename, "record your name").run(self.writer)
+        self.show_message(f"Your changes are recorded as “{who}” from now on.")
 
     def do_quit(self) -> None:
         self.close()
@@ -732,7 +824,8 @@ class MainWindow(QMainWindow):
 
     def do_help(self) -> None:
         if self.help_panel is None:
-            self.help_panel = HelpPanel(self)
+            self.help_panel = HelpPanel(self, [("In a field of the form", FORM_KEYS),
+                                               ("In the find bar (Ctrl+Shift+F)", FindBar.KEYS)])
         self.help_panel.show()
         self.help_panel.raise_()
 
@@ -849,11 +942,18 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.session.stop_timers()
         self.queue.stop_timers()
+        self.live.stop()
         if not self.owns_database or self._shut_down:
             return
         self._shut_down = True
         self.writer.close()
         self.db.close()
+
+
+def _margins(frame: Any, inner: Any) -> tuple[int, int, int, int]:
+    """The window manager's frame around the window's inside: left, top, right and bottom, in pixels."""
+    return (inner.x() - frame.x(), inner.y() - frame.y(), frame.right() - inner.right(),
+            frame.bottom() - inner.bottom())
 
 
 def _restore_sizes(splitter: QSplitter, saved: list[int] | None, default: list[float]) -> None:
@@ -877,44 +977,6 @@ def _user() -> str:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name (a container): still a usable label
         return "clerk"
-
-
-def _history_row(h: Any) -> dict[str, Any]:
-    """A history row (store.HistoryRow) as the history dialog shows it."""
-    return {
-        "when": _when(h.at),
-        "who": h.who,
-        "what": label_of(h.path),
-        "from": _shown(h.old),
-        "to": ", ".join(label_of(p) for p in h.new) if h.path == HISTORY_PATH and isinstance(h.new, dict)
-              else _shown(h.new),
-        "origin": h.origin,
-        "reason": h.reason,
-    }
-
-
-def _when(at: str | None) -> str:
-    """An ISO UTC time as local time, to the second."""
-    if not at:
-        return ""
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return at
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, dict | bool):
-        import json
-
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
 
 
 def delayed(ms: int, fn: Any) -> None:

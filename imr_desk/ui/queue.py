@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -22,12 +23,16 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from imr_desk.core.verdicts import PARTIALLY_OVERTURNED
 from imr_desk.store import OPEN_STATUSES, STATUSES, Database
+from imr_desk.store.changes import Holder
+from imr_desk.store.database import local_time
 from imr_desk.ui import icons
 
 log = logging.getLogger(__name__)
@@ -42,7 +47,16 @@ COLUMNS = [
     ("warning_count", "⚠", "warning_count"),
     ("name", "File", "name"),
 ]
-COLUMN_WIDTHS = (66, 100, 78, 40, 76, 34)  # the last column (the file name) stretches
+# The longest text each column can show (its header aside), so it is sized to show it whole at the font
+# in use; the case number's column is sized to a typical one, the last column (the file name) stretches.
+COLUMN_TEXTS: dict[str, tuple[str, ...]] = {
+    "status": tuple(STATUSES),
+    "case_number": ("CM00-0000000",),
+    "decision_date": ("0000-00-00",),
+    "item_count": ("000",),
+    "outcome": ("upheld", "overturned", PARTIALLY_OVERTURNED),
+    "warning_count": ("00",),
+}
 STATUS_COLOURS = {
     "to review": QColor(40, 90, 170),
     "in review": QColor(110, 60, 170),
@@ -69,6 +83,7 @@ class QueueModel(QAbstractTableModel):
         self._rows: list[Any] = []
         self._total = 0
         self._same_case: dict[str, list[tuple[int, str, str]]] = {}  # case numbers other letters carry too
+        self.holders: dict[int, Holder] = {}  # letters open for editing in another clerk's window
 
     # -- loading ---------------------------------------------------------------------------------
     def set_filter(self, **filter: Any) -> None:
@@ -83,6 +98,32 @@ class QueueModel(QAbstractTableModel):
         self._total, self._rows, self._same_case = total, rows, same_case
         self.endResetModel()
         self.countChanged.emit(self._total)
+
+    def refresh_live(self, holders: dict[int, Holder]) -> bool:
+        """Re-read the rows shown (another clerk changed letters, or opened or closed one). Rows that stay in
+        place change where they stand (selection and scroll untouched); True when rows came, went or moved
+        (the model was reset: the caller puts the selection and the scroll back)."""
+        total = self.db.queue_count(self.filter)  # read first: a failure leaves the model as it was
+        rows = list(self.db.queue(self.filter, self.order_by, self.descending, 0, max(len(self._rows), self.PAGE)))
+        same_case = self.db.same_case(r.case_number for r in rows)
+        before, self.holders = self.holders, dict(holders)
+        if [r.id for r in rows] != [r.id for r in self._rows]:
+            self.beginResetModel()
+            self._total, self._rows, self._same_case = total, rows, same_case
+            self.endResetModel()
+            self.countChanged.emit(self._total)
+            return True
+        changed = [i for i, (old, new) in enumerate(zip(self._rows, rows, strict=True))
+                   if old != new or before.get(old.id) != self.holders.get(old.id)
+                   or self.others_of(old) != [o for o in same_case.get(new.case_number or "", []) if o[0] != new.id]]
+        self._total, self._rows, self._same_case = total, rows, same_case
+        for i in changed:
+            self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+        self.countChanged.emit(self._total)
+        return False
+
+    def holder_of(self, letter_id: int) -> Holder | None:
+        return self.holders.get(letter_id)
 
     def total(self) -> int:
         return self._total
@@ -133,6 +174,8 @@ class QueueModel(QAbstractTableModel):
                 return row.name  # a letter without a case header: its file name stands in
             return "" if value is None else str(value)
         if role == Qt.ItemDataRole.DecorationRole:
+            if attr == "status" and row.id in self.holders:
+                return icons.held()
             if attr == "warning_count" and row.warning_count:
                 return icons.severity("error" if row.error_count else "warning")
             if attr == "case_number" and self.others_of(row):
@@ -148,6 +191,9 @@ class QueueModel(QAbstractTableModel):
             return QBrush(colour) if colour else None
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = f"{row.name} · {row.status}"
+            holder = self.holders.get(row.id)
+            if holder is not None:
+                tip += f"\n{held_text(holder)}"
             if row.warning_count:
                 tip += f" · {row.warning_count} warning(s), {row.error_count} error(s)"
             others = self.others_of(row)
@@ -204,6 +250,12 @@ class QueueModel(QAbstractTableModel):
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
 
 
+def held_text(holder: Holder) -> str:
+    """"Open for editing by bob (on desk-3) since 14:05": a letter another clerk holds, as the queue says it."""
+    where = f" (on {holder.host})" if holder.host else ""
+    return f"Open for editing by {holder.who}{where} since {local_time(holder.since)}"
+
+
 class QueuePanel(QWidget):
     """The queue with its filters (status, batch, text search) and the count left to review."""
 
@@ -247,8 +299,9 @@ class QueuePanel(QWidget):
         self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.view.setWordWrap(False)
         header = self.view.horizontalHeader()
-        for column, width in enumerate(COLUMN_WIDTHS):
-            header.resizeSection(column, width)
+        self._user_widths: dict[str, int] = {}  # columns the clerk resized: kept over the fitted widths
+        self.fit_columns()
+        header.sectionResized.connect(self._resized)
         # The file name is in each row's tooltip and stands in for a missing case number; its column
         # would only push the others out of a narrow pane.
         self.view.setColumnHidden(len(COLUMNS) - 1, True)
@@ -275,6 +328,52 @@ class QueuePanel(QWidget):
         self._quiet = False
         self.refresh_batches()
         self.apply_filter()
+        self.fit_columns()  # again, now that the rows are there (a duplicate case number's mark)
+
+    def fitted_width(self, column: int) -> int:
+        """The width that shows the column's header and its longest text whole at the view's font now."""
+        key, title = COLUMNS[column][0], COLUMNS[column][1]
+        cell = self.view.fontMetrics()
+        head = self.view.horizontalHeader().fontMetrics()
+        margin = 2 * (self.view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.view) + 1)
+        widest = max([cell.horizontalAdvance(t) for t in COLUMN_TEXTS.get(key, ())] or [0]) + margin + 2
+        if key == "warning_count":
+            widest += 18  # its mark
+        # the rows in view (a duplicate case's mark), and the header with room for the sort arrow
+        return max(widest, self.view.sizeHintForColumn(column), head.horizontalAdvance(title) + 14)
+
+    def fit_columns(self) -> None:
+        """Size each column to its longest text at the current font, but those the clerk resized."""
+        header = self.view.horizontalHeader()
+        header.blockSignals(True)
+        try:
+            for column in range(len(COLUMNS) - 1):
+                key = COLUMNS[column][0]
+                header.resizeSection(column, self._user_widths.get(key) or self.fitted_width(column))
+        finally:
+            header.blockSignals(False)
+
+    def _resized(self, column: int, _old: int, new: int) -> None:
+        if 0 <= column < len(COLUMNS) - 1 and new > 0:  # the clerk dragged a column's edge
+            self._user_widths[COLUMNS[column][0]] = new
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self.fit_columns()
+
+    def widths_state(self) -> str:
+        """The columns the clerk resized, as `key=width,…` (settings keep it for the next start)."""
+        return ",".join(f"{k}={v}" for k, v in self._user_widths.items())
+
+    def restore_widths(self, state: str | None) -> None:
+        keys = {c[0] for c in COLUMNS[:-1]}
+        self._user_widths = {}
+        for part in (state or "").split(","):
+            key, _, width = part.partition("=")
+            if key in keys and width.isdigit() and int(width) > 0:
+                self._user_widths[key] = int(width)
+        self.fit_columns()
 
     def state(self) -> dict[str, str]:
         """The filters and sort to remember for the next start (the searched words are not kept)."""
@@ -297,6 +396,14 @@ class QueuePanel(QWidget):
             self.view.horizontalHeader().setSortIndicator(columns.index(sort), order)
             self.view.horizontalHeader().blockSignals(False)
         self.apply_filter()
+
+    def refresh_live(self, holders: dict[int, Holder]) -> None:
+        """Show what other clerks changed, keeping the selection and the scroll position."""
+        bar = self.view.verticalScrollBar()
+        scrolled = bar.value()
+        if self.model.refresh_live(holders):  # reset: the selection came back with it (`_reselect`)
+            bar.setValue(min(scrolled, bar.maximum()))
+        self.update_count()
 
     def stop_timers(self) -> None:
         """The window is closing: no search may run on its closed database."""

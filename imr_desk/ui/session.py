@@ -287,6 +287,9 @@ class ReviewSession(QObject):
     def unsaved_message(self) -> str:
         """Why the open letter's edits are not in the database yet, for the clerk."""
         name = self.letter.name if self.letter is not None else "this letter"
+        if self.writer.waiting_for_server:
+            return (f"Your last edits to {name} are waiting for the database server, which cannot be reached. "
+                    "They are kept in this window and saved, in order, as soon as it is back.")
         if self.writer.waiting or self.last_save_error is None:
             return (f"Your last edits to {name} are waiting for the database: another program is writing to it. "
                     "They are kept in this window and saved, in order, as soon as it is free.")
@@ -534,13 +537,14 @@ class ReviewSession(QObject):
             self.dirtyChanged.emit(dirty)
 
     # -- saving ----------------------------------------------------------------------------------
-    def save_now(self) -> bool:
+    def save_now(self, reason: str | None = None) -> bool:
         """Queue the clerk's record for saving if it changed since the last queued save. Never waits.
 
         Each save expects the version the save before it committed, so saves queued behind another
         program's lock land in order, once each. A refusal comes back later: a version conflict (the
         store keeps the edits in the letter's history) makes the letter read-only; any other leaves
-        it dirty (`last_save_error` says why) and the next save tries again.
+        it dirty (`last_save_error` says why) and the next save tries again. `reason`: why these edits
+        were made (kept with each in the history, never folded into a burst of typing).
         """
         self._save_timer.stop()
         writes = self._writes
@@ -555,7 +559,7 @@ class ReviewSession(QObject):
         def save(db: Database) -> int:
             if writes.refused is not None:
                 raise writes.refused
-            version = db.save_record(letter_id, record, writes.version)
+            version = db.save_record(letter_id, record, writes.version, reason=reason)
             writes.version = version
             return version
 
@@ -620,7 +624,7 @@ class ReviewSession(QObject):
         if not self.dirty:
             return f"saved (version {self.version})" if self.version else ""
         if self.writer.waiting:
-            return "waiting for the database…"
+            return "waiting for the database server…" if self.writer.waiting_for_server else "waiting for the database…"
         return "editing…" if self._unqueued else "saving…"
 
     def _show_state(self) -> None:

@@ -10,6 +10,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from imr_desk import paths
 
 DEFAULT_LABELS = ["extraction error", "illegible", "question", "note"]
+RECENT_DATABASES = 8
 
 
 class Settings:
@@ -91,6 +92,28 @@ class Settings:
         labels = self.annotation_labels()
         if label and label.lower() not in (x.lower() for x in labels):
             self.qs.setValue("annotations/labels", [*labels, label])
+
+    def clerk_name(self) -> str:
+        """"Your name" (preferences): who this window's changes are recorded as; "" for the database's name."""
+        return " ".join((self.text("clerk/name") or "").split())
+
+    def set_clerk_name(self, name: str) -> None:
+        self.qs.setValue("clerk/name", " ".join(name.split()))
+
+    def recent_databases(self) -> list[str]:
+        """The databases opened last (files, and server URLs without their passwords), the latest first."""
+        value = self.qs.value("databases/recent")
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in value or [] if str(v).strip()]
+
+    def add_recent_database(self, name: str) -> None:
+        """Remember a database opened (a URL's password is never kept: ~/.pgpass or PGPASSWORD give it)."""
+        from imr_desk.store.engine import display_name
+
+        name = display_name(name)
+        recent = [name, *(r for r in self.recent_databases() if r != name)][:RECENT_DATABASES]
+        self.qs.setValue("databases/recent", recent)
 
     def sync(self) -> None:
         self.qs.sync()

@@ -13,6 +13,7 @@ QSpinBox[fieldState="confirmed"] {
 }
 QLabel#confirmCount { color: #2e5d32; padding: 0 0 4px 0; }
 QLabel[objectName^="parserValue"] { color: #1f4f9a; font-size: 9pt; padding-left: 2px; }
+QLabel[objectName^="fieldError"] { color: #a01818; font-size: 9pt; padding-left: 2px; }
 QLineEdit[fieldState="uncertain"], QPlainTextEdit[fieldState="uncertain"],
 QComboBox[fieldState="uncertain"], QDateEdit[fieldState="uncertain"], QSpinBox[fieldState="uncertain"] {
     background: #fff8e1;
@@ -31,4 +32,5 @@ QLabel#toReviewCount { padding: 3px; color: #333333; }
 QLabel#findCount[notFound="true"] { color: #a01818; }
 QLabel#unusualNote { background: #fff1cc; color: #6b4500; padding: 6px; border: 1px solid #e0b040; }
 QLabel#noMatch { color: #555555; padding: 12px; font-size: 11pt; }
+QLineEdit[fieldState="refused"] { background: #fdecec; border: 2px solid #c62828; }
 """

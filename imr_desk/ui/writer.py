@@ -18,6 +18,11 @@ their order, and they land when the lock is released. Nothing waits on the UI th
 closes with writes still waiting calls `give_up()`: the waiting writes then fail with
 `DatabaseLocked`, and the window keeps the clerk's edits in a recovery file.
 
+A database on a server behaves the same when the server cannot be reached or the connection drops
+(`ConnectionLost`, `ServerUnreachable`): the server rolled the unfinished write back, so the writer
+waits (`waiting_for_server` is True while it does), tries the same write again every
+`SERVER_RETRY_S` on a fresh connection, and the edits land, in order, when the server is back.
+
 A known condition (`ClerkError`) reaches `failure` as it is; anything else is a bug: logged with
 its traceback and delivered to `failure` as an `InternalError` naming the log file.
 """
@@ -36,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
 
 from imr_desk.logs import log_path
-from imr_desk.store import ClerkError, DatabaseLocked
+from imr_desk.store import ClerkError, ConnectionLost, DatabaseLocked, ServerUnreachable
 
 if TYPE_CHECKING:
     from imr_desk.store import Database
@@ -46,6 +51,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 LOCK_POLL_S = 0.2  # how long one attempt at the write lock waits inside SQLite before the writer looks again
+SERVER_RETRY_S = 1.0  # between attempts at a write while the database server cannot be reached
 _STOP = object()
 
 
@@ -112,7 +118,8 @@ class DbWriter(QObject):
         self._give_up = threading.Event()
         self._waiting = False
         self.pending = 0
-        self.waiting = False  # on the UI thread: a write is waiting for the lock
+        self.waiting = False  # on the UI thread: a write is waiting for the lock (or the server)
+        self.waiting_for_server = False  # ... and it waits for a database server to be reachable again
         self._ops: set[WriteOp[Any]] = set()
         self._delivered.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._thread = threading.Thread(target=self._run, name="imr-desk-writer", daemon=True)
@@ -177,6 +184,7 @@ class DbWriter(QObject):
     def _deliver(self, op: WriteOp[Any], kind: str, value: Any) -> None:
         if kind == "waiting":
             self.waiting = bool(value)
+            self.waiting_for_server = bool(value) and bool(getattr(op, "server", False))
             self.waitingChanged.emit(self.waiting, op.doing if value else "")
             return
         if kind != "progress":
@@ -219,14 +227,14 @@ class DbWriter(QObject):
             except Exception:  # noqa: BLE001 - closing at exit must not hide the real error
                 log.exception("closing the writer's database connection")
 
-    def _wait_for_lock(self, doing: str, waited: float) -> bool:
-        """Database.lock_waiter: wait on (saying so) unless the window gave up."""
+    def _wait_for_lock(self, doing: str, waited: float, server: bool = False) -> bool:
+        """Database.lock_waiter: wait on (saying so) unless the window gave up. `server`: for the server."""
         if self._give_up.is_set():
             return False
         if not self._waiting:
             self._waiting = True
-            log.info("waiting for the database's write lock to %s", doing)
-            self._delivered.emit(_Waiting(doing), "waiting", True)
+            log.info("waiting for the database %s to %s", "server" if server else "write lock", doing)
+            self._delivered.emit(_Waiting(doing, server), "waiting", True)
         return True
 
     def _turn(self, db: Database, op: WriteOp[Any]) -> None:
@@ -241,6 +249,12 @@ class DbWriter(QObject):
                         raise
                     self._wait_for_lock(op.doing, 0.0)
                     time.sleep(LOCK_POLL_S)
+                except (ConnectionLost, ServerUnreachable) as exc:  # rolled back on the server: safe to run again
+                    if self._give_up.is_set() or op._steps is not None:
+                        raise
+                    log.warning("%s; the writer waits for the server", type(exc).__name__)
+                    self._wait_for_lock(op.doing, 0.0, server=True)
+                    self._give_up.wait(SERVER_RETRY_S)
         except ClerkError as exc:
             self._delivered.emit(op, "failure", exc)
         except Exception as exc:  # noqa: BLE001 - a bug: logged with its traceback, reported to the UI thread
@@ -252,7 +266,7 @@ class DbWriter(QObject):
         finally:
             if self._waiting:
                 self._waiting = False
-                log.info("the database's write lock is free again")
+                log.info("the database is free (or reachable) again")
                 self._delivered.emit(_Waiting(""), "waiting", False)
 
     def _attempt(self, db: Database, op: WriteOp[Any]) -> Any:
@@ -277,5 +291,6 @@ _MORE = object()
 class _Waiting:
     """Stands in for an operation in a "waiting" report."""
 
-    def __init__(self, doing: str) -> None:
+    def __init__(self, doing: str, server: bool = False) -> None:
         self.doing = doing
+        self.server = server

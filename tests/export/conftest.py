@@ -1,5 +1,6 @@
 """Real reviewed records: real PDFs imported into a temporary database, corrected and marked reviewed
-through the store's API, as a clerk's window would."""
+through the store's API, as a clerk's window would. On both engines: an SQLite file and a database on
+the test PostgreSQL server (exports read the same from both); tests about the SQLite file are `sqlite_only`."""
 
 from __future__ import annotations
 
@@ -26,9 +27,15 @@ def review(db: Database, letter_id: int, reason: str | None = None) -> None:
 
 def damage(db: Database, letter_id: int) -> None:
     """Break a letter's stored record (as a bad disk or a stray program might)."""
-    table, key = ("contents", "letter_id") if db.conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE name = 'contents'").fetchone() else ("letters", "id")
-    db.conn.execute(f"UPDATE {table} SET record = '{{not json' WHERE {key} = ?", (letter_id,))
+    db.conn.execute("UPDATE contents SET record = '{not json' WHERE letter_id = ?", (letter_id,))
+
+
+@pytest.fixture
+def db_path(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
+    """The export tests' database on both engines (tests/conftest.py): a file, or a database on the test server."""
+    if engine == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return tmp_path / "review.db"
 
 
 @pytest.fixture

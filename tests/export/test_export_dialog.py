@@ -133,6 +133,7 @@ def test_closing_while_exporting_stops_the_export(qtbot, reviewed: Database, tmp
     assert not dialog.isVisible()
 
 
+@pytest.mark.sqlite_only  # about the SQLite file (its name, its write lock)
 def test_replace_never_replaces_the_review_database_or_a_folder_that_is_not_an_export(
         qtbot, reviewed: Database, db_path: Path, tmp_path: Path) -> None:
     dialog = make(qtbot, reviewed)
@@ -158,6 +159,7 @@ def test_replace_never_replaces_the_review_database_or_a_folder_that_is_not_an_e
     assert dialog.only_new.text() == "Only letters not exported since their last review"
 
 
+@pytest.mark.sqlite_only  # about the SQLite file (its name, its write lock)
 def test_the_export_records_itself_through_the_writer_once_the_lock_is_free(qtbot, reviewed: Database,
                                                                              tmp_path: Path) -> None:
     """The export reads and writes its files while another program holds the write lock (its own connection

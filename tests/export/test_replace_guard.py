@@ -19,6 +19,8 @@ from imr_desk.cli import cli
 from imr_desk.export import ExportError, export_set
 from imr_desk.store import Database
 
+pytestmark = pytest.mark.sqlite_only  # the review database's file is never replaced: about SQLite files
+
 FORMATS = ["csv", "jsonl", "xlsx", "sqlite"]
 
 

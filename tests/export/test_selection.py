@@ -36,7 +36,7 @@ def test_only_new_leaves_out_letters_exported_before(reviewed: Database, tmp_pat
     # a full export still carries everything, and records it again
     third = export_set(reviewed, "jsonl", tmp_path / "d.jsonl")
     assert third.count == 6
-    rows = reviewed.conn.execute("SELECT export_id, count(*) FROM letter_exports GROUP BY export_id").fetchall()
+    rows = reviewed.conn.execute("SELECT export_id, count(*) FROM letter_exports GROUP BY export_id ORDER BY export_id").fetchall()
     assert rows == [(first.export_id, 5), (second.export_id, 1), (third.export_id, 6)]
 
 

@@ -35,6 +35,8 @@ def test_a_typed_date_is_read_by_the_date_module_and_an_impossible_one_refused(q
     type_into(qtbot, w, "case.decision_date", "2/31/2016")
     assert w.session.value("case.decision_date") == before  # refused: the record keeps its date
     assert any("February 2016 has no day 31" in m for m in said), said
+    assert w.form.editors["case.decision_date"].widget.text() == "2/31/2016"  # kept, to be corrected
+    qtbot.keyClick(w.form.editors["case.decision_date"].widget, Qt.Key.Key_Escape)
     assert w.form.editors["case.decision_date"].widget.text() == (before or "")
     type_into(qtbot, w, "case.date_of_injury", "3/4/55")  # two-digit years: one rule (core/dates.py)
     assert w.session.value("case.date_of_injury") == "1955-03-04"

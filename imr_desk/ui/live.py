@@ -19,6 +19,7 @@ from imr_desk.store.errors import known_error
 log = logging.getLogger(__name__)
 
 POLL_MS = 1000
+HOLDERS_EVERY = 15  # ticks between looks at the leases when nothing changed (expired leases, dead windows)
 
 
 class LiveQueue(QObject):
@@ -32,6 +33,7 @@ class LiveQueue(QObject):
         self.db = db
         self.own_holder = own_holder
         self.holders: dict[int, Holder] = {}
+        self._ticks = 0
         self._woken.connect(self.tick, Qt.ConnectionType.QueuedConnection)
         self.feed: ChangeFeed | None = None
         try:
@@ -49,8 +51,13 @@ class LiveQueue(QObject):
         """Look once: emit `changed` when letters changed or their holders did."""
         if self.feed is None:
             return
+        self._ticks += 1
         try:
             change = self.feed.poll()
+            # taking or giving back a letter is itself a change the feed reports; between changes the
+            # holders are only looked at now and then, for leases that ran out or whose window died
+            if change is None and self._ticks % HOLDERS_EVERY:
+                return
             now = holders(self.db, self.own_holder)
         except Exception as exc:  # noqa: BLE001 - sorted below: a known condition, or a bug raised on
             log.info("live queue: %s", _known(exc).clerk_message)  # busy for a moment: look again next tick

@@ -233,6 +233,40 @@ def test_modified_request():
     assert span_text(rec, "items.1.request") == "Three refills of Voltaren 75mg #60"
 
 
+ITEM_MODIFIED_NO_IS = """Twelve physical therapy visits for the left hand/finger was the original request. Ten 
+physical therapy visits for the left hand/finger was authorized by the Claims 
+Administrator. The remaining IMR eligible portion of the original request, Two physical 
+therapy visits for the left hand/finger: Upheld
+Claims Administrator guideline: The Claims Administrator did not cite any medical evidence 
+for its decision.
+MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, 
+Section(s): Physical medicine treatment.
+Decision rationale: The request is not medically necessary.
+"""
+
+
+def test_modified_request_without_is_before_the_decision():
+    """CM17-0016761's wording: "The remaining IMR eligible portion of the original request, X: Upheld"."""
+    rec = parse_text(HOW + SUMMARY + ISSUES + ITEM_VIAGRA + ITEM_MODIFIED_NO_IS)
+    item = rec["items"][1]
+    assert item["request"] == "Two physical therapy visits for the left hand/finger"
+    assert item["original_request"] == "Twelve physical therapy visits for the left hand/finger"
+    assert item["authorized"] == "Ten physical therapy visits for the left hand/finger"
+    assert item["decision"] == "upheld"
+    assert rec["items"][0]["rationale"].endswith("not be medically necessary.")
+    assert rec["fields"]["items.1.request"]["rule"] == "modified-request"
+
+
+def test_a_rationale_restating_the_original_request_is_not_a_header():
+    """Without "remaining IMR eligible portion" and without "is", "The original request, X:" stays a rationale's."""
+    item = ITEM_VIAGRA.replace(
+        "is determined to not be medically necessary.",
+        "is determined to not be medically necessary. The original request, Viagra 50mg, is not medically necessary.")
+    rec = parse_text(HOW + SUMMARY + ISSUES + item + ITEM_MODIFIED)
+    assert rec["items"][0]["rationale"].endswith("Viagra 50mg, is not medically necessary.")
+    assert rec["items"][1]["request"] == "Three refills of Voltaren 75mg #60"
+
+
 def test_modified_request_claims_administrator_authorized_form():
     rec = parse_text(HOW + SUMMARY + ISSUES + ITEM_VIAGRA + ITEM_MODIFIED_LEAVING)
     item = rec["items"][1]

@@ -74,7 +74,7 @@ _AUTHORIZED_AFTER = re.compile(
     r"\s*The\s+Claims\s+Administrator\s+(?:has\s+)?(?:partially\s+)?(?:authorized|certified|approved|modified\s+"
     r"(?:the\s+request\s+)?to)\s+(?P<what>.+?)(?:,?\s+leaving\b[^.]*)?\.(?=\s|$)", _I | re.DOTALL)
 _REMAINING = re.compile(
-    r"The\s+(?:remaining\s+IMR[\s-]+eligible\s+portions?\s+of\s+the\s+)?original\s+requests?\s*,\s*", _I)
+    r"The\s+(?P<remaining>remaining\s+IMR[\s-]+eligible\s+portions?\s+of\s+the\s+)?original\s+requests?\s*,\s*", _I)
 _REMAINING_TAIL = re.compile(r"\s+(?:is|are)\s*:?\s*$", _I)
 _TERMINAL = re.compile(r"[.!?][\"'”’)\]]*\s*$|\)\s*$")
 _GLUE = re.compile(r"(?<=[a-z0-9%)\]\"”’])[.!?][\"”’]?(?=[A-Z(\"“])")
@@ -220,8 +220,10 @@ def _modified_request(text: str, lo: int, req_end: int) -> tuple[re.Match[str], 
         rem = m
     if rem is None or not _starts_sentence(text, rem.start(), lo):
         return None
-    if _REMAINING_TAIL.search(text, rem.end(), req_end) is None:
-        return None  # "The original request, X, is not medically necessary. Next item:" is a rationale's
+    if _REMAINING_TAIL.search(text, rem.end(), req_end) is None and not rem.group("remaining"):
+        # "The original request, X, is not medically necessary. Next item:" is a rationale's; the full
+        # "The remaining IMR eligible portion of the original request, Z: Upheld" needs no "is"
+        return None
     for brk in _SENTENCE_BREAK.finditer(text, rem.end(), req_end):
         if mentions_necessity(text[rem.end():brk.start()]):
             return None

@@ -3,7 +3,8 @@
 On the real PostgreSQL server a proxy on localhost (tests/pgproxy.py) passes the save's COMMIT to the
 server and drops the connection before the reply reaches the writer: the writer sees the connection
 lost, waits, runs the save again on a fresh connection, and the letter is at one version more, with
-one history row, and the save queued behind it lands next. On SQLite the writer runs a write again
+one history row, and the save queued behind it lands next; the same for the review window's own
+save (its session gives the save its operation id once, when it queues it). On SQLite the writer runs a write again
 when the database reports itself busy outside taking the lock; SQLite in WAL mode does not report
 busy once its COMMIT succeeded, so there a real SQLITE_BUSY error (made by a real second connection)
 is raised right after a real COMMIT: the harder case, which a busy COMMIT (rolled back, so nothing
@@ -21,6 +22,7 @@ from imr_desk.store.engine import SqliteConnection, close_pools
 from imr_desk.ui.writer import DbWriter, WriteOp, operation_id
 from tests.pgproxy import CommitDropper
 from tests.store.conftest import REAL
+from tests.ui.conftest import PDFS
 
 
 class _Chain:
@@ -76,6 +78,43 @@ def test_a_save_whose_commit_reply_the_server_connection_lost_lands_once(qtbot, 
             close_pools(proxy.url)
     with Database.open(pg_url) as db:
         _assert_once(db, letter_id, letter.version, chain)
+
+
+def test_the_windows_save_whose_commit_reply_is_lost_lands_once_and_the_window_goes_on(qtbot, pg_url: str) -> None:
+    from imr_desk.ui.app import build_window
+
+    with Database.open(pg_url, user="alice") as db:
+        letter_id = db.import_paths(PDFS[:1]).added_ids[0]
+        before = db.letter(letter_id).version
+    with CommitDropper(pg_url) as proxy:
+        w = build_window(proxy.url, user="alice", seed_samples=False)
+        qtbot.addWidget(w)
+        try:
+            w.show()
+            w.open_letter(letter_id)
+            qtbot.waitUntil(lambda: w.writer.idle, timeout=20_000)  # the lease is taken
+            messages: list[str] = []
+            w.session.message.connect(messages.append)
+            proxy.drop_next_commit()
+            w.session.set_value("summary", "saved through a lost reply")
+            w.session.save_now()
+            qtbot.waitUntil(lambda: proxy.dropped.is_set(), timeout=20_000)
+            qtbot.waitUntil(lambda: w.writer.idle and not w.session.dirty, timeout=30_000)
+            w.session.set_value("case.case_number", "CM-AFTER-THE-DROP")  # the next save expects the right version
+            w.session.save_now()
+            qtbot.waitUntil(lambda: w.writer.idle and not w.session.dirty, timeout=30_000)
+            assert not messages and not w.session.read_only, messages
+            assert w.session.version == before + 2
+        finally:
+            w.close()
+            close_pools(proxy.url)
+    with Database.open(pg_url) as db:
+        letter = db.letter(letter_id)
+        assert letter.version == before + 2
+        assert letter.record["summary"] == "saved through a lost reply"
+        assert letter.record["case"]["case_number"] == "CM-AFTER-THE-DROP"
+        paths = [h.path for h in db.history(letter_id)]
+        assert paths.count("summary") == 1 and "*rejected" not in paths
 
 
 class _BusyAfterCommit(SqliteConnection):

@@ -97,7 +97,7 @@ def type_into(qtbot, window, heart: Heartbeat, path: str, text: str) -> None:
     editor = window.form.editors[path]
     window.form.ensureWidgetVisible(editor.widget)
     editor.widget.setFocus(Qt.FocusReason.MouseFocusReason)
-    qtbot.waitUntil(lambda: window.session.focused_path == path, timeout=2000)
+    qtbot.waitUntil(lambda: window.session.focused_path == path, timeout=10_000)
     editor.widget.selectAll()
     heart.mark("typing")
     for ch in text:  # key by key, the event loop running between keys as it does for a typist

@@ -15,8 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -237,6 +237,22 @@ def _unregister(entry: Path | None) -> None:
 _STAGED = (".partial", ".old")
 
 
+def _noted_folder(parent: Path, name: str, suffix: str) -> tuple[Path, Path | None]:
+    """A new private folder `parent/.NAME.PID-RANDOM.SUFFIX`, noted in the registry before it is made: a kill
+    between the two leaves a note without a folder (which the sweep drops), never a folder nothing notes."""
+    while True:
+        folder = parent / f".{name}.{os.getpid()}-{secrets.token_hex(4)}{suffix}"
+        entry = _register(folder)
+        try:
+            folder.mkdir(mode=0o700)
+        except BaseException as exc:
+            _unregister(entry)
+            if isinstance(exc, FileExistsError):
+                continue
+            raise
+        return folder, entry
+
+
 def sweep_killed_exports() -> list[Path]:
     """Remove every staging folder an export left when it was killed, wherever it was, whatever its name.
 
@@ -281,9 +297,7 @@ class Staging:
         self.destination = destination
         sweep_killed_exports()
         sweep_stale(destination, self.STALE_AFTER_S)
-        self.folder = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial",
-                                            dir=destination.parent))
-        self._entry = _register(self.folder)
+        self.folder, self._entry = _noted_folder(destination.parent, destination.name, ".partial")
         self._committed = False
 
     def __enter__(self) -> Staging:
@@ -317,8 +331,7 @@ class Staging:
         """Make the staging folder itself the destination folder, replacing an existing one."""
         self.folder.chmod(0o777 & ~_umask())
         if final.exists() or final.is_symlink():
-            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
-            old_entry = _register(old)  # a kill from here on leaves the previous export in it
+            old, old_entry = _noted_folder(final.parent, final.name, ".old")  # a kill leaves the previous export in it
             os.replace(final, old / "previous")
             try:
                 os.replace(self.folder, final)

@@ -24,7 +24,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 from urllib.parse import quote
@@ -62,6 +62,7 @@ LEASE_SECONDS = 300
 RANK_WITHIN = 2000  # search ranks at most this many (the most recent) matching letters
 BUSY_TIMEOUT_S = 10.0
 BURST_SECONDS = 20.0  # edits of one field by one clerk closer together than this are one history entry
+OPERATIONS_KEPT = timedelta(days=7)  # how long a queued write's operation id is remembered (a replay comes in seconds)
 ORDERABLE = ("id", "name", "status", "case_number", "decision_date", "item_count", "outcome",
              "warning_count", "reviewed_at", "batch")
 
@@ -113,8 +114,8 @@ def holder_gone(holder: str) -> bool:
     return m is not None and not alive(int(m.group(2)), m.group(1))
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def now_iso(ago: timedelta = timedelta(0)) -> str:
+    return (datetime.now(UTC) - ago).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def default_user() -> str:
@@ -738,11 +739,14 @@ class LetterStore:
     # -- the clerk's record ------------------------------------------------------------------------
     @retried
     def save_record(self, letter_id: int, record: dict[str, Any], expected_version: int,
-                    reason: str | None = None) -> int:
+                    reason: str | None = None, *, op: str | None = None) -> int:
         """Save the clerk's record if the stored version is still `expected_version`; returns the new version.
 
         Each changed field becomes a history row. A concurrent change raises `VersionConflict`; the
         rejected record is kept in the history (path "*rejected"), so nothing the clerk typed is lost.
+        `op`: the operation id the window gave this save (ui/writer.py `operation_id`); the same save run
+        again (its connection dropped at COMMIT, so it may have landed) returns what it did then and
+        writes nothing.
         """
         record = dict(record)
         record["warnings"] = recheck(record)
@@ -754,10 +758,11 @@ class LetterStore:
             if not rows:
                 raise LetterNotFound(f"Letter {letter_id} is not in this database any more; it cannot be saved.")
             version, stored_json, status = rows[0]
-            if version != expected_version and rec.dumps(record) == stored_json:
-                # the letter holds exactly this record already: this very save landed before its connection
-                # dropped (the window runs a save again when the server is back), or a colleague typed the same
-                return int(version)
+            done, earlier = self._done_before(op)
+            if done:  # this very save committed before its connection dropped: what it did, again
+                if isinstance(earlier, dict):
+                    raise VersionConflict(str(earlier["refused"]))
+                return int(earlier)
             if version != expected_version:
                 last = self._read("SELECT who, at FROM history WHERE letter_id = ? AND version = ? ORDER BY id DESC "
                                   "LIMIT 1", (letter_id, version))
@@ -769,10 +774,12 @@ class LetterStore:
                     "theirs (they are kept in the letter's history). Reopen the letter to see the current "
                     "version, then make your changes again."
                 )
+                self._remember(op, letter_id, {"refused": conflict.clerk_message})
             else:
                 stored = json.loads(stored_json)
                 changes = list(rec.diff(stored, record))
                 if not changes and rec.dumps(record) == stored_json:
+                    self._remember(op, letter_id, int(version))
                     return int(version)
                 new_version = int(version) + 1
                 cols = rec.columns_of(record)
@@ -792,6 +799,7 @@ class LetterStore:
                                           reason="changed after review" if status == REVIEWED else None))
                 if not (len(written) == 1 and self._continue_burst(letter_id, written[0], at)):
                     self.add_history(letter_id, written, at=at)
+                self._remember(op, letter_id, new_version)
                 return new_version
         assert conflict is not None
         raise conflict
@@ -824,14 +832,34 @@ class LetterStore:
                               (_json_or_null(change.new), at, change.version, row_id))
         return True
 
+    def _done_before(self, op: str | None) -> tuple[bool, Any]:
+        """Whether the queued write `op` committed already (True, and what it returned then), inside its
+        transaction; on PostgreSQL after the letter's row is locked, so a first run still finishing is seen."""
+        if op is None:
+            return False, None
+        rows = self._read("SELECT result FROM operations WHERE id = ?", (op,))
+        if not rows:
+            return False, None
+        log.info("operation %s was committed before its connection dropped; not written again", op)
+        return True, rec.loads(rows[0][0])
+
+    def _remember(self, op: str | None, letter_id: int | None, result: Any) -> None:
+        """Record that the queued write `op` commits, with its result, in its transaction (see `_done_before`)."""
+        if op is None:
+            return
+        self.conn.execute("DELETE FROM operations WHERE at < ?", (now_iso(OPERATIONS_KEPT),))
+        self.conn.execute("INSERT INTO operations(id, letter_id, result, at) VALUES (?, ?, ?, ?)",
+                          (op, letter_id, rec.dumps(result), now_iso()))
+
     @retried
     def set_status(self, letter_id: int, status: str, reason: str | None = None,
-                   expected_version: int | None = None) -> int:
+                   expected_version: int | None = None, *, op: str | None = None) -> int:
         """Change a letter's status; returns the letter's new version.
 
         Postponing needs a reason; so does marking reviewed despite errors. The version goes up, so a
         save made from an older copy of the letter (before it was marked reviewed) is refused. With
         `expected_version`, a letter changed by someone else since is refused too (`VersionConflict`).
+        `op`: as for `save_record`, a change run again returns the version it committed.
         """
         if status not in STATUSES:
             raise StoreError(f"“{status}” is not a status; use one of: {', '.join(STATUSES)}.")
@@ -845,6 +873,9 @@ class LetterStore:
             if not rows:
                 raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")
             old, errors, version = rows[0]
+            done, earlier = self._done_before(op)
+            if done:
+                return int(earlier)
             if expected_version is not None and version != expected_version:
                 raise VersionConflict(
                     "Someone else changed this letter after you opened it, so its status was not changed. "
@@ -861,6 +892,7 @@ class LetterStore:
                 (status, reason, self.user, at, *reviewed, letter_id),
             )
             self.add_history(letter_id, [Change("status", old, status, reason=reason, version=version + 1)], at=at)
+            self._remember(op, letter_id, int(version) + 1)
         return int(version) + 1
 
     def add_history(self, letter_id: int, changes: Iterable[Change], *, at: str | None = None,
@@ -935,15 +967,19 @@ class LetterStore:
 
     # -- confirmed fields and team settings ------------------------------------------------------------
     @retried
-    def confirm_fields(self, letter_id: int, values: dict[str, Any]) -> None:
-        """Record that the clerk checked these fields (path -> the value confirmed): one history row."""
+    def confirm_fields(self, letter_id: int, values: dict[str, Any], *, op: str | None = None) -> None:
+        """Record that the clerk checked these fields (path -> the value confirmed): one history row.
+        `op`: as for `save_record` (a confirmation run again is not recorded twice)."""
         if not values:
             return
         with self.transaction("record the confirmed fields"):
             rows = self._read(f"SELECT version FROM letters WHERE id = ?{self.conn.for_update()}", (letter_id,))
             if not rows:
                 raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")
+            if self._done_before(op)[0]:
+                return
             self.add_history(letter_id, [Change(confirmations.HISTORY_PATH, None, values, version=int(rows[0][0]))])
+            self._remember(op, letter_id, None)
 
     def confirmations(self, letter_id: int) -> dict[str, confirmations.Confirmation]:
         """Every field confirmed in the letter, with the value confirmed, who and when (the latest of each)."""
@@ -977,7 +1013,10 @@ class LetterStore:
 
     # -- annotations -------------------------------------------------------------------------------
     @retried
-    def add_annotation(self, letter_id: int, start: int, end: int, label: str, note: str = "") -> int:
+    def add_annotation(self, letter_id: int, start: int, end: int, label: str, note: str = "", *,
+                       op: str | None = None) -> int:
+        """Annotate text[start:end]; returns the annotation's id. `op`: as for `save_record` (run again, the
+        same annotation's id, not a second one)."""
         label = (label or "").strip()
         if not label:
             raise StoreError("Give the annotation a label (for example: extraction error, question, note).")
@@ -986,6 +1025,9 @@ class LetterStore:
         at = now_iso()
         with self.transaction("save the annotation"):
             self.conn.lock_letter(letter_id)
+            done, earlier = self._done_before(op)
+            if done:
+                return int(earlier)
             rows = self._read("SELECT length(text) FROM contents WHERE letter_id = ?", (letter_id,))
             if not rows:
                 raise LetterNotFound(f"Letter {letter_id} is not in this database any more.")
@@ -997,6 +1039,7 @@ class LetterStore:
             ).fetchone()[0])
             self.add_history(letter_id, [Change(f"annotations.{aid}", None, {"start": start, "end": end, "label": label,
                                                                              "note": note or ""})], at=at)
+            self._remember(op, letter_id, aid)
         return aid
 
     @retried

@@ -96,10 +96,11 @@ class NoSuchServerDatabase(StoreError):
 
 
 class ConnectionLost(StoreError):
-    """The connection to the server broke during the work: the server rolled the transaction back.
+    """The connection to the server broke during the work: nothing was half-written.
 
-    Nothing was half-written, so doing the same work again is safe (the window's writer does so
-    when the server is back)."""
+    The server rolled the transaction back, or (the connection lost after COMMIT reached it) committed
+    it whole. The window's writer runs the write again when the server is back, with the operation id
+    the store recorded in the write's transaction, so a write that landed is not written twice."""
 
 
 RETRYABLE: tuple[type[StoreError], ...] = (DatabaseLocked, ConnectionLost, ServerUnreachable)
@@ -180,8 +181,8 @@ def classify_pg(exc: psycopg.Error, target: str, doing: str) -> ClerkError | Non
     if code in _PG_LOST or code.startswith("08") or (code == "" and isinstance(exc, psycopg.OperationalError)
                                                      and _connection_gone(exc)):
         return ConnectionLost(
-            f"Could not {doing}: the connection to the database server at {host}:{port} was lost. The server "
-            "undid the unfinished change, so nothing was half-written; IMR Desk tries again when the server is "
+            f"Could not {doing}: the connection to the database server at {host}:{port} was lost. A change "
+            "lands whole or not at all, so nothing was half-written; IMR Desk tries again when the server is "
             "back (if it does not come back, check the network or ask whoever runs the server)."
         )
     if code in _PG_RETRY:

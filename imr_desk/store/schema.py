@@ -207,7 +207,20 @@ _V4 = [
     )""",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
+_V5 = [
+    # the window's queued writes that committed, by the operation id the window gave each: a write run
+    # again after its connection dropped at COMMIT (it may have landed) finds its id and returns what it
+    # returned then (`result`, JSON) instead of writing twice; rows older than a week are dropped
+    """CREATE TABLE operations (
+        id TEXT PRIMARY KEY,
+        letter_id INTEGER REFERENCES letters(id) ON DELETE CASCADE,
+        result TEXT,
+        at TEXT NOT NULL
+    )""",
+    "CREATE INDEX operations_at ON operations(at)",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # -- PostgreSQL ---------------------------------------------------------------------------------------
@@ -387,7 +400,16 @@ _PG_V4 = [
         at TEXT NOT NULL
     )""",
 ]
-PG_MIGRATIONS: list[list[str]] = [_PG_V1, _PG_V2, _PG_V3, _PG_V4]
+_PG_V5 = [
+    """CREATE TABLE operations (
+        id TEXT PRIMARY KEY,
+        letter_id BIGINT REFERENCES letters(id) ON DELETE CASCADE,
+        result TEXT,
+        at TEXT NOT NULL
+    )""",
+    "CREATE INDEX operations_at ON operations(at)",
+]
+PG_MIGRATIONS: list[list[str]] = [_PG_V1, _PG_V2, _PG_V3, _PG_V4, _PG_V5]
 assert len(PG_MIGRATIONS) == SCHEMA_VERSION, "every migration has its PostgreSQL form"
 
 

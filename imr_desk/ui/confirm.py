@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from imr_desk.core.confirmations import DROPPED, HISTORY_PATH, Confirmation, same_value
 from imr_desk.store import ClerkError, StoreError
 from imr_desk.ui.session import ReviewError, ReviewSession
+from imr_desk.ui.writer import operation_id
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,8 @@ class Confirmations(QObject):
             self.session.message.emit(f"Not confirmed: {exc.clerk_message}")
 
         s.save_now()  # the value just typed is saved first: the history says it was changed, then confirmed
-        s.queue_write(lambda db: db.confirm_fields(letter_id, values), "record the confirmed fields",
+        op = operation_id()
+        s.queue_write(lambda db: db.confirm_fields(letter_id, values, op=op), "record the confirmed fields",
                       failed=refused)
         self.changed.emit()
         return len(values)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from imr_desk import paths
 from imr_desk.store import ClerkError, Database, VersionConflict
-from imr_desk.ui.writer import WriteOp
+from imr_desk.ui.writer import WriteOp, operation_id
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +117,9 @@ def _restore(window: Any, kept: RecoveryFile) -> None:
             window.show_message(f"Could not restore the edits to {kept.name}: {exc.clerk_message} They stay "
                                 "in their recovery file and are offered again at the next start.")
 
+    op = operation_id()
     WriteOp(lambda db: db.save_record(kept.letter_id, kept.record, kept.version, reason="restored from a recovery "
-                                      "file"), "restore kept edits").success(done).failure(refused).run(window.writer)
+                                      "file", op=op), "restore kept edits").success(done).failure(refused).run(window.writer)
 
 
 def _reopen(window: Any, letter_id: int) -> None:

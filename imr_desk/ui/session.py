@@ -25,7 +25,7 @@ from imr_desk.core.ocr import image_pages_pdf
 from imr_desk.store import ClerkError, Database, Letter, LetterLeased, StoreError, VersionConflict
 from imr_desk.store.ocr_layers import load_layer
 from imr_desk.ui import record_ops as ops
-from imr_desk.ui.writer import DbWriter, WriteOp
+from imr_desk.ui.writer import DbWriter, WriteOp, operation_id
 
 log = logging.getLogger(__name__)
 
@@ -554,12 +554,12 @@ class ReviewSession(QObject):
         writes.record = record
         writes.saves += 1
         self._unqueued = False
-        letter_id = writes.letter_id
+        letter_id, op = writes.letter_id, operation_id()
 
         def save(db: Database) -> int:
             if writes.refused is not None:
                 raise writes.refused
-            version = db.save_record(letter_id, record, writes.version, reason=reason)
+            version = db.save_record(letter_id, record, writes.version, reason=reason, op=op)
             writes.version = version
             return version
 
@@ -649,12 +649,12 @@ class ReviewSession(QObject):
         self.save_now()
         writes = self._writes
         assert writes is not None
-        letter_id, previous = writes.letter_id, self.status
+        letter_id, previous, op = writes.letter_id, self.status, operation_id()
 
         def change(db: Database) -> int:
             if writes.refused is not None:
                 raise writes.refused
-            version = db.set_status(letter_id, status, reason=reason, expected_version=writes.version)
+            version = db.set_status(letter_id, status, reason=reason, expected_version=writes.version, op=op)
             writes.version = version
             return version
 
@@ -707,12 +707,12 @@ class ReviewSession(QObject):
         self._check_editable()
         writes = self._writes
         assert writes is not None
-        letter_id = writes.letter_id
+        letter_id, op = writes.letter_id, operation_id()
 
         def add(db: Database) -> int:
             if writes.refused is not None:
                 raise writes.refused
-            return db.add_annotation(letter_id, start, end, label, note)
+            return db.add_annotation(letter_id, start, end, label, note, op=op)
 
         self._queue(writes, WriteOp(add, "save the annotation"), lambda _id: self._annotated(writes),
                     lambda exc: self.message.emit(f"The annotation was not saved: {exc.clerk_message}"))

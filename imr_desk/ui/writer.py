@@ -19,9 +19,12 @@ closes with writes still waiting calls `give_up()`: the waiting writes then fail
 `DatabaseLocked`, and the window keeps the clerk's edits in a recovery file.
 
 A database on a server behaves the same when the server cannot be reached or the connection drops
-(`ConnectionLost`, `ServerUnreachable`): the server rolled the unfinished write back, so the writer
-waits (`waiting_for_server` is True while it does), tries the same write again every
-`SERVER_RETRY_S` on a fresh connection, and the edits land, in order, when the server is back.
+(`ConnectionLost`, `ServerUnreachable`): the writer waits (`waiting_for_server` is True while it
+does), tries the same write again every `SERVER_RETRY_S` on a fresh connection, and the edits land,
+in order, when the server is back. A connection can drop after the server committed a write but
+before its reply arrived, so a write the writer may run again carries an `operation_id()`, made once
+when it is queued: the store records it in the write's own transaction, and a run with a known id
+returns what the first run returned and writes nothing (a save lands once, at one version).
 
 A known condition (`ClerkError`) reaches `failure` as it is; anything else is a bug: logged with
 its traceback and delivered to `failure` as an `InternalError` naming the log file.
@@ -34,6 +37,7 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -53,6 +57,12 @@ T = TypeVar("T")
 LOCK_POLL_S = 0.2  # how long one attempt at the write lock waits inside SQLite before the writer looks again
 SERVER_RETRY_S = 1.0  # between attempts at a write while the database server cannot be reached
 _STOP = object()
+
+
+def operation_id() -> str:
+    """A new id for one queued write, given to the store with it (`save_record(..., op=...)`): however often
+    the writer runs the write (after a lost connection, a busy database), it is written once."""
+    return uuid.uuid4().hex
 
 
 class InternalError(ClerkError):
@@ -244,12 +254,12 @@ class DbWriter(QObject):
                 try:
                     value = self._attempt(db, op)
                     break
-                except DatabaseLocked:  # busy outside taking the lock (rare): the same write again, in order
+                except DatabaseLocked:  # busy outside taking the lock (rare): the same write (its `op`) again, in order
                     if self._give_up.is_set() or op._steps is not None:  # a generator cannot be run again
                         raise
                     self._wait_for_lock(op.doing, 0.0)
                     time.sleep(LOCK_POLL_S)
-                except (ConnectionLost, ServerUnreachable) as exc:  # rolled back on the server: safe to run again
+                except (ConnectionLost, ServerUnreachable) as exc:  # rolled back, or committed and its `op` recorded
                     if self._give_up.is_set() or op._steps is not None:
                         raise
                     log.warning("%s; the writer waits for the server", type(exc).__name__)

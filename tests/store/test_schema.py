@@ -29,11 +29,11 @@ def test_new_database_is_wal_with_foreign_keys_and_current_schema(db: Database) 
     assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
-    assert db.schema_version == SCHEMA_VERSION == 4
+    assert db.schema_version == SCHEMA_VERSION == 5
     assert db.conn.execute("PRAGMA application_id").fetchone()[0] == schema_mod.APPLICATION_ID
     tables = set(db.db.table_names())
     assert {"letters", "files", "items", "history", "annotations", "leases", "batches", "exports",
-            "letter_exports", "contents", "contents_fts", "ocr_layers", "team_settings"} <= tables
+            "letter_exports", "contents", "contents_fts", "ocr_layers", "team_settings", "operations"} <= tables
 
 
 @pytest.mark.sqlite_only  # about SQLite files: the server's side is in test_server.py

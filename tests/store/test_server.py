@@ -156,19 +156,6 @@ def test_a_connection_killed_mid_save_loses_nothing_and_the_retry_lands(pg_url: 
     db.close()
 
 
-def test_a_save_whose_commit_landed_before_the_connection_dropped_is_not_a_conflict_when_retried(pg_url: str) -> None:
-    with Database.open(pg_url, user="alice") as db:
-        letter_id = db.import_paths([REAL[0]]).added_ids[0]
-        letter = db.letter(letter_id)
-        record = letter.record
-        record["summary"] = "saved once"
-        new = db.save_record(letter_id, record, letter.version)
-        assert db.save_record(letter_id, record, letter.version) == new  # the same record again: no conflict
-        record["summary"] = "something else"
-        with pytest.raises(VersionConflict):
-            db.save_record(letter_id, record, letter.version)
-
-
 def test_an_unreachable_server_and_a_refused_login_are_clear_and_change_nothing(pg_cluster: PgCluster,
                                                                                 pg_url: str) -> None:
     port = free_port()

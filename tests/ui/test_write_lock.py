@@ -1,11 +1,21 @@
-"""Another process holds the database's write lock while the clerk works on: the window never stalls.
+"""Another process holds the database's write lock while the clerk works on: the edits wait and land once.
 
-A real second process takes `BEGIN IMMEDIATE` on the window's database and keeps it (30 s in the
-slow run, 3 s in the default suite). Meanwhile the test types into the form, moves between letters
-and scrolls, with a QTimer heartbeat measuring the event loop: no gap while typing or scrolling
-reaches 100 ms; opening a letter (the window drawing it, lock or no lock) has a median under 100 ms
-and never comes near waiting for the lock. After the lock is released every edit is in the
-database, once, in order, and the window shows the version the database committed.
+A real second process takes `BEGIN IMMEDIATE` on the window's database and keeps it until the test
+releases it (after 30 s of work in the slow run, 4.5 s by default, and at least two rounds on each
+letter whatever the machine's load). Meanwhile the test types into the form key by key, moves between
+letters and scrolls. Nothing lands while the lock is held; after it is released every save the window
+queued is in the database once, in order: each letter's version went up by exactly the saves the
+window reported for it, each recorded once under its operation id, and the window shows the version
+the database committed.
+
+How long the event loop stalls meanwhile (no gap while typing or scrolling reaches 100 ms) is a
+timing limit, measured by the same work in tests/bench/test_write_lock_bench.py; the `Heartbeat`
+runs here too, only to print the figures.
+
+Typing key by key can queue two saves in one round: the autosave fires SAVE_DELAY_MS (400 ms) after
+the first unsaved edit, so when the ten keys take longer than that (20 ms apart, on a loaded
+machine), part of the word is saved, then the rest. Counting one save per round (as this test once
+did) then finds a version "too many" that is a save the clerk's typing asked for.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -23,15 +34,13 @@ from imr_desk.store import Database
 from tests.ui.conftest import TEXTS, letter_id
 
 CTRL = Qt.KeyboardModifier.ControlModifier
-STALL_LIMIT_S = 0.100
-OPENING_WORST_S = 1.0  # far below the lock's seconds, far above drawing on a loaded machine
 
 HOLDER = """
-import sqlite3, sys, time
+import sqlite3, sys
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)
 conn.execute("BEGIN IMMEDIATE")
 print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
+sys.stdin.readline()  # until the test says so (or ends: its end of the pipe closes)
 conn.execute("ROLLBACK")
 conn.close()
 print("released", flush=True)
@@ -88,7 +97,7 @@ def type_into(qtbot, window, heart: Heartbeat, path: str, text: str) -> None:
     editor = window.form.editors[path]
     window.form.ensureWidgetVisible(editor.widget)
     editor.widget.setFocus(Qt.FocusReason.MouseFocusReason)
-    qtbot.waitUntil(lambda: window.session.focused_path == path, timeout=2000)
+    qtbot.waitUntil(lambda: window.session.focused_path == path, timeout=10_000)
     editor.widget.selectAll()
     heart.mark("typing")
     for ch in text:  # key by key, the event loop running between keys as it does for a typist
@@ -104,82 +113,109 @@ def scroll_around(qtbot, window) -> None:
         bar.setValue(0)
 
 
-@pytest.mark.parametrize("lock_s", [pytest.param(30.0, marks=pytest.mark.slow), 4.5], ids=["30s", "4s"])
-def test_the_window_keeps_answering_while_another_process_holds_the_lock(qtbot, open_window, db_path, tmp_path,
-                                                                      lock_s):
-    names = text_letters(db_path, tmp_path, 2)
-    w = open_window(db_path)
-    ids = [letter_id(w, n) for n in names]
+@dataclass
+class LockedWork:
+    """What the clerk did while another process held the lock, and what the window reported."""
+
+    ids: list[int]
+    versions_before: dict[int, int]
+    typed: dict[int, list[str]]
+    stalls: dict[str, list[float]] = field(default_factory=dict)
+    saves: dict[int, int] = field(default_factory=dict)  # saves reported committed, by letter
+    messages: list[str] = field(default_factory=list)
+    rounds: int = 0
+    seen_waiting: bool = False
+
+
+def work_under_the_lock(qtbot, w, db_path: Path, ids: list[int], lock_s: float) -> LockedWork:
+    """Type, switch letters and scroll while a second process holds the write lock (for `lock_s` seconds of
+    work and at least two rounds on each letter), then release it and wait for the writes to land."""
     w.open_letter(ids[0])
     qtbot.waitUntil(lambda: w.writer.idle)
     w.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
-    versions_before = {lid: w.db.letter(lid).version for lid in ids}
-
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db_path), str(lock_s)], stdout=subprocess.PIPE,
-                              text=True)
+    work = LockedWork(ids, {lid: w.db.letter(lid).version for lid in ids}, {lid: [] for lid in ids})
+    w.session.letterWritten.connect(lambda lid: work.saves.__setitem__(lid, work.saves.get(lid, 0) + 1))
+    w.session.message.connect(work.messages.append)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db_path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdin is not None and holder.stdout is not None
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        assert holder.stdout.readline().strip() == "locked"
         locked_at = time.monotonic()
         heart = Heartbeat()
         heart.start()
-        typed: dict[int, list[str]] = {lid: [] for lid in ids}
-        seen_waiting = False
-        round_ = 0
-        while time.monotonic() - locked_at < lock_s - 1.5:  # everything below happens under the lock
-            lid = ids[round_ % len(ids)]
+        while time.monotonic() - locked_at < lock_s or work.rounds < 2 * len(ids):
+            lid = ids[work.rounds % len(ids)]
             heart.mark(f"opening letter {lid}")
             assert w.open_letter(lid), w.status.currentMessage()
             assert w.session.letter_id == lid and not w.session.read_only
             qtbot.wait(30)  # the clerk looks at the letter before typing: the event loop runs in between
-            value = f"LOCKED-{round_:03d}"
+            value = f"LOCKED-{work.rounds:03d}"
             type_into(qtbot, w, heart, "case.case_number", value)
-            typed[lid].append(value)
+            work.typed[lid].append(value)
             assert w.session.value("case.case_number") == value
             qtbot.wait(450)  # the autosave queues the edit; the writer waits for the lock
-            seen_waiting = seen_waiting or w.save_label.text() == "waiting for the database…"
+            work.seen_waiting = work.seen_waiting or w.save_label.text() == "waiting for the database…"
             heart.mark("scrolling")
             scroll_around(qtbot, w)
             heart.mark("waiting")
-            round_ += 1
-        assert holder.poll() is None, "the lock was released before the test finished working under it"
-        stalls = heart.stop()
-        assert seen_waiting and w.writer.waiting
+            work.rounds += 1
+        work.stalls = heart.stop()
+        qtbot.waitUntil(lambda: w.writer.waiting, timeout=10_000)  # the last save waits for the lock too
         with Database.open(db_path, readonly=True) as db:  # nothing landed while the lock was held
-            assert {lid: db.letter(lid).version for lid in ids} == versions_before
-        assert holder.wait(timeout=lock_s + 30) == 0
+            assert {lid: db.letter(lid).version for lid in ids} == work.versions_before
+        assert holder.poll() is None, "the lock was released before the test finished working under it"
+        holder.stdin.write("release\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "released"
+        assert holder.wait(timeout=60) == 0
     finally:
         if holder.poll() is None:
             holder.kill()
         holder.wait()
-        if holder.stdout is not None:
-            holder.stdout.close()
+        holder.stdin.close()
+        holder.stdout.close()
+    qtbot.waitUntil(lambda: w.writer.idle and not w.session.dirty, timeout=60_000)
+    return work
 
-    qtbot.waitUntil(lambda: w.writer.idle and not w.session.dirty, timeout=30_000)
-    worst = {what: max(gaps) for what, gaps in stalls.items()}
-    opening = sorted(stalls.get("opening", [0.0]))
+
+def figures(work: LockedWork, lock_s: float) -> str:
+    worst = {what: max(gaps) for what, gaps in work.stalls.items()}
+    opening = sorted(work.stalls.get("opening", [0.0]))
     shown = ", ".join(f"{what} {gap * 1000:.0f} ms" for what, gap in sorted(worst.items()))
-    print(f"\nlock held {lock_s:.0f} s, {round_} letter switches with typing and scrolling; longest event-loop "
-          f"stall while {shown}; opening a letter: median {opening[len(opening) // 2] * 1000:.0f} ms")
-    others = [gap for what, gap in worst.items() if what != "opening"]
-    assert max(others) < STALL_LIMIT_S, f"the event loop stalled: {shown}"
-    # Opening a letter is the window's own drawing (its text, form and highlights), the same with or
-    # without a lock, and the only gap the machine's load can push past the limit now and then: its
-    # median is held to the limit, and no opening may come near waiting for the lock (held for seconds;
-    # a write on the window's thread would wait it out). On 2 busy cores an opening took 272 ms once.
-    assert opening[len(opening) // 2] < STALL_LIMIT_S and opening[-1] < OPENING_WORST_S, shown
-    assert round_ >= len(ids)
+    return (f"lock held for {lock_s:.0f} s of work, {work.rounds} letter switches with typing and scrolling, "
+            f"{sum(work.saves.values())} saves; longest event-loop stall while {shown}; opening a letter: "
+            f"median {opening[len(opening) // 2] * 1000:.0f} ms")
+
+
+@pytest.mark.parametrize("lock_s", [pytest.param(30.0, marks=pytest.mark.slow), 4.5], ids=["30s", "4s"])
+def test_edits_made_while_another_process_holds_the_lock_land_once_each_in_order(qtbot, open_window, db_path,
+                                                                                tmp_path, lock_s):
+    names = text_letters(db_path, tmp_path, 2)
+    w = open_window(db_path)
+    ids = [letter_id(w, n) for n in names]
+    work = work_under_the_lock(qtbot, w, db_path, ids, lock_s)
+    print("\n" + figures(work, lock_s))
+    assert work.seen_waiting
+    assert not [m for m in work.messages if "saved" in m.lower()], work.messages  # no save refused
     with Database.open(db_path, user="reader") as db:
         for lid in ids:
             letter = db.letter(lid)
-            assert letter.record["case"]["case_number"] == typed[lid][-1]
+            assert letter.record["case"]["case_number"] == work.typed[lid][-1]
             clerk = [h for h in db.history(lid) if h.origin == "clerk"]
             assert not any(h.path == "*rejected" for h in clerk)  # no save conflicted with the window's own
             saved = [h.new for h in clerk if h.path.endswith("case_number")]
             # history folds a burst of edits of one field into one row; what it shows is in the order typed
-            positions = [typed[lid].index(v) for v in saved]
-            assert saved and saved[-1] == typed[lid][-1] and positions == sorted(positions)
-            # each queued save committed once: one version each, none refused, none repeated
-            assert letter.version == versions_before[lid] + len(typed[lid])
+            # (a save of part of a word, the autosave firing mid-typing, is folded into the word's row)
+            positions = [work.typed[lid].index(v) for v in saved]
+            assert saved and saved[-1] == work.typed[lid][-1] and positions == sorted(positions)
+            # each queued save committed once: one version each, none refused, none repeated, none unasked
+            saves = work.saves.get(lid, 0)
+            assert saves >= len(work.typed[lid])  # every round queued at least one save
+            assert letter.version == work.versions_before[lid] + saves
+            recorded = db.conn.execute("SELECT count(*), count(DISTINCT id) FROM operations WHERE letter_id = ?",
+                                       (lid,)).fetchone()
+            assert tuple(recorded) == (saves, saves)  # every version is a save the window queued, recorded once
         assert w.session.version == db.letter(w.session.letter_id).version
     assert w.save_label.text() == f"saved (version {w.session.version})"

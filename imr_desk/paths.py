@@ -35,6 +35,12 @@ def log_dir() -> Path:
 
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
+PRIVATE_UMASK = 0o077
+"""The umask the command line and the window run under (set once at start-up, `cli.main`, `ui.app.run`):
+every file the process writes is its owner's only, whoever writes it (Qt's settings file, a rotated log,
+openpyxl's and Tesseract's temporary files, the exports the clerk asks for, which hold patient data too:
+a clerk who shares one gives it wider permissions on purpose). Files the app makes itself are also
+created 0600 explicitly (`private_file`, `write_private`), so a library caller's umask cannot widen them."""
 
 
 def private_dir(folder: Path) -> Path:

@@ -306,7 +306,10 @@ def copy_(source: Path | str, target: Path | str, quiet: bool) -> None:
     from imr_desk.store.copying import CopyEvent, copy_database
 
     if _same_database(source, target):
-        raise click.ClickException(f"--from and --to name the same database ({source}); give another --to.")
+        from imr_desk.store.engine import display_name
+
+        raise click.ClickException(f"--from and --to name the same database ({display_name(source)}); "
+                                   "give another --to.")
     with Database.open(source, create=False, readonly=isinstance(source, Path)) as src, \
             Database.open(target) as dst:
         def progress(event: CopyEvent) -> None:

@@ -277,6 +277,10 @@ class LetterStore:
         if engine.is_server_url(target):
             check_server_url(str(target))
             return cls._open_server(str(target), user, create, readonly)
+        if "://" in str(target):  # a misspelt scheme: never taken for a file name (nor shown, password and all)
+            scheme = str(target).split("://", 1)[0][:20]
+            raise StoreError(f"“{scheme}://…” is not a database IMR Desk can open: a server's database is named "
+                             "postgresql://USER@HOST/DBNAME (or postgres://), a file by its path.")
         path = Path(target)
         if path.is_symlink():
             raise NotWritable(_refused_link(path))

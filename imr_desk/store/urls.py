@@ -139,7 +139,7 @@ def libpq_url(url: str) -> str:
             userinfo += ":" + quote(unquote(parts.raw_password), safe="")
         userinfo += "@"
     query = f"?{parts.query}" if parts.query else ""
-    return f"{parts.scheme}://{userinfo}{parts.hostspec}{parts.path}{query}"
+    return f"{parts.scheme.lower()}://{userinfo}{parts.hostspec}{parts.path}{query}"
 
 
 def redact(target: object) -> str:

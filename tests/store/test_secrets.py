@@ -23,7 +23,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from imr_desk.logs import PrivateFormatter
-from imr_desk.store import Database, NotWritable, ServerLoginRefused
+from imr_desk.store import Database, NotWritable, ServerLoginRefused, StoreError
 from imr_desk.store.errors import BadServerUrl, ServerCancelled, SslUnavailable, describe_error
 from imr_desk.store.urls import libpq_url, parse, redact, redact_text
 from tests.pgserver import PASSWORD, PASSWORD_ROLE, PgCluster
@@ -81,6 +81,9 @@ def test_a_url_that_cannot_be_used_is_refused_naming_why(tmp_path: Path) -> None
     assert "127.0.0.1:5432" not in bad.value.clerk_message
     with pytest.raises(BadServerUrl, match="parameter “sslmod”"):
         Database.open("postgresql://owner:Sekret@127.0.0.1/imr?sslmod=require")
+    with pytest.raises(StoreError, match="“postgresq://…” is not a database") as misspelt:
+        Database.open("postgresq://owner:Sekret@127.0.0.1/imr")
+    assert "Sekret" not in misspelt.value.clerk_message and not list(tmp_path.iterdir())
 
 
 # -- on the real server ------------------------------------------------------------------------------------

@@ -185,6 +185,14 @@ def problem(url: str) -> str | None:
         if known and key not in known:
             return (f"the URL has a parameter “{key}” that PostgreSQL does not know (e.g. sslmode, connect_timeout, "
                     "application_name, options)")
+    try:  # what else libpq cannot read (a bad %-escape in the host or the name, a parameter without "=")
+        from psycopg.conninfo import conninfo_to_dict
+
+        conninfo_to_dict(libpq_url(url))
+    except ImportError:
+        pass
+    except Exception as exc:  # noqa: BLE001 - psycopg.ProgrammingError, whose text quotes the part it cannot read
+        return f"libpq cannot read it ({redact_text(str(exc)).strip()})"
     return None
 
 

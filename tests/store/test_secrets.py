@@ -81,6 +81,9 @@ def test_a_url_that_cannot_be_used_is_refused_naming_why(tmp_path: Path) -> None
     assert "127.0.0.1:5432" not in bad.value.clerk_message
     with pytest.raises(BadServerUrl, match="parameter “sslmod”"):
         Database.open("postgresql://owner:Sekret@127.0.0.1/imr?sslmod=require")
+    with pytest.raises(BadServerUrl, match="libpq cannot read it .*URI query parameter: \"sslmode\"") as bad:
+        Database.open("postgresql://owner:Sekret@127.0.0.1/imr?sslmode")
+    assert "Sekret" not in bad.value.clerk_message
     with pytest.raises(StoreError, match="“postgresq://…” is not a database") as misspelt:
         Database.open("postgresq://owner:Sekret@127.0.0.1/imr")
     assert "Sekret" not in misspelt.value.clerk_message and not list(tmp_path.iterdir())
@@ -119,6 +122,8 @@ def test_sslmode_require_against_a_server_without_ssl_names_ssl(pg_cluster: PgCl
         Database.open(pg_url + "?sslmode=require")
     assert "does not offer encrypted (SSL) connections" in no_ssl.value.clerk_message
     assert "sslmode=require" in no_ssl.value.clerk_message and "password" not in no_ssl.value.clerk_message
+    with pytest.raises(SslUnavailable):
+        Database.open(pg_url + "?ssl=true")  # libpq's other spelling of sslmode=require
     with Database.open(pg_url + "?sslmode=prefer") as db:  # SSL if there is some: works without
         assert db.queue_count() == 0
 

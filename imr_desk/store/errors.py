@@ -255,12 +255,13 @@ def connect_failure(exc: psycopg.Error, target: str) -> StoreError:
             "address is wrong, or the network is out). Check the network or ask whoever runs the server; nothing "
             "was changed."
         )
-    if parts.ssl_required and engine.offers_ssl(target) is False:
-        mode = parts.param("sslmode") or "require"
+    asked = parts.ssl_asked
+    if asked is not None and engine.offers_ssl(target) is False:
+        source = "the environment" if asked.startswith("PGSSLMODE") else "the URL"
         return SslUnavailable(
-            f"The database server at {host}:{port} does not offer encrypted (SSL) connections, and the URL asks for "
-            f"one (sslmode={mode}). Ask whoever runs the server to turn SSL on, or, on a network you trust, remove "
-            f"sslmode={mode} from the URL; nothing was changed."
+            f"The database server at {host}:{port} does not offer encrypted (SSL) connections, and {source} asks "
+            f"for one ({asked}). Ask whoever runs the server to turn SSL on, or, on a network you trust, remove "
+            f"{asked} from {source}; nothing was changed."
         )
     if engine.probe(engine.maintenance_url(target)) is None:
         return NoSuchServerDatabase(

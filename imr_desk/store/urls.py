@@ -24,6 +24,7 @@ port, a parameter libpq does not know), so the clerk hears the real cause.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
@@ -96,9 +97,16 @@ class ServerUrl:
         return found
 
     @property
-    def ssl_required(self) -> bool:
-        """Whether the URL refuses a connection without SSL (sslmode=require/verify-ca/verify-full, ssl=true)."""
-        return (self.param("sslmode") or "").lower() in _SSL_REQUIRED or self.param("ssl") == "true"
+    def ssl_asked(self) -> str | None:
+        """How the URL (or libpq's PGSSLMODE) refuses a connection without SSL ("sslmode=require", "ssl=true",
+        "PGSSLMODE=verify-full"...), or None when it does not."""
+        mode = self.param("sslmode")
+        if mode is not None:
+            return f"sslmode={mode}" if mode.lower() in _SSL_REQUIRED else None
+        if self.param("ssl") == "true":
+            return "ssl=true"
+        env = os.environ.get("PGSSLMODE", "")
+        return f"PGSSLMODE={env}" if env.lower() in _SSL_REQUIRED else None
 
 
 @functools.lru_cache(maxsize=256)

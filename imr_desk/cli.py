@@ -479,11 +479,9 @@ def export(ctx: click.Context, db_path: Path | str | None, statuses: tuple[str, 
 
 
 def main() -> None:
-    import os
-
     from imr_desk import paths
 
-    os.umask(paths.PRIVATE_UMASK)  # everything this process writes is its owner's only
+    paths.use_private_umask()  # everything this process writes is its owner's only
     try:
         from imr_desk.logs import setup_logging
 

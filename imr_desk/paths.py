@@ -41,6 +41,19 @@ every file the process writes is its owner's only, whoever writes it (Qt's setti
 openpyxl's and Tesseract's temporary files, the exports the clerk asks for, which hold patient data too:
 a clerk who shares one gives it wider permissions on purpose). Files the app makes itself are also
 created 0600 explicitly (`private_file`, `write_private`), so a library caller's umask cannot widen them."""
+_umask_set: int | None = None
+
+
+def use_private_umask() -> None:
+    """Run the process under PRIVATE_UMASK from now on (the command line's and the window's start-up)."""
+    global _umask_set
+    os.umask(PRIVATE_UMASK)
+    _umask_set = PRIVATE_UMASK
+
+
+def umask_set() -> int | None:
+    """The umask `use_private_umask` set, or None (reading the umask means setting it: not thread-safe)."""
+    return _umask_set
 
 
 def private_dir(folder: Path) -> Path:

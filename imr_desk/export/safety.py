@@ -350,7 +350,10 @@ _UMASK = _read_umask()  # read once, at import: os.umask is process-wide and not
 
 
 def _umask() -> int:
-    return _UMASK
+    from imr_desk import paths
+
+    chosen = paths.umask_set()  # the app's own (set after this module was imported, as the window does)
+    return chosen if chosen is not None else _UMASK
 
 
 def publish_file_mode(path: Path) -> None:

@@ -174,9 +174,7 @@ def _make_app() -> QApplication:
 
 def run(db_path: Path | str | None = None) -> int:
     """The review application: returns the exit code."""
-    import os
-
-    os.umask(paths.PRIVATE_UMASK)  # what the window writes (settings, exports, temporaries) is the clerk's only
+    paths.use_private_umask()  # what the window writes (settings, exports, temporaries) is the clerk's only
     log_path = setup_logging()
     app = _make_app()
     qInstallMessageHandler(_qt_message)

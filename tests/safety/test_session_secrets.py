@@ -3,7 +3,7 @@
 The session runs as a clerk's would, each step its own process under the common umask 022, with
 IMR_DESK_HOME and TMPDIR pointed at fresh folders: an import on the command line; a copy to the team's
 server with a URL whose password holds @ : / ? # (as it is, and percent-encoded); the window, offscreen,
-on that URL, with an edit saved and a recovery file written; exports (CSV, Excel); the server URL
+on that URL, with an edit saved, a recovery file written and an export (File → Export); exports (CSV, Excel); the server URL
 messages (SSL, an unknown parameter, a bad port); and an internal error (a column the store reads is gone).
 Then every file and folder under the data home, the temporary folder and the export folder is looked at,
 and they, the log and everything the processes printed are searched for the password.
@@ -63,6 +63,21 @@ _WINDOW = textwrap.dedent("""
         other.close()
         while not w.writer.idle:
             yield
+        w.do_export()  # File → Export, as the clerk does: every letter to review, as Excel, into the exports folder
+        dialog = w.dialog
+        dialog.status_boxes["to review"].setChecked(True)
+        dialog.status_boxes["in review"].setChecked(True)
+        dialog.format.setCurrentIndex(dialog.format.findData("xlsx"))
+        dialog.destination.setText(sys.argv[2])
+        done = []
+        dialog.exported.connect(done.append)
+        dialog.export_button.click()
+        while not done:
+            yield
+        print("exported", done[0].destination, flush=True)
+        dialog.close()
+        while not w.writer.idle:
+            yield
         w.close()
 
     walk = steps()
@@ -110,7 +125,7 @@ def test_a_whole_session_writes_nothing_readable_by_others_and_no_password(tmp_p
     imr("import", "-q", str(REAL[0]), str(REAL[1]), str(SEEDS[0]))
     default_db = home / "data" / "imr-desk.db"
     imr("copy", "-q", "--from", str(default_db), "--to", plain)
-    window = imr(encoded, script=_WINDOW)
+    window = imr(encoded, str(out / "from-window.xlsx"), script=_WINDOW)
     assert "recovery " in window.stdout and "recovery None" not in window.stdout, window.stdout + window.stderr
     recovery = Path(window.stdout.split("recovery ", 1)[1].split()[0])
     assert recovery.is_file() and recovery.is_relative_to(home)
@@ -134,6 +149,7 @@ def test_a_whole_session_writes_nothing_readable_by_others_and_no_password(tmp_p
     written = [p for root in (home, temp, out) for p in root.rglob("*")]
     assert recovery in written and (home / "config" / "imr-desk.ini") in written and default_db in written
     assert (out / "set" / "letters.csv") in written and (out / "set.xlsx") in written
+    assert f"exported {out / 'from-window.xlsx'}" in window.stdout and (out / "from-window.xlsx") in written
     wrong = {str(p): oct(stat.S_IMODE(p.lstat().st_mode)) for p in written
              if stat.S_IMODE(p.lstat().st_mode) != (0o700 if p.is_dir() else 0o600)}
     assert not wrong, wrong

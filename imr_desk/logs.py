@@ -54,6 +54,12 @@ class PrivateFormatter(logging.Formatter):
         return redact_text(text)
 
 
+def private_traceback(exc: BaseException) -> str:
+    """An error's traceback as the log has it (no password, no database error's text): for showing or sending."""
+    record = logging.LogRecord("imr_desk", logging.ERROR, "", 0, "", None, (type(exc), exc, exc.__traceback__))
+    return PrivateFormatter("%(message)s").format(record).strip("\n")
+
+
 def _database_errors(record: logging.LogRecord) -> list[BaseException]:
     """The database errors a log record carries: in its arguments and in its exception's chain."""
     from imr_desk.store.engine import DB_ERRORS

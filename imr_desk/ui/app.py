@@ -18,12 +18,11 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from imr_desk import __version__, paths
-from imr_desk.logs import setup_logging
+from imr_desk.logs import private_traceback, setup_logging
 from imr_desk.store import Database, StoreError, is_server_url
 from imr_desk.store.clerks import database_user
 from imr_desk.store.engine import display_name
 from imr_desk.store.errors import describe_error
-from imr_desk.store.urls import redact_text
 from imr_desk.ui.main_window import MainWindow
 from imr_desk.ui.settings import Settings
 from imr_desk.ui.style import STYLE_SHEET
@@ -69,7 +68,7 @@ class ErrorHook:
         box = QMessageBox(QMessageBox.Icon.Critical, "IMR Desk: unexpected error", text,
                           QMessageBox.StandardButton.Ok, parent)
         box.setObjectName("errorBox")
-        box.setDetailedText(redact_text("".join(traceback.format_exception(kind, exc, tb))))
+        box.setDetailedText(private_traceback(exc.with_traceback(tb)))
         self.box = box
         box.open()
 

@@ -3,10 +3,12 @@
 `postgresql://USER:PASSWORD@HOST:PORT/DBNAME?PARAM=VALUE&...` (also `postgres://`, several
 `HOST:PORT` separated by commas, `[IPv6]`, a percent-encoded socket folder as HOST).
 
-**The userinfo ends at the URL's last `@`.** So a password may hold `@ : / ? #` as they are
+**The userinfo ends at the URL's last `@`** (unless that `@` is inside a `password=`-like parameter:
+in `?password=x@y` it is the password's). So a password may hold `@ : / ? #` as they are
 (`postgresql://owner:p@ss/w?rd@db.example:5432/imr` is the role `owner`, the password `p@ss/w?rd`,
 the host `db.example`), and percent-encoded (`p%40ss`) as well; the role's name ends at the first
-`:`. An `@` in the database's name or in a parameter's value must be written `%40`. libpq itself
+`:`. An `@` in the database's name or in another parameter's value must be written `%40` (else
+everything before it is taken for the userinfo: hidden, never shown). libpq itself
 would end the userinfo at the first `@` (and at a `/`): IMR Desk never hands it the URL as typed,
 but `libpq_url(url)`, which spells the same parts percent-encoded, so what IMR Desk connects to is
 what it shows.
@@ -55,16 +57,19 @@ class ServerUrl:
 
     @property
     def user(self) -> str | None:
-        """The role's name: from the userinfo, else a `user=` parameter."""
-        if self.raw_user:
-            return unquote(self.raw_user)
-        return self.param("user")
+        """The role's name: a `user=` parameter, else the userinfo's (libpq lets the parameter win)."""
+        given = self.param("user")
+        if given is not None:
+            return given
+        return unquote(self.raw_user) if self.raw_user else None
 
     @property
     def password(self) -> str | None:
-        if self.raw_password is not None:
-            return unquote(self.raw_password)
-        return self.param("password")
+        """A `password=` parameter, else the userinfo's (libpq lets the parameter win)."""
+        given = self.param("password")
+        if given is not None:
+            return given
+        return unquote(self.raw_password) if self.raw_password is not None else None
 
     @property
     def dbname(self) -> str | None:
@@ -114,6 +119,8 @@ def parse(url: str) -> ServerUrl:
     """The URL's parts (see the module's text: the userinfo ends at the last `@`). Never fails on a server URL."""
     scheme, _, rest = url.partition("://")
     at = rest.rfind("@")
+    while at >= 0 and _in_query(rest[:at]):  # `?password=x@y`: that @ is a parameter's, not the userinfo's end
+        at = rest.rfind("@", 0, at)
     raw_user: str | None = None
     raw_password: str | None = None
     if at >= 0:
@@ -132,6 +139,21 @@ def parse(url: str) -> ServerUrl:
         key, _, value = pair.partition("=")
         params.append((unquote(key), unquote(value)))
     return ServerUrl(scheme, raw_user, raw_password, hostspec, path, query, params)
+
+
+def _in_query(before: str) -> bool:
+    """Whether text before an `@` ends inside a secret parameter of the query (`?password=x` of `?password=x@y`):
+    a `?` followed by nothing but libpq's `key=value` pairs, the last of them a secret one. Only then, so that a
+    password such as `x?sslmode=disable@...` still reads as a password: mistaking it would show it."""
+    q = before.rfind("?")
+    while q >= 0:
+        pairs = before[q + 1:].split("&")
+        if all("=" in pair for pair in pairs) and all(pair.split("=", 1)[0] in _libpq_keywords() | SECRET_PARAMS
+                                                       for pair in pairs) \
+                and pairs[-1].split("=", 1)[0].lower() in SECRET_PARAMS:
+            return True
+        q = before.rfind("?", 0, q)
+    return False
 
 
 def libpq_url(url: str) -> str:

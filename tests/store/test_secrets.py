@@ -65,6 +65,20 @@ def test_password_parameters_are_hidden_and_other_parameters_kept() -> None:
     assert redact("/home/clerk/review.db") == "/home/clerk/review.db"
 
 
+def test_an_at_in_a_parameter_is_the_parameters_and_libpq_agrees() -> None:
+    for url in ("postgresql://db.example/imr?password=x@Hidden9",
+                "postgresql://owner:p@ss?w@db.example/imr?application_name=desk%403&password=x@Hidden9"):
+        parts = parse(url)
+        seen = conninfo_to_dict(libpq_url(url))
+        assert (seen["host"], seen["dbname"], seen["password"]) == ("db.example", "imr", "x@Hidden9"), url
+        assert (parts.hosts()[0][0], parts.dbname, parts.password) == ("db.example", "imr", "x@Hidden9"), url
+        assert "Hidden9" not in redact(url) and "p@ss" not in redact(url)
+    assert redact("postgresql://owner:p@ss?w@db.example/imr?application_name=desk%403&password=x@Hidden9") == \
+        "postgresql://owner@db.example/imr?application_name=desk%403"
+    # an @ left unencoded in another parameter ends the userinfo there: wrong, but it hides more, never less
+    assert redact("postgresql://owner:Hidden9@db.example/imr?application_name=desk@3") == "postgresql://owner@3"
+
+
 def test_every_url_in_a_text_is_redacted() -> None:
     line = ("internal error in stats --db postgresql://owner:Sekret-1@db:5432/imr?options=-c%20statement_timeout%3D1 "
             "and copy --to postgres://x:Sekret-2@other/db, done")

@@ -46,6 +46,7 @@ _WINDOW = textwrap.dedent("""
             windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
             yield
         w = windows[0]
+        print("title", w.windowTitle(), flush=True)  # searched for the password with all that is printed
         lid = w.db.queue({}, limit=10)[0].id
         w.open_letter(lid)
         while not w.writer.idle:
@@ -127,6 +128,7 @@ def test_a_whole_session_writes_nothing_readable_by_others_and_no_password(tmp_p
     imr("copy", "-q", "--from", str(default_db), "--to", plain)
     window = imr(encoded, str(out / "from-window.xlsx"), script=_WINDOW)
     assert "recovery " in window.stdout and "recovery None" not in window.stdout, window.stdout + window.stderr
+    assert f"title IMR Desk — postgresql://{PASSWORD_ROLE}@{server}/{dbname}" in window.stdout
     recovery = Path(window.stdout.split("recovery ", 1)[1].split()[0])
     assert recovery.is_file() and recovery.is_relative_to(home)
     imr("export", "-q", "--db", plain, "--status", "to review", "--status", "in review", "--format", "csv",

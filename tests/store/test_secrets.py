@@ -275,7 +275,10 @@ def test_the_settings_file_and_the_staging_notes_are_the_owners_only(qapp, tmp_p
 
     old = os.umask(0o022)
     try:
+        (imr_home / "config").mkdir(mode=0o755)
+        (imr_home / "config" / "imr-desk.ini").write_text("[clerk]\nname=dana\n")  # an older version's, 0644
         settings = Settings()
+        assert settings.clerk_name() == "dana"
         settings.add_recent_database("postgresql://owner:Sekret@h/imr")
         settings.sync()
         assert _mode(settings.path) == 0o600 and _mode(settings.path.parent) == 0o700

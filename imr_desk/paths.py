@@ -6,6 +6,7 @@ Set IMR_DESK_HOME to move everything (database, settings, logs) under one folder
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import platformdirs
@@ -72,10 +73,17 @@ def private_dir(folder: Path) -> Path:
 
 
 def private_file(path: Path) -> Path:
-    """Create `path` empty (if missing) readable and writable by its owner only, whatever the umask."""
+    """Create `path` empty (if missing) readable and writable by its owner only, whatever the umask; an
+    existing one of this user's that others may read (an older version's, a 022 umask's) is made so too."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
     except FileExistsError:
+        try:
+            st = path.lstat()
+            if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and st.st_mode & 0o077:
+                path.chmod(PRIVATE_FILE)
+        except OSError:
+            pass
         return path
     try:
         os.fchmod(fd, PRIVATE_FILE)

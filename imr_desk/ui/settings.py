@@ -19,11 +19,6 @@ class Settings:
     def __init__(self) -> None:
         folder = paths.private_dir(paths.config_dir())
         self.path = paths.private_file(folder / "imr-desk.ini")  # Qt keeps an existing file's mode when it saves
-        try:
-            if self.path.stat().st_mode & 0o077:  # one an older IMR Desk saved under a 022 umask
-                self.path.chmod(paths.PRIVATE_FILE)
-        except OSError:
-            pass
         self.qs = QSettings(str(self.path), QSettings.Format.IniFormat)
 
     def bytes(self, key: str) -> QByteArray | None:

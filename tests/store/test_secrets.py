@@ -269,7 +269,7 @@ def test_an_existing_world_readable_database_and_its_side_files_become_the_owner
         os.umask(old)
 
 
-def test_the_settings_file_and_the_staging_notes_are_the_owners_only(qapp, tmp_path: Path, imr_home: Path) -> None:
+def test_the_settings_the_log_and_the_staging_notes_are_the_owners_only(qapp, tmp_path: Path, imr_home: Path) -> None:
     from imr_desk.export.safety import Staging
     from imr_desk.ui.settings import Settings
 
@@ -283,6 +283,12 @@ def test_the_settings_file_and_the_staging_notes_are_the_owners_only(qapp, tmp_p
         settings.sync()
         assert _mode(settings.path) == 0o600 and _mode(settings.path.parent) == 0o700
         assert "Sekret" not in settings.path.read_text()
+        from imr_desk.logs import log_path, setup_logging
+
+        log_path().parent.mkdir(parents=True)
+        log_path().write_text("an older version's log\n")
+        log_path().chmod(0o644)
+        assert setup_logging() == log_path() and _mode(log_path()) == 0o600
         seen: list[int] = []
 
         def look() -> None:

@@ -24,11 +24,15 @@ class Group(click.Group):
         except (click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except click.UsageError as exc:  # a wrong option or argument: one line, and where to look
+            from imr_desk.store.urls import redact_text  # click quotes a stray argument: a URL's password too
+
             where = exc.ctx.command_path if exc.ctx is not None else "imr-desk"
-            click.echo(f"imr-desk: error: {exc.format_message()} (see: {where} --help)", err=True)
+            click.echo(f"imr-desk: error: {redact_text(exc.format_message())} (see: {where} --help)", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
-            click.echo(f"imr-desk: error: {exc.format_message()}", err=True)
+            from imr_desk.store.urls import redact_text
+
+            click.echo(f"imr-desk: error: {redact_text(exc.format_message())}", err=True)
             sys.exit(exc.exit_code)
         except BrokenPipeError:  # the reader (head, less) stopped early: not an error
             import os

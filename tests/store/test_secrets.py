@@ -152,6 +152,13 @@ def test_an_unknown_parameter_and_a_bad_port_on_the_command_line(pg_url: str) ->
         assert "password" not in run.stderr and ":5432" not in run.stderr
 
 
+def test_a_url_given_where_no_url_goes_is_quoted_without_its_password() -> None:
+    run = subprocess.run([sys.executable, "-m", "imr_desk", "stats", "postgresql://owner:Sekret-7@db/imr"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "unexpected extra argument (postgresql://owner@db/imr)" in run.stderr, run.stderr
+    assert "Sekret-7" not in run.stderr
+
+
 @pytest.fixture
 def letters_locked(pg_url: str):
     """Another session holds the letters table locked (so any statement on it waits), as long as the test."""

@@ -48,9 +48,9 @@ class PrivateFormatter(logging.Formatter):
         from imr_desk.store.urls import redact_text
 
         for exc in _database_errors(record):
-            said = str(exc)
-            if said:
-                text = text.replace(said, describe_error(exc))
+            for said in (repr(exc), str(exc), repr(str(exc))[1:-1]):  # as %r, %s, or inside a repr
+                if said:
+                    text = text.replace(said, describe_error(exc))
         return redact_text(text)
 
 

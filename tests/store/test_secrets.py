@@ -211,6 +211,8 @@ def test_a_psycopg_error_quoting_a_row_is_logged_by_class_and_code(pg_url: str) 
     assert "Patient-Doe" not in line and "UniqueViolation (SQLSTATE 23505)" in line
     assert "RuntimeError: while copying" in line  # the traceback is still there
     assert describe_error(info.value) == "UniqueViolation (SQLSTATE 23505)"
+    as_repr = logging.LogRecord("imr_desk.t", logging.WARNING, __file__, 1, "failed: %r", (info.value,), None)
+    assert "Patient-Doe" not in PrivateFormatter("%(message)s").format(as_repr)
 
 
 def test_copy_from_a_damaged_source_says_no_letter_text(tmp_path: Path, imr_home: Path) -> None:

@@ -24,11 +24,15 @@ class Group(click.Group):
         except (click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except click.UsageError as exc:  # a wrong option or argument: one line, and where to look
+            from imr_desk.store.urls import redact_text  # click quotes a stray argument: a URL's password too
+
             where = exc.ctx.command_path if exc.ctx is not None else "imr-desk"
-            click.echo(f"imr-desk: error: {exc.format_message()} (see: {where} --help)", err=True)
+            click.echo(f"imr-desk: error: {redact_text(exc.format_message())} (see: {where} --help)", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
-            click.echo(f"imr-desk: error: {exc.format_message()}", err=True)
+            from imr_desk.store.urls import redact_text
+
+            click.echo(f"imr-desk: error: {redact_text(exc.format_message())}", err=True)
             sys.exit(exc.exit_code)
         except BrokenPipeError:  # the reader (head, less) stopped early: not an error
             import os
@@ -41,12 +45,15 @@ class Group(click.Group):
         except Exception as exc:  # noqa: BLE001 - the last line of defence for a command-line user
             from imr_desk.store.errors import known_error
 
-            known = known_error(exc)
+            known = known_error(exc, ctx.meta.get(_OPENED, "the database"))
             if known is not None:  # a condition of the clerk's machine: what happened and what to do
                 click.echo(f"imr-desk: error: {one_line(known.clerk_message)}", err=True)
                 sys.exit(1)
             click.echo(f"imr-desk: internal error: {one_line(_report_bug(ctx, exc))}", err=True)
             sys.exit(1)
+
+
+_OPENED = "imr_desk.database"  # ctx.meta: the database the command opened
 
 
 def one_line(text: str) -> str:
@@ -55,19 +62,38 @@ def one_line(text: str) -> str:
 
 
 def _report_bug(ctx: click.Context, exc: BaseException) -> str:
-    """Log a bug with its traceback in the log file; returns what to print (naming the file)."""
+    """Log a bug with its traceback in the log file; returns what to print (naming the file).
+
+    Neither says more of the error than `describe_error` does (a database error's text can quote letter
+    text), and the log names the command and its options, never their values (a --db URL can hold a
+    password, a search or a batch name the clerk's words)."""
     import logging
 
     from imr_desk.logs import setup_logging
+    from imr_desk.store.errors import describe_error
 
-    what = f"{type(exc).__name__}: {exc}"
+    what = describe_error(exc)
     try:
         path = setup_logging()
     except OSError as log_exc:  # no log folder either: say so rather than hide the bug
         return f"{what} (a bug in IMR Desk; the log could not be written: {log_exc.strerror or log_exc})"
-    logging.getLogger("imr_desk.cli").error("internal error in `%s`", " ".join(sys.argv[1:]) or ctx.command_path,
-                                            exc_info=exc)
+    logging.getLogger("imr_desk.cli").error("internal error in `%s`", _command_line(ctx), exc_info=exc)
     return f"{what} (a bug in IMR Desk; the details are in {path})"
+
+
+def _command_line(ctx: click.Context) -> str:
+    """The command that met a bug as the log names it: `imr-desk stats --db --json`, the options without values."""
+    words = [ctx.command_path]
+    command: click.Command = ctx.command
+    sub = ctx.invoked_subcommand
+    if sub and isinstance(command, click.Group) and sub in command.commands:
+        words.append(sub)
+        options = {o for c in (command, command.commands[sub]) for p in c.params for o in (*p.opts, *p.secondary_opts)
+                   if o.startswith("-")}
+    else:
+        options = {o for p in command.params for o in (*p.opts, *p.secondary_opts) if o.startswith("-")}
+    words += [a.split("=", 1)[0] for a in sys.argv[1:] if a.split("=", 1)[0] in options]
+    return " ".join(words)
 
 
 class DatabaseTarget(click.ParamType):
@@ -154,6 +180,7 @@ def _open_db(ctx: click.Context, db_path: Path | str | None, create: bool = True
         path = paths.default_db_path()
         if not read_only:
             paths.private_dir(path.parent)
+    ctx.meta[_OPENED] = path  # an error the command lets through is told about this database (`Group`)
     if isinstance(path, str):  # a server's database: the server says what the role may do
         return Database.open(path, create=create)
     if read_only and path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
@@ -283,7 +310,10 @@ def copy_(source: Path | str, target: Path | str, quiet: bool) -> None:
     from imr_desk.store.copying import CopyEvent, copy_database
 
     if _same_database(source, target):
-        raise click.ClickException(f"--from and --to name the same database ({source}); give another --to.")
+        from imr_desk.store.engine import display_name
+
+        raise click.ClickException(f"--from and --to name the same database ({display_name(source)}); "
+                                   "give another --to.")
     with Database.open(source, create=False, readonly=isinstance(source, Path)) as src, \
             Database.open(target) as dst:
         def progress(event: CopyEvent) -> None:
@@ -453,6 +483,9 @@ def export(ctx: click.Context, db_path: Path | str | None, statuses: tuple[str, 
 
 
 def main() -> None:
+    from imr_desk import paths
+
+    paths.use_private_umask()  # everything this process writes is its owner's only
     try:
         from imr_desk.logs import setup_logging
 

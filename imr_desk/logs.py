@@ -1,7 +1,9 @@
 """The log file: where the window and the command line write what went wrong (no Qt here).
 
 A bug's traceback goes here, from the window and from the command line alike; what the clerk sees
-names this file.
+names this file. Nothing secret is written here (`PrivateFormatter`): every server URL loses its
+password, and a database error's text, which can quote a letter's data, is replaced by its class and
+code, wherever the line got them from.
 """
 
 from __future__ import annotations
@@ -29,7 +31,52 @@ def setup_logging() -> Path:
                for h in root.handlers):
         paths.private_file(path)
         handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(PrivateFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
         root.setLevel(logging.INFO)
     return path
+
+
+class PrivateFormatter(logging.Formatter):
+    """A log line without secrets or letter data: a server URL anywhere in it is redacted (`urls.redact_text`),
+    and a database error given to it (as an argument, or in the exception's chain) shows as its class and
+    code (`errors.describe_error`), not as its text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        from imr_desk.store.errors import describe_error
+        from imr_desk.store.urls import redact_text
+
+        for exc in _database_errors(record):
+            for said in (repr(exc), str(exc), repr(str(exc))[1:-1]):  # as %r, %s, or inside a repr
+                if said:
+                    text = text.replace(said, describe_error(exc))
+        return redact_text(text)
+
+
+def private_traceback(exc: BaseException) -> str:
+    """An error's traceback as the log has it (no password, no database error's text): for showing or sending."""
+    record = logging.LogRecord("imr_desk", logging.ERROR, "", 0, "", None, (type(exc), exc, exc.__traceback__))
+    return PrivateFormatter("%(message)s").format(record).strip("\n")
+
+
+def _database_errors(record: logging.LogRecord) -> list[BaseException]:
+    """The database errors a log record carries: in its arguments and in its exception's chain."""
+    from imr_desk.store.engine import DB_ERRORS
+
+    found: list[BaseException] = []
+    args = record.args.values() if isinstance(record.args, dict) else (record.args or ())
+    todo = [a for a in args if isinstance(a, BaseException)]
+    if record.exc_info and record.exc_info[1] is not None:
+        todo.append(record.exc_info[1])
+    seen: set[int] = set()
+    while todo:
+        exc = todo.pop()
+        if id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        if isinstance(exc, DB_ERRORS):
+            found.append(exc)
+        todo.extend(e for e in (exc.__cause__, exc.__context__, getattr(exc, "cause", None), getattr(exc, "error", None))
+                    if isinstance(e, BaseException))
+    return found

@@ -6,6 +6,7 @@ Set IMR_DESK_HOME to move everything (database, settings, logs) under one folder
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import platformdirs
@@ -35,6 +36,25 @@ def log_dir() -> Path:
 
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
+PRIVATE_UMASK = 0o077
+"""The umask the command line and the window run under (set once at start-up, `cli.main`, `ui.app.run`):
+every file the process writes is its owner's only, whoever writes it (Qt's settings file, a rotated log,
+openpyxl's and Tesseract's temporary files, the exports the clerk asks for, which hold patient data too:
+a clerk who shares one gives it wider permissions on purpose). Files the app makes itself are also
+created 0600 explicitly (`private_file`, `write_private`), so a library caller's umask cannot widen them."""
+_umask_set: int | None = None
+
+
+def use_private_umask() -> None:
+    """Run the process under PRIVATE_UMASK from now on (the command line's and the window's start-up)."""
+    global _umask_set
+    os.umask(PRIVATE_UMASK)
+    _umask_set = PRIVATE_UMASK
+
+
+def umask_set() -> int | None:
+    """The umask `use_private_umask` set, or None (reading the umask means setting it: not thread-safe)."""
+    return _umask_set
 
 
 def private_dir(folder: Path) -> Path:
@@ -53,10 +73,17 @@ def private_dir(folder: Path) -> Path:
 
 
 def private_file(path: Path) -> Path:
-    """Create `path` empty (if missing) readable and writable by its owner only, whatever the umask."""
+    """Create `path` empty (if missing) readable and writable by its owner only, whatever the umask; an
+    existing one of this user's that others may read (an older version's, a 022 umask's) is made so too."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
     except FileExistsError:
+        try:
+            st = path.lstat()
+            if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and st.st_mode & 0o077:
+                path.chmod(PRIVATE_FILE)
+        except OSError:
+            pass
         return path
     try:
         os.fchmod(fd, PRIVATE_FILE)

@@ -221,9 +221,11 @@ def _register(folder: Path) -> Path | None:
     from imr_desk.core.processes import this_host
 
     try:
+        from imr_desk import paths
+
         entry = _registry() / f"{folder.name.strip('.')}.{os.getpid()}.json"
-        entry.write_text(json.dumps({"folder": str(folder.resolve()), "pid": os.getpid(), "host": this_host()}),
-                         encoding="utf-8")
+        paths.write_private(entry, json.dumps({"folder": str(folder.resolve()), "pid": os.getpid(),
+                                               "host": this_host()}))
         return entry
     except OSError:  # no data folder to note it in: the folder is still removed by its own export
         return None
@@ -361,7 +363,10 @@ _UMASK = _read_umask()  # read once, at import: os.umask is process-wide and not
 
 
 def _umask() -> int:
-    return _UMASK
+    from imr_desk import paths
+
+    chosen = paths.umask_set()  # the app's own (set after this module was imported, as the window does)
+    return chosen if chosen is not None else _UMASK
 
 
 def publish_file_mode(path: Path) -> None:

@@ -81,8 +81,10 @@ def feed_for(db: LetterStore, on_notify: Callable[[], Any] | None = None) -> Cha
     if db.engine == POSTGRESQL:
         import psycopg
 
+        from imr_desk.store.urls import libpq_url
+
         target = db.target
-        return NotifyFeed(lambda: psycopg.connect(target, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
+        return NotifyFeed(lambda: psycopg.connect(libpq_url(target), autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
                                                   application_name="IMR Desk (live queue)"), on_notify)
     return DataVersionFeed(db)
 

@@ -30,7 +30,7 @@ from typing import Any
 from imr_desk.store import records as rec
 from imr_desk.store.database import LetterStore
 from imr_desk.store.engine import POSTGRESQL
-from imr_desk.store.errors import DiskFull, NotWritable, StoreError
+from imr_desk.store.errors import DiskFull, NotWritable, StoreError, describe_error
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def copy_database(source: LetterStore, target: LetterStore,
             outcome, message = "failed", exc.clerk_message
         except Exception as exc:  # noqa: BLE001 - one letter we did not foresee must not stop the others
             log.exception("could not copy letter %s", letter_id)
-            outcome, message = "failed", f"could not be copied ({type(exc).__name__}: {exc})"
+            outcome, message = "failed", f"could not be copied ({describe_error(exc)})"
         if outcome == "failed":
             report.failed.append((f"letter {letter_id} ({name})", message or "could not be copied"))
         if progress is not None:

@@ -50,6 +50,7 @@ from imr_desk.store.errors import (
     ServerBusy,
     StoreError,
     VersionConflict,
+    check_server_url,
     raise_known,
     sqlite_code,
 )
@@ -275,8 +276,15 @@ class LetterStore:
         IMR Desk's tables in it when it is empty (`create`).
         """
         if engine.is_server_url(target):
+            check_server_url(str(target))
             return cls._open_server(str(target), user, create, readonly)
+        if "://" in str(target):  # a misspelt scheme: never taken for a file name (nor shown, password and all)
+            scheme = str(target).split("://", 1)[0][:20]
+            raise StoreError(f"“{scheme}://…” is not a database IMR Desk can open: a server's database is named "
+                             "postgresql://USER@HOST/DBNAME (or postgres://), a file by its path.")
         path = Path(target)
+        if path.is_symlink():
+            raise NotWritable(_refused_link(path))
         try:
             if readonly:
                 return cls._open_readonly(path, user, busy_timeout)
@@ -320,6 +328,7 @@ class LetterStore:
             raise NotADatabase(f"{path} is a folder, not a database file. Give the path of a .db file.")
         if not path.exists() or path.stat().st_size == 0:
             raise StoreError(_nothing_at(path))
+        _owner_only(path)
         base = f"file:{quote(str(path.resolve()))}?mode=ro"
         # A WAL database needs its shared-memory file even to be read; where that cannot be created
         # (a read-only folder, nobody writing), SQLite reads the file as it is ("immutable").
@@ -366,6 +375,8 @@ class LetterStore:
             from imr_desk.paths import private_file
 
             private_file(path)
+        else:
+            _owner_only(path)
         try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -1139,6 +1150,34 @@ class LetterStore:
 
 def _json_or_null(value: Any) -> str | None:
     return None if value is None else rec.dumps(value)
+
+
+def _refused_link(path: Path) -> str:
+    """Why a database named by a symbolic link is not opened (what the clerk reads)."""
+    try:
+        target = Path(os.path.join(path.parent, os.readlink(path)))
+    except OSError:
+        target = None
+    points = f" to {os.path.normpath(target)}" if target is not None else ""
+    missing = "" if path.exists() else ", which does not exist"
+    better = f" (e.g. --db {os.path.normpath(target)})" if target is not None else ""
+    return (f"{path} is a symbolic link{points}{missing}. IMR Desk does not open a database through a link (its "
+            "journal files would be made beside the link's target, and a link to nothing would make a new "
+            f"database wherever it points): name the database file itself{better}, or remove the link.")
+
+
+def _owner_only(path: Path) -> None:
+    """Make an existing database file (and its -wal/-shm) its owner's only when this user owns it: SQLite gives
+    the -wal and -shm it creates the database file's mode, so a 0644 database would spread its letters in
+    world-readable side files. A file of another owner (a shared folder) is left as it is."""
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            st = p.stat()
+            if st.st_uid == os.geteuid() and st.st_mode & 0o077:
+                p.chmod(0o600)
+                log.info("%s made its owner's only (it was %o): it holds patient data", p, st.st_mode & 0o777)
+        except OSError:  # missing (no -wal yet), or not ours to change
+            continue
 
 
 def _nothing_at(path: Path) -> str:

@@ -30,16 +30,17 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Protocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 import psycopg_pool
+
+from imr_desk.store import urls
 
 Params = Sequence[Any] | Mapping[str, Any]
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
-URL_SCHEMES = ("postgresql://", "postgres://")
+URL_SCHEMES = urls.SCHEMES
 CONNECT_TIMEOUT_S = 5  # how long one attempt to reach the server waits
 POOL_MAX = 8  # connections one process keeps to one server database at most
 QUICK_CHECKOUT_S = 2.0  # a pooled connection not ready by then: the server is asked directly why
@@ -65,36 +66,23 @@ class Cursor(Protocol):
     def __iter__(self) -> Iterator[Any]: ...
 
 
-def is_server_url(target: object) -> bool:
-    """Whether `target` names a PostgreSQL database (a postgresql:// or postgres:// URL) rather than a file."""
-    return isinstance(target, str) and target.lower().startswith(URL_SCHEMES)
+is_server_url = urls.is_server_url
 
 
 def display_name(target: object) -> str:
-    """The database's name as the clerk sees it (and as settings may keep it): a path, or the URL without
-    its password (neither `user:PASSWORD@` nor `?password=`)."""
-    text = str(target)
-    if not is_server_url(text):
-        return text
-    parts = urlsplit(text)
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"])
-    if parts.password is None and query == parts.query:
-        return text
-    netloc = parts.netloc.rsplit("@", 1)
-    if parts.password is not None:
-        netloc = [netloc[0].split(":", 1)[0], netloc[1]]
-    return urlunsplit((parts.scheme, "@".join(netloc), parts.path, query, parts.fragment))
+    """The database's name as the clerk sees it (and as logs and settings may keep it): a path, or the URL
+    without its password (`urls.redact`: neither `user:PASSWORD@` nor `?password=`)."""
+    return urls.redact(target)
 
 
-def server_address(target: str) -> tuple[str, int]:
-    """(host, port) a URL names, with libpq's defaults (PGHOST, PGPORT, the local socket, 5432)."""
-    parts = urlsplit(target)
-    host = parts.hostname or os.environ.get("PGHOST") or "localhost"
-    try:
-        port = parts.port or int(os.environ.get("PGPORT") or 5432)
-    except ValueError:
-        port = 5432
-    return host, port
+def server_address(target: str) -> tuple[str, int | str]:
+    """(host, port) a URL names (its first host), with libpq's defaults (PGHOST, PGPORT, the local socket,
+    5432); a port that is not a number is returned as written (`urls.problem` refuses it before any connection)."""
+    hosts = urls.parse(target).hosts()
+    host, port = hosts[0] if hosts else ("", None)
+    host = host or os.environ.get("PGHOST") or "localhost"
+    text = port or os.environ.get("PGPORT") or "5432"
+    return host, int(text) if text.isdigit() else text
 
 
 class Connection:
@@ -235,7 +223,7 @@ def pool_for(url: str) -> psycopg_pool.ConnectionPool[Any]:
         pool = _POOLS.get(key)
         if pool is None:
             pool = psycopg_pool.ConnectionPool(
-                url, min_size=0, max_size=POOL_MAX, open=True, timeout=CONNECT_TIMEOUT_S * 2,
+                urls.libpq_url(url), min_size=0, max_size=POOL_MAX, open=True, timeout=CONNECT_TIMEOUT_S * 2,
                 check=psycopg_pool.ConnectionPool.check_connection, reset=_reset, max_idle=60,
                 kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S,
                         "application_name": "IMR Desk"},
@@ -256,7 +244,7 @@ def close_pools(url: str | None = None) -> None:
 def probe(url: str) -> psycopg.Error | None:
     """Connect once, directly (not through the pool), to learn why the server cannot be used; None if it can."""
     try:
-        psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True).close()
+        psycopg.connect(urls.libpq_url(url), connect_timeout=CONNECT_TIMEOUT_S, autocommit=True).close()
     except psycopg.Error as exc:
         return exc
     return None
@@ -265,6 +253,8 @@ def probe(url: str) -> psycopg.Error | None:
 def reachable(url: str) -> bool:
     """Whether anything answers at the server's address (TCP, or the local socket): told apart from a refused login."""
     host, port = server_address(url)
+    if not isinstance(port, int):
+        return False
     try:
         if host.startswith("/"):
             with socket.socket(socket.AF_UNIX) as s:
@@ -277,10 +267,32 @@ def reachable(url: str) -> bool:
     return True
 
 
+_SSL_REQUEST = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")  # the protocol's SSLRequest message
+
+
+def offers_ssl(url: str) -> bool | None:
+    """Whether the server at the URL's address offers SSL (asked with the protocol's SSLRequest, before any
+    login); None when that cannot be asked (a local socket, which never uses SSL, or nothing answers)."""
+    host, port = server_address(url)
+    if host.startswith("/") or not isinstance(port, int):
+        return None
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S) as s:
+            s.sendall(_SSL_REQUEST)
+            answer = s.recv(1)
+    except OSError:
+        return None
+    return {b"S": True, b"N": False}.get(answer)
+
+
 def maintenance_url(url: str) -> str:
     """The same server and login, on the `postgres` database every cluster has."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, parts.fragment))
+    parts = urls.parse(url)
+    userinfo = "" if parts.raw_user is None else parts.raw_user + (
+        "" if parts.raw_password is None else ":" + parts.raw_password) + "@"
+    query = "&".join(pair for pair, (key, _) in zip(parts.query.split("&"), parts.params, strict=False)
+                     if key != "dbname") if parts.query else ""
+    return f"{parts.scheme}://{userinfo}{parts.hostspec}/postgres" + (f"?{query}" if query else "")
 
 
 class CannotConnect(psycopg.OperationalError):

@@ -23,7 +23,7 @@ from typing import NoReturn
 
 import psycopg
 
-from imr_desk.store import engine
+from imr_desk.store import engine, urls
 
 
 class ClerkError(Exception):
@@ -93,6 +93,18 @@ class ServerLoginRefused(StoreError):
 
 class NoSuchServerDatabase(StoreError):
     """The server has no database of that name (or the role may not connect to it)."""
+
+
+class BadServerUrl(StoreError):
+    """The server URL cannot be used as it is written (a port that is not a port, an unknown parameter)."""
+
+
+class SslUnavailable(StoreError):
+    """The URL asks for an encrypted connection (sslmode=require...) and the server offers none."""
+
+
+class ServerCancelled(StoreError):
+    """The server cancelled a statement (SQLSTATE 57014): its statement_timeout ran out, or it was cancelled."""
 
 
 class ConnectionLost(StoreError):
@@ -169,6 +181,7 @@ _PG_RETRY = {"40001", "40P01", "55P03"}  # serialization_failure, deadlock_detec
 _PG_DENIED = {"42501"}  # insufficient_privilege
 _PG_READONLY = {"25006"}  # read_only_sql_transaction
 _PG_FULL = {"53100"}  # disk_full
+_PG_CANCELLED = {"57014"}  # query_canceled: statement_timeout, or pg_cancel_backend
 
 
 def classify_pg(exc: psycopg.Error, target: str, doing: str) -> ClerkError | None:
@@ -177,11 +190,12 @@ def classify_pg(exc: psycopg.Error, target: str, doing: str) -> ClerkError | Non
         return connect_failure(exc.cause, target)
     where = engine.display_name(target)
     host, port = engine.server_address(target)
+    server = f"the database server at {host}:{port}" if urls.is_server_url(target) else "the database server"
     code = exc.sqlstate or ""
     if code in _PG_LOST or code.startswith("08") or (code == "" and isinstance(exc, psycopg.OperationalError)
                                                      and _connection_gone(exc)):
         return ConnectionLost(
-            f"Could not {doing}: the connection to the database server at {host}:{port} was lost. A change "
+            f"Could not {doing}: the connection to {server} was lost. A change "
             "lands whole or not at all, so nothing was half-written; IMR Desk tries again when the server is "
             "back (if it does not come back, check the network or ask whoever runs the server)."
         )
@@ -204,6 +218,15 @@ def classify_pg(exc: psycopg.Error, target: str, doing: str) -> ClerkError | Non
             f"Could not {doing}: the database server's disk is full. Nothing was half-written; ask whoever runs "
             "the server to free some space, then try again."
         )
+    if code in _PG_CANCELLED:
+        limit = "statement_timeout" in (urls.parse(target).param("options") or "")
+        ask = ("remove statement_timeout from the URL's options (or raise it), or ask whoever runs the server"
+               if limit else "ask whoever runs the server whether its statement_timeout can be raised")
+        return ServerCancelled(
+            f"Could not {doing}: {server} cancelled it: it ran longer than the server's "
+            f"time limit for one statement (statement_timeout) allows, or someone cancelled it. Nothing was "
+            f"half-written; try again, and if it happens again {ask}."
+        )
     return None
 
 
@@ -217,21 +240,29 @@ def _connection_gone(exc: psycopg.OperationalError) -> bool:
 
 def _role_of(target: str) -> str:
     import os
-    from urllib.parse import urlsplit
 
-    return urlsplit(target).username or os.environ.get("PGUSER") or "(your login name)"
+    return urls.parse(target).user or os.environ.get("PGUSER") or "(your login name)"
 
 
 def connect_failure(exc: psycopg.Error, target: str) -> StoreError:
     """Why a connection to the server `target` could not be made, in the clerk's words."""
     host, port = engine.server_address(target)
     where = engine.display_name(target)
-    dbname = (target.rsplit("/", 1)[-1].split("?", 1)[0]) or "(the default database)"
+    parts = urls.parse(target)
+    dbname = parts.dbname or "(the default database)"
     if not engine.reachable(target):
         return ServerUnreachable(
             f"Cannot reach the database server at {host}:{port}: nothing answers there (the server is down, the "
             "address is wrong, or the network is out). Check the network or ask whoever runs the server; nothing "
             "was changed."
+        )
+    asked = parts.ssl_asked
+    if asked is not None and engine.offers_ssl(target) is False:
+        source = "the environment" if asked.startswith("PGSSLMODE") else "the URL"
+        return SslUnavailable(
+            f"The database server at {host}:{port} does not offer encrypted (SSL) connections, and {source} asks "
+            f"for one ({asked}). Ask whoever runs the server to turn SSL on, or, on a network you trust, remove "
+            f"{asked} from {source}; nothing was changed."
         )
     if engine.probe(engine.maintenance_url(target)) is None:
         return NoSuchServerDatabase(
@@ -249,6 +280,31 @@ def connect_failure(exc: psycopg.Error, target: str) -> StoreError:
         f"The database server at {host}:{port} refused the login as {role} (a wrong password, or no such role). "
         f"{hint} Nothing was changed."
     )
+
+
+def check_server_url(url: str) -> None:
+    """Refuse a server URL that cannot work as written (`BadServerUrl`, naming what is wrong), before connecting."""
+    why = urls.problem(url)
+    if why is not None:
+        raise BadServerUrl(f"Cannot use the database {engine.display_name(url)}: {why}. Correct the URL; nothing "
+                           "was changed.")
+
+
+def describe_error(exc: BaseException) -> str:
+    """What an error may say in a log line or a message: for a database error its class and code only (its
+    text can quote the data: SQLite's "Could not decode ... with text '...'", PostgreSQL's DETAIL with a
+    row's values); for any other error its class and text, with any server URL's password removed."""
+    name = type(exc).__name__
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorname", None)
+        if code:
+            return f"{name} ({code})"
+        return f"{name} (raised by Python's sqlite3 module, e.g. a text in the database that is not UTF-8)"
+    if isinstance(exc, psycopg.Error):
+        code = getattr(exc, "sqlstate", None)
+        return f"{name} (SQLSTATE {code})" if code else f"{name} (no SQLSTATE: the connection failed)"
+    text = urls.redact_text(str(exc))
+    return f"{name}: {text}" if text else name
 
 
 def raise_known(exc: Exception, path: Path | str, doing: str) -> NoReturn:

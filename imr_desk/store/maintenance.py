@@ -12,6 +12,7 @@ from typing import Any
 from imr_desk.core import PARSER_VERSION, parse_letter, read_letter
 from imr_desk.store import records as rec
 from imr_desk.store.database import LetterStore, ReparseReport
+from imr_desk.store.errors import describe_error
 from imr_desk.store.ocr_layers import load_layer
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def reparse(db: LetterStore, progress: Callable[[int, int], Any] | None = None, 
                 report.leased.append((letter_id, db.live_leases().get(letter_id) or "another clerk"))
         except Exception as exc:  # noqa: BLE001 - one letter must not stop the others
             log.exception("re-parsing letter %s failed", letter_id)
-            report.failed.append((letter_id, getattr(exc, "clerk_message", str(exc))))
+            report.failed.append((letter_id, getattr(exc, "clerk_message", None) or describe_error(exc)))
         if progress is not None:
             progress(n, len(ids))
     return report

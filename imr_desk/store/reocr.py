@@ -11,6 +11,7 @@ from typing import Any
 
 from imr_desk.core import ocr
 from imr_desk.store.database import LetterStore
+from imr_desk.store.errors import describe_error
 from imr_desk.store.maintenance import reparse
 from imr_desk.store.ocr_layers import OcrProgress, run_ocr, save_layer
 
@@ -76,7 +77,7 @@ def ocr_stored(db: LetterStore, everything: bool = False, progress: Callable[[st
             raise
         except Exception as exc:  # noqa: BLE001 - one letter must not stop the others
             log.exception("OCR of letter %s failed", letter_id)
-            report.failed.append((letter_id, str(exc)))
+            report.failed.append((letter_id, getattr(exc, "clerk_message", None) or describe_error(exc)))
             continue
         if layer is None:
             report.skipped += 1

@@ -37,7 +37,7 @@ from imr_desk.core.reading import sha256_of
 from imr_desk.core.record import STATUSES, Status
 from imr_desk.core.record import Outcome as RecordOutcome
 from imr_desk.store.database import LetterStore
-from imr_desk.store.errors import DiskFull, NotWritable, StoreError
+from imr_desk.store.errors import DiskFull, NotWritable, StoreError, describe_error
 from imr_desk.store.jsonl import BadLine, read_lines
 
 EXTRA_KEYS = ("text", "page_starts", "review", "history", "annotations")
@@ -317,5 +317,5 @@ def import_jsonl(db: LetterStore, path: Path, batch: str | None) -> Iterator[Out
         except Exception as exc:  # noqa: BLE001 - a line we did not foresee: logged, reported, and the next one read
             log.exception("could not import %s line %d", path, number)
             name, outcome, message, letter_id = (label_of(line), "failed",
-                                                 f"could not be imported ({type(exc).__name__}: {exc})", None)
+                                                 f"could not be imported ({describe_error(exc)})", None)
         yield f"line {number}: {name}", outcome, message, letter_id

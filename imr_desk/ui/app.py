@@ -18,9 +18,11 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from imr_desk import __version__, paths
-from imr_desk.logs import setup_logging
+from imr_desk.logs import private_traceback, setup_logging
 from imr_desk.store import Database, StoreError, is_server_url
 from imr_desk.store.clerks import database_user
+from imr_desk.store.engine import display_name
+from imr_desk.store.errors import describe_error
 from imr_desk.ui.main_window import MainWindow
 from imr_desk.ui.settings import Settings
 from imr_desk.ui.style import STYLE_SHEET
@@ -59,14 +61,14 @@ class ErrorHook:
         if clerk:
             text = clerk
         else:
-            text = (f"Something went wrong in IMR Desk: {kind.__name__}: {exc}\n\n"
+            text = (f"Something went wrong in IMR Desk: {describe_error(exc)}\n\n"
                     f"Your saved work is safe. The details are in the log file {self.log_path}; "
                     "please send it with a note of what you were doing.")
         parent = QApplication.activeWindow()
         box = QMessageBox(QMessageBox.Icon.Critical, "IMR Desk: unexpected error", text,
                           QMessageBox.StandardButton.Ok, parent)
         box.setObjectName("errorBox")
-        box.setDetailedText("".join(traceback.format_exception(kind, exc, tb)))
+        box.setDetailedText(private_traceback(exc.with_traceback(tb)))
         self.box = box
         box.open()
 
@@ -107,7 +109,7 @@ def build_window(db_path: Path | str | None = None, user: str | None = None,
         if (seed_samples if seed_samples is not None else default) and db.queue_count({}) == 0:
             samples = paths.sample_letters()
             if samples:  # before the window exists: nothing to keep answering yet
-                log.info("first run: importing %d sample letters into %s", len(samples), path)
+                log.info("first run: importing %d sample letters into %s", len(samples), display_name(path))
                 db.import_paths(samples, batch="samples")
         writer = DbWriter(lambda: Database.open(path, user=who))
     except BaseException:
@@ -171,13 +173,14 @@ def _make_app() -> QApplication:
 
 def run(db_path: Path | str | None = None) -> int:
     """The review application: returns the exit code."""
+    paths.use_private_umask()  # what the window writes (settings, exports, temporaries) is the clerk's only
     log_path = setup_logging()
     app = _make_app()
     qInstallMessageHandler(_qt_message)
     hook = ErrorHook(log_path)
     previous_hook = sys.excepthook
     sys.excepthook = hook
-    log.info("IMR Desk %s starting on %s", __version__, db_path or paths.default_db_path())
+    log.info("IMR Desk %s starting on %s", __version__, display_name(db_path or paths.default_db_path()))
     closer: _SignalCloser | None = None
     try:
         closer = _SignalCloser(app)  # before the window takes its first lease

@@ -46,6 +46,7 @@ from imr_desk.export import (
 from imr_desk.export.exporter import SUFFIXES
 from imr_desk.export.selection import STATUSES
 from imr_desk.store import ClerkError, Database, StoreError
+from imr_desk.store.errors import describe_error
 from imr_desk.ui.writer import DbWriter, WriteOp
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ class ExportJob(QObject):
             self.failed.emit(exc.clerk_message)
         except Exception as exc:  # noqa: BLE001 - a bug: logged, and the clerk still hears of it
             log.exception("export failed")
-            self.failed.emit(f"The export failed: {exc}. Nothing was written; see the log for details.")
+            self.failed.emit(f"The export failed: {describe_error(exc)}. Nothing was written; see the log for details.")
         else:
             self.succeeded.emit(result)
         finally:

@@ -18,7 +18,7 @@ class Settings:
 
     def __init__(self) -> None:
         folder = paths.private_dir(paths.config_dir())
-        self.path = folder / "imr-desk.ini"
+        self.path = paths.private_file(folder / "imr-desk.ini")  # Qt keeps an existing file's mode when it saves
         self.qs = QSettings(str(self.path), QSettings.Format.IniFormat)
 
     def bytes(self, key: str) -> QByteArray | None:
@@ -120,6 +120,9 @@ class Settings:
 
 
 def _key(db_path: str) -> str:
+    """The settings key of a database: a hash of its name without a password (no hash of one is kept either)."""
     import hashlib
 
-    return hashlib.sha1(db_path.encode()).hexdigest()[:16]
+    from imr_desk.store.engine import display_name
+
+    return hashlib.sha1(display_name(db_path).encode()).hexdigest()[:16]

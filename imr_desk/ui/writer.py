@@ -46,6 +46,7 @@ from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
 
 from imr_desk.logs import log_path
 from imr_desk.store import ClerkError, ConnectionLost, DatabaseLocked, ServerUnreachable
+from imr_desk.store.errors import describe_error
 
 if TYPE_CHECKING:
     from imr_desk.store import Database
@@ -70,7 +71,7 @@ class InternalError(ClerkError):
 
     def __init__(self, doing: str, error: BaseException) -> None:
         super().__init__(
-            f"IMR Desk met an internal error while trying to {doing} ({type(error).__name__}: {error}). "
+            f"IMR Desk met an internal error while trying to {doing} ({describe_error(error)}). "
             f"This is a bug, not something you did; the details are in the log file {log_path()}. "
             "Your edits are still in the window."
         )

@@ -52,14 +52,24 @@ def test_settings_and_recovery_folders_are_the_owners_only(open_umask, imr_home:
     assert _mode(paths.data_dir() / "recovery" / "r.json") == 0o600
 
 
-def test_exports_keep_the_clerks_umask(db: Database, tmp_path: Path) -> None:
+def test_exports_are_the_clerks_only_too(db: Database, db_path: Path, tmp_path: Path) -> None:
+    """An export holds patient data like the database: the command line and the window run under umask 077
+    (paths.PRIVATE_UMASK), so it is 0600 in a 0700 folder whatever the clerk's umask; sharing it is a choice."""
     db.import_paths(REAL[:2])
-    old = os.umask(0o022)
+    db.close()
+    run = subprocess.run([sys.executable, "-m", "imr_desk", "export", "-q", "--db", str(db_path), "--status",
+                          "to review", "--format", "csv", "-o", str(tmp_path / "out")], capture_output=True, text=True,
+                         timeout=120, preexec_fn=lambda: os.umask(0o022))
+    assert run.returncode == 0, run.stderr
+    assert _mode(tmp_path / "out") == 0o700
+    assert {_mode(p) for p in (tmp_path / "out").iterdir()} == {0o600}
+    old = os.umask(0o022)  # called as a library, an export follows the caller's umask
     try:
-        export_set(db, "csv", tmp_path / "out", ExportSet(status=["to review"]))
+        with Database.open(db_path) as again:
+            export_set(again, "jsonl", tmp_path / "lib.jsonl", ExportSet(status=["to review"]))
     finally:
         os.umask(old)
-    assert _mode(tmp_path / "out") == 0o755 and _mode(tmp_path / "out" / "letters.csv") == 0o644
+    assert _mode(tmp_path / "lib.jsonl") == 0o644
 
 
 _KILLED_EXPORT = textwrap.dedent("""

@@ -89,6 +89,19 @@ class DatabaseTarget(click.ParamType):
 DB_TARGET = DatabaseTarget()
 
 
+def needs_value(what: str) -> Any:
+    """A click callback refusing an empty or blank option value ("--batch ''", a script's empty variable):
+    an empty filter must never mean "every letter"; leaving the option out is how to say "no filter"."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise click.BadParameter(f"{param.opts[-1]} needs {what}; leave the option out for none. "
+                                     "Nothing was done.", ctx, param)
+        return value
+
+    return check
+
+
 @click.group(cls=Group, invoke_without_command=True)
 @click.version_option(__version__, prog_name="imr-desk")
 @click.option("--db", "db_path", type=DB_TARGET, default=None,
@@ -168,7 +181,8 @@ def _open_db(ctx: click.Context, db_path: Path | str | None, create: bool = True
 
 @cli.command("import")
 @_db_option
-@click.option("--batch", default=None, help="Name of the import batch (default: 'import <date time>').")
+@click.option("--batch", default=None, callback=needs_value("a name"),
+              help="Name of the import batch (default: 'import <date time>').")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.pass_context
@@ -212,6 +226,8 @@ def import_(ctx: click.Context, db_path: Path | str | None, batch: str | None, q
 @click.pass_context
 def search(ctx: click.Context, db_path: Path | str | None, limit: int, as_json: bool, query: tuple[str, ...]) -> None:
     """Search the letters' text, requests, rationales and case numbers (best matches first)."""
+    if not " ".join(query).strip():
+        raise click.UsageError("search needs words to look for; nothing was searched.")
     with _open_db(ctx, db_path, create=False, read_only=True) as db:
         hits = db.search(" ".join(query), limit=limit)
         for h in hits:
@@ -411,10 +427,12 @@ def check(ctx: click.Context, db_path: Path | str | None) -> None:
 @click.option("--status", "statuses", multiple=True, default=("reviewed",), show_default=True,
               type=click.Choice(["to review", "in review", "reviewed", "postponed"]),
               help="Letters with this status (repeat for several).")
-@click.option("--batch", default=None, help="Only letters of this import batch.")
-@click.option("--since", default=None, metavar="DATE", help="Reviewed on or after DATE (YYYY-MM-DD).")
-@click.option("--until", default=None, metavar="DATE", help="Reviewed on or before DATE (YYYY-MM-DD).")
-@click.option("--reviewer", default=None, help="Only letters marked reviewed by this user.")
+@click.option("--batch", default=None, callback=needs_value("a name"), help="Only letters of this import batch.")
+@click.option("--since", default=None, metavar="DATE", callback=needs_value("a date"),
+              help="Reviewed on or after DATE (YYYY-MM-DD).")
+@click.option("--until", default=None, metavar="DATE", callback=needs_value("a date"),
+              help="Reviewed on or before DATE (YYYY-MM-DD).")
+@click.option("--reviewer", default=None, callback=needs_value("a name"), help="Only letters marked reviewed by this user.")
 @click.option("--decision", default=None, type=click.Choice(["upheld", "overturned"]),
               help="Only letters with at least one item so decided.")
 @click.option("--id", "ids", multiple=True, type=int, metavar="ID", help="Only these letters (repeat for several).")

@@ -80,7 +80,11 @@ class DatabaseTarget(click.ParamType):
 
         if isinstance(value, Path) or not is_server_url(value):
             path = Path(value)
-            if path.is_dir():
+            try:
+                is_folder = path.is_dir()
+            except OSError:  # in a folder this user may not enter: the command that opens it says so
+                is_folder = False
+            if is_folder:
                 self.fail(f"{value} is a folder; give the path of a database file or a postgresql:// URL", param, ctx)
             return path
         return str(value)
@@ -410,6 +414,13 @@ def check(ctx: click.Context, db_path: Path | str | None) -> None:
     if isinstance(path, str):
         raise click.ClickException("`imr-desk check` checks SQLite files; a database on a server is checked by the "
                                    "server (ask whoever runs it, e.g. pg_amcheck)")
+    try:
+        Path(path).stat()
+    except PermissionError:
+        raise click.ClickException(f"{path} cannot be read here (permissions): this user may not open the folder "
+                                   "holding it. Nothing was checked; run the check as a user who may.") from None
+    except OSError:
+        raise click.ClickException(f"there is no database at {path}") from None
     if not Path(path).is_file():
         raise click.ClickException(f"there is no database at {path}")
     problems, facts = full_check(Path(path))

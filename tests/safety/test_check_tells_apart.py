@@ -95,7 +95,7 @@ def test_a_sparse_file(place: Path) -> None:
     with open(place / "sparse.db", "wb") as f:
         f.truncate(8 << 20)
     line = only_error(check(place / "sparse.db"))
-    assert NOT_OURS in line and "only zero bytes" in line and DAMAGED not in line
+    assert NOT_OURS in line and "nothing but zero bytes" in line and DAMAGED not in line
 
 
 def test_a_truly_damaged_database(place: Path) -> None:

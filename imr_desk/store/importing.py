@@ -327,21 +327,23 @@ def import_iter(db: LetterStore, paths: Iterable[str | Path], batch: str | None 
     try:
         return (yield from _import_sources(db, paths, report, cancel))
     except StoreError as exc:  # the disk is full, the server went away...: say how far the import got
-        raise stopped(exc, report) from exc
+        raise stopped(exc, report) from (exc.__cause__ or exc)  # the database's own error stays the cause
 
 
 def stopped(exc: StoreError, report: ImportReport) -> StoreError:
     """`exc` (the condition that stopped an import) told with what the import stored before it: the same
     class (a full disk stays `DiskFull`), its message led by the count, and `report` attached (`.report`).
 
-    The condition's own "nothing was changed" is left out: the letters stored before it are kept."""
-    kept_parts = [part for part in re.split(r"(?<=[.;])\s+", exc.clerk_message) if not _NOTHING_CHANGED.search(part)]
-    cause = " ".join((part[:1].upper() + part[1:]).removesuffix(";") + ("." if part.endswith(";") else "")
-                     for part in kept_parts)
+    Once anything was done, the condition's own "nothing was changed" is left out: the letters stored are kept."""
     kept = len(report.added)
-    done = (f"The import stopped after storing {kept} letter(s), which are kept ({len(report.duplicates)} already in "
-            f"the database, {len(report.failed)} failed)" if kept or report.duplicates or report.failed
-            else "The import stopped before storing any letter")
+    if not (kept or report.duplicates or report.failed):  # then "nothing was changed" is the truth
+        done, cause = "The import stopped before storing any letter", exc.clerk_message
+    else:
+        parts = [part for part in re.split(r"(?<=[.;])\s+", exc.clerk_message) if not _NOTHING_CHANGED.search(part)]
+        cause = " ".join((part[:1].upper() + part[1:]).removesuffix(";") + ("." if part.endswith(";") else "")
+                         for part in parts)
+        done = (f"The import stopped after storing {kept} letter(s), which are kept ({len(report.duplicates)} "
+                f"already in the database, {len(report.failed)} failed)")
     told = type(exc)(f"{done}: {cause} Run the same import again once that is put right: the letters already "
                      "stored are skipped.")
     told.report = report  # type: ignore[attr-defined]

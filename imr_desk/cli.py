@@ -93,13 +93,13 @@ class DatabaseTarget(click.ParamType):
 DB_TARGET = DatabaseTarget()
 
 
-def needs_value(what: str) -> Any:
+def needs_value(what: str, unset: str = "to choose letters without it") -> Any:
     """A click callback refusing an empty or blank option value ("--batch ''", a script's empty variable):
     an empty filter must never mean "every letter"; leaving the option out is how to say "no filter"."""
 
     def check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
-            raise click.BadParameter(f"{param.opts[-1]} needs {what}; leave the option out for none. "
+            raise click.BadParameter(f"{param.opts[-1]} needs {what}; leave the option out {unset}. "
                                      "Nothing was done.", ctx, param)
         return value
 
@@ -185,7 +185,7 @@ def _open_db(ctx: click.Context, db_path: Path | str | None, create: bool = True
 
 @cli.command("import")
 @_db_option
-@click.option("--batch", default=None, callback=needs_value("a name"),
+@click.option("--batch", default=None, callback=needs_value("a name", "for the default name"),
               help="Name of the import batch (default: 'import <date time>').")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))

@@ -12,7 +12,7 @@ import click
 from imr_desk import __version__
 
 if TYPE_CHECKING:
-    from imr_desk.store import Database, ImportEvent
+    from imr_desk.store import Database, ImportEvent, ImportReport
 
 
 class Group(click.Group):
@@ -106,13 +106,30 @@ class DatabaseTarget(click.ParamType):
 
         if isinstance(value, Path) or not is_server_url(value):
             path = Path(value)
-            if path.is_dir():
+            try:
+                is_folder = path.is_dir()
+            except OSError:  # in a folder this user may not enter: the command that opens it says so
+                is_folder = False
+            if is_folder:
                 self.fail(f"{value} is a folder; give the path of a database file or a postgresql:// URL", param, ctx)
             return path
         return str(value)
 
 
 DB_TARGET = DatabaseTarget()
+
+
+def needs_value(what: str, unset: str = "to choose letters without it") -> Any:
+    """A click callback refusing an empty or blank option value ("--batch ''", a script's empty variable):
+    an empty filter must never mean "every letter"; leaving the option out is how to say "no filter"."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise click.BadParameter(f"{param.opts[-1]} needs {what}; leave the option out {unset}. "
+                                     "Nothing was done.", ctx, param)
+        return value
+
+    return check
 
 
 @click.group(cls=Group, invoke_without_command=True)
@@ -195,7 +212,8 @@ def _open_db(ctx: click.Context, db_path: Path | str | None, create: bool = True
 
 @cli.command("import")
 @_db_option
-@click.option("--batch", default=None, help="Name of the import batch (default: 'import <date time>').")
+@click.option("--batch", default=None, callback=needs_value("a name", "for the default name"),
+              help="Name of the import batch (default: 'import <date time>').")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.pass_context
@@ -210,6 +228,8 @@ def import_(ctx: click.Context, db_path: Path | str | None, batch: str | None, q
         missing = ", ".join(str(p) for p in paths[:3]) + (" …" if len(paths) > 3 else "")
         raise click.ClickException(f"nothing to import: no such file or folder ({missing}). "
                                    "Check the paths; the database was not touched.")
+    from imr_desk.store import StoreError
+
     with _open_db(ctx, db_path) as db:
         shown_pages: list[tuple[int, int] | None] = [None]
 
@@ -222,13 +242,26 @@ def import_(ctx: click.Context, db_path: Path | str | None, batch: str | None, q
                 extra = f": {event.message}" if event.message and event.outcome != "added" else ""
                 click.echo(f"[{event.done}/{event.total}] {event.outcome:9} {event.name}{extra}", err=True)
 
-        report = db.import_paths(list(paths), batch=batch, progress=progress)
-        for name, reason in report.failed:
-            click.echo(f"imr-desk: {name}: {reason}", err=True)
-        for name, warning in report.warned:
-            click.echo(f"imr-desk: {name}: stored, but {warning}", err=True)
+        try:
+            report = db.import_paths(list(paths), batch=batch, progress=progress)
+        except StoreError as exc:  # stopped (a full disk, the server gone): what it did so far, then why
+            partial = getattr(exc, "report", None)
+            if partial is not None:
+                _report_lines(partial)
+            raise
+        _report_lines(report)
         click.echo(f"{report.summary()} Batch: {report.batch}. Database: {db.where}")
     sys.exit(1 if report.failed else 0)
+
+
+def _report_lines(report: ImportReport) -> None:
+    """Each file an import could not read, stored with a warning, or left alone (and why), on standard error."""
+    for name, reason in report.failed:
+        click.echo(f"imr-desk: {name}: {reason}", err=True)
+    for name, warning in report.warned:
+        click.echo(f"imr-desk: {name}: stored, but {warning}", err=True)
+    for entry in report.ignored:  # "path (why)"
+        click.echo(f"imr-desk: ignored: {entry}", err=True)
 
 
 @cli.command()
@@ -239,6 +272,8 @@ def import_(ctx: click.Context, db_path: Path | str | None, batch: str | None, q
 @click.pass_context
 def search(ctx: click.Context, db_path: Path | str | None, limit: int, as_json: bool, query: tuple[str, ...]) -> None:
     """Search the letters' text, requests, rationales and case numbers (best matches first)."""
+    if not " ".join(query).strip():
+        raise click.UsageError("search needs words to look for; nothing was searched.")
     with _open_db(ctx, db_path, create=False, read_only=True) as db:
         hits = db.search(" ".join(query), limit=limit)
         for h in hits:
@@ -424,6 +459,13 @@ def check(ctx: click.Context, db_path: Path | str | None) -> None:
     if isinstance(path, str):
         raise click.ClickException("`imr-desk check` checks SQLite files; a database on a server is checked by the "
                                    "server (ask whoever runs it, e.g. pg_amcheck)")
+    try:
+        Path(path).stat()
+    except PermissionError:
+        raise click.ClickException(f"{path} cannot be read here (permissions): this user may not open the folder "
+                                   "holding it. Nothing was checked; run the check as a user who may.") from None
+    except OSError:
+        raise click.ClickException(f"there is no database at {path}") from None
     if not Path(path).is_file():
         raise click.ClickException(f"there is no database at {path}")
     problems, facts = full_check(Path(path))
@@ -441,10 +483,12 @@ def check(ctx: click.Context, db_path: Path | str | None) -> None:
 @click.option("--status", "statuses", multiple=True, default=("reviewed",), show_default=True,
               type=click.Choice(["to review", "in review", "reviewed", "postponed"]),
               help="Letters with this status (repeat for several).")
-@click.option("--batch", default=None, help="Only letters of this import batch.")
-@click.option("--since", default=None, metavar="DATE", help="Reviewed on or after DATE (YYYY-MM-DD).")
-@click.option("--until", default=None, metavar="DATE", help="Reviewed on or before DATE (YYYY-MM-DD).")
-@click.option("--reviewer", default=None, help="Only letters marked reviewed by this user.")
+@click.option("--batch", default=None, callback=needs_value("a name"), help="Only letters of this import batch.")
+@click.option("--since", default=None, metavar="DATE", callback=needs_value("a date"),
+              help="Reviewed on or after DATE (YYYY-MM-DD).")
+@click.option("--until", default=None, metavar="DATE", callback=needs_value("a date"),
+              help="Reviewed on or before DATE (YYYY-MM-DD).")
+@click.option("--reviewer", default=None, callback=needs_value("a name"), help="Only letters marked reviewed by this user.")
 @click.option("--decision", default=None, type=click.Choice(["upheld", "overturned"]),
               help="Only letters with at least one item so decided.")
 @click.option("--id", "ids", multiple=True, type=int, metavar="ID", help="Only these letters (repeat for several).")

@@ -145,6 +145,7 @@ _OTHER_LABELS = {
     "*": "Letter",
     "*rejected": "Edits not saved (changed meanwhile)",
     "*parser": "Parser's output",
+    "*cleaned": "Characters the database cannot store",
     "*confirmed": "Fields confirmed",
     "fields": "Sources of the values",
     "items": "Disputed items",

@@ -7,6 +7,7 @@ would take for a formula is neutralised with a leading apostrophe.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from pathlib import Path
 from typing import IO, Any
@@ -57,9 +58,14 @@ class CsvWriter:
         self.folder = folder
         self.files = list(FILES)
         self._handles: list[IO[str]] = []
-        self._letters = self._open("letters.csv", letter_columns())
-        self._items = self._open("items.csv", item_columns())
-        self._notes = self._open("annotations.csv", ANNOTATION_COLUMNS)
+        try:
+            self._letters = self._open("letters.csv", letter_columns())
+            self._items = self._open("items.csv", item_columns())
+            self._notes = self._open("annotations.csv", ANNOTATION_COLUMNS)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                self.close()
+            raise
         self.counts = {"letters": 0, "items": 0, "annotations": 0}
 
     def _open(self, name: str, columns: tuple[tuple[str, str], ...]) -> Any:
@@ -80,9 +86,16 @@ class CsvWriter:
         self.counts["annotations"] += len(notes)
 
     def close(self) -> None:
-        for f in self._handles:
-            f.close()
-        self._handles = []
+        """Close every file, even when one fails to (a full disk fails the last flush): the first error is raised."""
+        handles, self._handles = self._handles, []
+        failed: OSError | None = None
+        for f in handles:
+            try:
+                f.close()
+            except OSError as exc:
+                failed = failed or exc
+        if failed is not None:
+            raise failed
 
     def abort(self) -> None:
         self.close()

@@ -21,8 +21,10 @@ A failure or a cancel before step 4 leaves nothing at the destination.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import logging
+import stat
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,7 +52,13 @@ from imr_desk.export.sqlite_format import SqliteWriter
 from imr_desk.export.xlsx_format import XlsxWriter
 from imr_desk.store.database import LetterStore
 from imr_desk.store.engine import DB_ERRORS
-from imr_desk.store.errors import StoreError, raise_known
+from imr_desk.store.errors import DiskFull, DiskIOError, NotWritable, StoreError, raise_known
+
+try:  # openpyxl writes its sheets through lxml when it is installed: a full disk is lxml's error then
+    from lxml.etree import SerialisationError
+except ImportError:  # pragma: no cover - without lxml, openpyxl's own writer raises OSError
+    class SerialisationError(Exception):  # type: ignore[no-redef]
+        """Stands in for lxml's error where lxml is not installed (never raised)."""
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +177,8 @@ def export_set(db: LetterStore, fmt: str, destination: str | Path, selection: Ex
                 conn.commit()
     except DB_ERRORS as exc:
         raise_known(exc, db.target, "read the letters to export")
-    except OSError as exc:
-        raise ExportError(f"Could not write the export to {dest}: {exc.strerror or exc}. Nothing was written; "
-                          "check the destination (space, permissions) and try again.") from exc
+    except (OSError, DiskFull, NotWritable, DiskIOError, SerialisationError) as exc:
+        raise _write_failure(exc, dest) from exc
 
     bookkeeping = ExportRecord(fmt, selection, started, counts["letters"], manifest, dest, carried)
     result = ExportResult(format=fmt, destination=dest, manifest_path=manifest_path, files=files,
@@ -183,8 +190,48 @@ def export_set(db: LetterStore, fmt: str, destination: str | Path, selection: Ex
     return result
 
 
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _write_failure(exc: BaseException, dest: Path) -> Exception:
+    """What went wrong writing the export's files, as one known error naming the destination (never the
+    staging folder): a full disk in every format alike, whatever raised it (the system, SQLite, lxml)."""
+    if isinstance(exc, SerialisationError) and not str(exc).startswith("IO_"):
+        return exc  # lxml refusing what it was given is a bug, not a condition of the disk
+    full = (isinstance(exc, DiskFull) or (isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS)
+            or (isinstance(exc, SerialisationError) and "ENOSPC" in str(exc)))
+    if full:
+        return ExportError(f"Could not write the export to {dest}: the disk is full. Nothing was written; free some "
+                           "space there (or choose a folder on another disk) and try again.")
+    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else (
+        "the system could not write the file" if not isinstance(exc, OSError) else str(exc))
+    return ExportError(f"Could not write the export to {dest}: {why}. Nothing was written; check the "
+                       "destination (space, permissions) and try again.")
+
+
+_SYSTEM_FOLDERS = (Path("/dev"), Path("/proc"), Path("/sys"))
+
+
+def _refuse_device(targets: list[Path]) -> None:
+    """An export is files in a folder: never a device, a pipe or a socket, nor anything in /dev, /proc or /sys
+    (`-o /dev/null` would write /dev/null.jsonl and a manifest into /dev)."""
+    for target in targets:
+        folder = target.parent.resolve()
+        if any(folder == f or f in folder.parents for f in _SYSTEM_FOLDERS):
+            raise ExportError(f"{target} is in {folder}, a folder of the system's devices or processes, not one for "
+                              "files: an export is written as files. Choose a file name in a folder of yours.")
+        try:
+            mode = target.stat().st_mode
+        except OSError:
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise ExportError(f"{target} is a device, a pipe or a socket, not a file: an export is written as files "
+                              "(with a manifest beside them). Choose a file name in a folder of yours.")
+
+
 def _check(fmt: str, dest: Path, manifest_path: Path, db_path: Path | None, force: bool) -> None:
     """Refuse a destination the export must not write to or replace (see the module's docstring)."""
+    _refuse_device([dest, manifest_path])
     if fmt == "csv":
         check_not_the_database(db_path, [dest], folder=dest)
         check_destination([dest], force, folder=True)

@@ -27,7 +27,8 @@ CHUNK = 500
 
 @dataclass
 class ExportSet:
-    """The filter that chooses an export set. Empty fields do not filter."""
+    """The filter that chooses an export set. Fields left unset (None, False, `status=[]`) do not filter; an
+    empty or blank name ("", "  ": a script's empty variable) is refused, never read as "every letter"."""
 
     status: list[str] = field(default_factory=lambda: ["reviewed"])
     batch: str | None = None
@@ -41,7 +42,16 @@ class ExportSet:
     def __post_init__(self) -> None:
         if isinstance(self.status, str):
             self.status = [self.status]
-        self.status = [s.strip().lower() for s in self.status if s and s.strip()]
+        if any(not s or not s.strip() for s in self.status):
+            raise ExportError("A status to export is empty: name one (to review, in review, reviewed, postponed), "
+                              "or leave the status out for reviewed letters. Nothing was exported.")
+        self.status = [s.strip().lower() for s in self.status]
+        for name, what in (("batch", "an import batch's name"), ("reviewer", "a reviewer's name"),
+                           ("since", "a date"), ("until", "a date"), ("decision", "a decision")):
+            value = getattr(self, name)
+            if isinstance(value, str) and not value.strip():
+                raise ExportError(f"The {name} filter is empty: it needs {what}, or leave it out to export "
+                                  "without it. Nothing was exported.")
         for s in self.status:
             if s not in STATUSES:
                 raise ExportError(f"Unknown status {s!r}; use one of: {', '.join(STATUSES)}.")

@@ -9,6 +9,7 @@ Excel's limit (32,767 characters) is cut there with an ellipsis.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import tempfile
@@ -106,19 +107,23 @@ class XlsxWriter:
         self._wb = Workbook(write_only=True)
         self._sheets = []
         bold = Font(bold=True)
-        for title, columns in (("Letters", letter_columns()), ("Items", item_columns()),
-                               ("Annotations", ANNOTATION_COLUMNS)):
-            ws = self._wb.create_sheet(title)
-            ws.freeze_panes = "A2"
-            for i, (name, kind) in enumerate(columns, start=1):
-                ws.column_dimensions[get_column_letter(i)].width = WIDE.get(name, WIDTHS[kind])
-            header = []
-            for name, kind in columns:
-                cell = WriteOnlyCell(ws, value=f"{name} (UTC)" if kind == "datetime" else name)
-                cell.font = bold
-                header.append(cell)
-            ws.append(header)
-            self._sheets.append((ws, [kind for _n, kind in columns]))
+        try:
+            for title, columns in (("Letters", letter_columns()), ("Items", item_columns()),
+                                   ("Annotations", ANNOTATION_COLUMNS)):
+                ws = self._wb.create_sheet(title)
+                self._sheets.append((ws, [kind for _n, kind in columns]))
+                ws.freeze_panes = "A2"
+                for i, (name, kind) in enumerate(columns, start=1):
+                    ws.column_dimensions[get_column_letter(i)].width = WIDE.get(name, WIDTHS[kind])
+                header = []
+                for name, kind in columns:
+                    cell = WriteOnlyCell(ws, value=f"{name} (UTC)" if kind == "datetime" else name)
+                    cell.font = bold
+                    header.append(cell)
+                ws.append(header)
+        except BaseException:  # a full disk already: close what was begun
+            self.abort()
+            raise
         self.counts = {"letters": 0, "items": 0, "annotations": 0}
 
     def _append(self, index: int, row: list[Any]) -> None:
@@ -141,10 +146,16 @@ class XlsxWriter:
         self._wb.save(self.path)
 
     def abort(self) -> None:
-        # finish each sheet's XML stream and remove its temporary file, so nothing is left behind
+        # finish each sheet's XML stream and remove its temporary file, so nothing is left behind; a stream
+        # that cannot finish (a full disk) is closed as it is, never left for the garbage collector to finish
         for ws, _kinds in self._sheets:
             try:
                 ws.close()
-                ws._writer.cleanup()
             except Exception:  # noqa: BLE001 - best effort: the export has already failed
-                pass
+                writer = getattr(ws, "_writer", None)
+                for stream in (getattr(ws, "_rows", None), getattr(writer, "xf", None)):
+                    with contextlib.suppress(Exception):
+                        if stream is not None:
+                            stream.close()
+            with contextlib.suppress(Exception):
+                ws._writer.cleanup()

@@ -27,7 +27,7 @@ UNKNOWN = "(unknown)"
 FIGURES = ("reviewed_today", "reviewed", "changed_today", "changed", "confirmed_today", "confirmed",
            "refused_today", "refused")
 # history rows that are not a field's value changed by a clerk
-_NOT_FIELDS = ("status", "*", "*rejected", "fields", CONFIRMED)
+_NOT_FIELDS = ("status", "*", "*rejected", "*cleaned", "fields", CONFIRMED)
 
 
 def database_user(db: LetterStore) -> str:

@@ -37,7 +37,7 @@ from imr_desk.core.api import PARSER_VERSION
 from imr_desk.core.checks import recheck
 from imr_desk.core.reading import sha256_of
 from imr_desk.core.record import OPEN_STATUSES, STATUSES, Status
-from imr_desk.store import engine, integrity, schema
+from imr_desk.store import engine, integrity, schema, storable
 from imr_desk.store import records as rec
 from imr_desk.store.engine import DB_ERRORS, POSTGRESQL, SQLITE, Connection, PgConnection, wrap
 from imr_desk.store.errors import (
@@ -405,6 +405,39 @@ class LetterStore:
     def close(self) -> None:
         self.conn.close()
 
+    # the rights a command that writes letters needs: (table, privilege)
+    WRITE_RIGHTS = (("letters", "INSERT"), ("letters", "UPDATE"), ("contents", "INSERT"), ("contents", "UPDATE"),
+                    ("items", "INSERT"), ("items", "DELETE"), ("history", "INSERT"), ("history", "UPDATE"),
+                    ("history", "DELETE"), ("files", "INSERT"), ("annotations", "INSERT"), ("batches", "INSERT"),
+                    ("ocr_layers", "INSERT"), ("ocr_layers", "UPDATE"))
+
+    def require_write(self, doing: str) -> None:
+        """Before a command's work (re-parse, OCR, import): fail once, with one message, when the database
+        cannot be written, rather than once a letter after the work is done. On a server the role's
+        rights are asked (`has_table_privilege`) and a read-only session or server is refused; an SQLite
+        file opened for writing was checked when it was opened."""
+        if self.engine != POSTGRESQL:
+            return
+        try:
+            read_only = str(self.conn.execute("SELECT current_setting('transaction_read_only')").fetchone()[0])
+            checks = ", ".join(f"has_table_privilege('{t}', '{p}')" for t, p in self.WRITE_RIGHTS)
+            granted = self.conn.execute(f"SELECT {checks}").fetchone()
+        except DB_ERRORS as exc:
+            raise_known(exc, self.target, doing)
+        if read_only == "on":
+            raise NotWritable(f"Could not {doing}: {self.where} is open for reading only (a read-only session or a "
+                              "standby server). Nothing was changed.")
+        missing = [f"{p} on {t}" for (t, p), ok in zip(self.WRITE_RIGHTS, granted, strict=True) if not ok]
+        if missing:
+            from imr_desk.store.errors import _role_of
+
+            role = _role_of(self.target)
+            raise NotWritable(
+                f"Could not {doing}: the database role {role} may not write letters on {self.where} (it lacks "
+                f"{', '.join(missing[:3])}{' and more' if len(missing) > 3 else ''}). Nothing was read or changed. "
+                f"Ask whoever runs the server to grant it, e.g. GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES "
+                f"IN SCHEMA public TO {role}.")
+
     def __enter__(self) -> Self:
         return self
 
@@ -565,6 +598,9 @@ class LetterStore:
         sha = sha256 or sha256_of(data)
         if status not in STATUSES:
             raise StoreError(f"“{status}” is not a status; use one of: {', '.join(STATUSES)}.")
+        # what neither engine can store (NUL, lone surrogates) is replaced, and the letter's history says so
+        (name, status_reason, history, annotations), cleaned = storable.clean(
+            (name, status_reason, list(history), list(annotations)))
         record = record if record is not None else parsed
         cols = rec.columns_of(record)
         cols["layout"] = layout if layout is not None else cols["layout"]
@@ -591,7 +627,8 @@ class LetterStore:
             if row is None:
                 return None
             letter_id = int(row[0])
-            self._write_contents(letter_id, record, insert=True, text=text, page_starts=page_starts, parsed=parsed)
+            cleaned += self._write_contents(letter_id, record, insert=True, text=text, page_starts=page_starts,
+                                            parsed=parsed)
             self.conn.execute("INSERT INTO files(letter_id, data) VALUES (?, ?)", (letter_id, data))
             self._write_items(letter_id, record)
             changes = [Change(h["path"], h.get("old"), h.get("new"), h.get("origin", "import"), h.get("reason"),
@@ -599,6 +636,9 @@ class LetterStore:
             if not changes:
                 changes = [Change("*", None, {"parser_version": values["parser_version"]}, "parser",
                                   who=values["imported_by"], at=values["imported_at"])]
+            if cleaned:
+                changes.append(Change(storable.CLEANED_PATH, None, {"replaced": cleaned}, "import",
+                                      storable.note(cleaned), who=values["imported_by"], at=at))
             self.add_history(letter_id, changes, at=at, own=False)  # an imported row keeps its who, even none
             self.conn.executemany(
                 'INSERT INTO annotations(letter_id, start, "end", label, note, who, at, removed_at, removed_by) '
@@ -610,16 +650,22 @@ class LetterStore:
 
     def _write_contents(self, letter_id: int, record: dict[str, Any], *, insert: bool = False,
                         text: str | None = None, page_starts: Sequence[int] | None = None,
-                        parsed: dict[str, Any] | None = None) -> None:
-        """The letter's bulky parts: the clerk's record (and on import the text and the parser's record)."""
-        record_json = rec.dumps(record)
+                        parsed: dict[str, Any] | None = None) -> int:
+        """The letter's bulky parts: the clerk's record (and on import the text and the parser's record).
+
+        Returns how many characters neither engine can store were replaced (store/storable.py); the
+        caller records it in the letter's history."""
+        record_json, cleaned = rec.dumps_counted(record)
         values: dict[str, Any] = {"letter_id": letter_id, "record": record_json, **rec.search_columns_of(record)}
         if text is not None:
-            values["text"] = text
+            clean_text, in_text = storable.clean_text(text)
+            values["text"] = storable.Cleaned(clean_text)
+            cleaned += in_text
         if page_starts is not None:
             values["page_starts"] = rec.dumps(list(page_starts))
         if parsed is not None:
-            values["parsed"] = rec.dumps(parsed)
+            values["parsed"], in_parsed = rec.dumps_counted(parsed)
+            cleaned += in_parsed if parsed is not record else 0
             if values["parsed"] == record_json:
                 values["record"] = None  # still the parser's record: kept once
         if insert:
@@ -633,6 +679,7 @@ class LetterStore:
             self.conn.execute(
                 f"UPDATE contents SET {sets}{', ' if sets else ''}"
                 f"record = CASE WHEN {same} THEN NULL ELSE :record END WHERE letter_id = :letter_id", values)
+        return cleaned
 
     def _write_items(self, letter_id: int, record: dict[str, Any]) -> None:
         self.conn.execute("DELETE FROM items WHERE letter_id = ?", (letter_id,))
@@ -801,10 +848,13 @@ class LetterStore:
                     "WHERE id = :id",
                     {**cols, "version": new_version, "id": letter_id},
                 )
-                self._write_contents(letter_id, record)
+                cleaned = self._write_contents(letter_id, record)
                 self._write_items(letter_id, record)
                 written = [Change(p, o, n, reason=reason, version=new_version) for p, o, n in changes] or [
                     Change("fields", reason=reason, version=new_version)]
+                if cleaned:
+                    written.append(Change(storable.CLEANED_PATH, None, {"replaced": cleaned},
+                                          reason=storable.note(cleaned), version=new_version))
                 if status in (TO_REVIEW, REVIEWED):  # a record changed after review must be reviewed again
                     written.append(Change("status", status, IN_REVIEW, version=new_version,
                                           reason="changed after review" if status == REVIEWED else None))
@@ -874,7 +924,8 @@ class LetterStore:
         """
         if status not in STATUSES:
             raise StoreError(f"“{status}” is not a status; use one of: {', '.join(STATUSES)}.")
-        reason = (reason or "").strip() or None
+        reason, cleaned = storable.clean_text((reason or "").strip())
+        reason = reason or None
         if status == POSTPONED and not reason:
             raise StoreError("Say why the letter is postponed: the reason is kept with it.")
         with self.transaction("change the letter's status"):
@@ -902,7 +953,11 @@ class LetterStore:
                 "version = version + 1 WHERE id = ?",
                 (status, reason, self.user, at, *reviewed, letter_id),
             )
-            self.add_history(letter_id, [Change("status", old, status, reason=reason, version=version + 1)], at=at)
+            changes = [Change("status", old, status, reason=reason, version=version + 1)]
+            if cleaned:
+                changes.append(Change(storable.CLEANED_PATH, None, {"replaced": cleaned, "in": "reason"},
+                                      reason=storable.note(cleaned), version=version + 1))
+            self.add_history(letter_id, changes, at=at)
             self._remember(op, letter_id, int(version) + 1)
         return int(version) + 1
 
@@ -955,10 +1010,13 @@ class LetterStore:
                     f"UPDATE letters SET parser_version = :pv, version = version + 1, {sets} WHERE id = :id",
                     {**cols, "pv": PARSER_VERSION, "id": letter_id},
                 )
-                self._write_contents(letter_id, new, text=text, page_starts=page_starts, parsed=new)
+                cleaned = self._write_contents(letter_id, new, text=text, page_starts=page_starts, parsed=new)
                 self._write_items(letter_id, new)
-                self.add_history(letter_id, [Change(p, o, v, "reparse", version=version + 1) for p, o, v in changes],
-                                 at=at)
+                written = [Change(p, o, v, "reparse", version=version + 1) for p, o, v in changes]
+                if cleaned:
+                    written.append(Change(storable.CLEANED_PATH, None, {"replaced": cleaned}, "reparse",
+                                          storable.note(cleaned), version=version + 1))
+                self.add_history(letter_id, written, at=at)
                 return "replaced"
             self.conn.execute("UPDATE letters SET parser_version = ? WHERE id = ?", (PARSER_VERSION, letter_id))
             # the clerk's record stays as it is, even where it was still the old parser's (NULL)
@@ -974,7 +1032,7 @@ class LetterStore:
         """Whether any value of the letter's record was set by a clerk (or came with an imported review)."""
         return bool(self._read(
             "SELECT 1 FROM history WHERE letter_id = ? AND origin IN ('clerk', 'import') AND path NOT IN "
-            "('status', '*', '*rejected') AND path NOT LIKE 'annotations.%' LIMIT 1", (letter_id,)))
+            "('status', '*', '*rejected', '*cleaned') AND path NOT LIKE 'annotations.%' LIMIT 1", (letter_id,)))
 
     # -- confirmed fields and team settings ------------------------------------------------------------
     @retried
@@ -1028,7 +1086,8 @@ class LetterStore:
                        op: str | None = None) -> int:
         """Annotate text[start:end]; returns the annotation's id. `op`: as for `save_record` (run again, the
         same annotation's id, not a second one)."""
-        label = (label or "").strip()
+        (label, note), cleaned = storable.clean(((label or "").strip(), note or ""))
+        label = label.strip()
         if not label:
             raise StoreError("Give the annotation a label (for example: extraction error, question, note).")
         if not (0 <= start < end):
@@ -1048,8 +1107,12 @@ class LetterStore:
                 'INSERT INTO annotations(letter_id, start, "end", label, note, who, at) VALUES (?, ?, ?, ?, ?, ?, ?) '
                 "RETURNING id", (letter_id, start, end, label, note or "", self.user, at),
             ).fetchone()[0])
-            self.add_history(letter_id, [Change(f"annotations.{aid}", None, {"start": start, "end": end, "label": label,
-                                                                             "note": note or ""})], at=at)
+            changes = [Change(f"annotations.{aid}", None, {"start": start, "end": end, "label": label,
+                                                          "note": note or ""})]
+            if cleaned:
+                changes.append(Change(storable.CLEANED_PATH, None, {"replaced": cleaned, "in": f"annotations.{aid}"},
+                                      reason=storable.note(cleaned)))
+            self.add_history(letter_id, changes, at=at)
             self._remember(op, letter_id, aid)
         return aid
 

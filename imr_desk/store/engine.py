@@ -18,6 +18,9 @@ A database is named by a path (SQLite) or a URL `postgresql://user@host:port/dbn
 `postgres://`); libpq's environment variables (PGPASSWORD, PGHOST, ...) and ~/.pgpass apply, since
 psycopg connects through libpq. `is_server_url` tells them apart; `display_name` is the name to show
 (a URL without its password).
+
+Every text parameter is cleaned of what PostgreSQL's `text` cannot hold (NUL, lone surrogates:
+store/storable.py) on both engines, so nothing reaches either database that a server would refuse.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import psycopg
 import psycopg_pool
 
 from imr_desk.store import urls
+from imr_desk.store.storable import clean_params
 
 Params = Sequence[Any] | Mapping[str, Any]
 
@@ -150,10 +154,10 @@ class SqliteConnection(Connection):
         self.raw = raw
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
-        return self.raw.execute(sql, params)
+        return self.raw.execute(sql, clean_params(params))
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> Cursor:
-        return self.raw.executemany(sql, rows)
+        return self.raw.executemany(sql, (clean_params(r) for r in rows))
 
     def close(self) -> None:
         self.raw.close()
@@ -359,7 +363,7 @@ class PgConnection(Connection):
     def execute(self, sql: str, params: Params = ()) -> Cursor:
         conn = self.raw
         try:
-            return conn.execute(to_pg(sql), params)
+            return conn.execute(to_pg(sql), clean_params(params))
         except psycopg.Error:
             self._broken()
             raise
@@ -368,7 +372,7 @@ class PgConnection(Connection):
         conn = self.raw
         cur = conn.cursor()
         try:
-            cur.executemany(to_pg(sql), rows)
+            cur.executemany(to_pg(sql), (clean_params(r) for r in rows))
         except psycopg.Error:
             self._broken()
             raise

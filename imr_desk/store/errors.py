@@ -54,6 +54,10 @@ class NotWritable(StoreError):
     """The database or its folder cannot be written (or the file cannot be opened at all)."""
 
 
+class NotReadable(NotWritable):
+    """The file cannot be read by this user (its permissions, or its folder's)."""
+
+
 class DiskFull(StoreError):
     """The disk (or the database's size limit) is full."""
 

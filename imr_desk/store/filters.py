@@ -4,7 +4,9 @@
 ids, exported or not) and turns itself into one SQL `WHERE` over `letters l`, in the dialect of the
 connection it is given (store/engine.py: the few fragments that differ between SQLite and PostgreSQL). The queue builds one
 from its controls, the export set (imr_desk.export.selection.ExportSet) from its options; the store's
-`queue`, `queue_count`, `progress` and `letter_ids` read it. Empty fields do not filter.
+`queue`, `queue_count`, `progress` and `letter_ids` read it. Fields left unset (None, False) do not
+filter; an empty or blank text ("", "  ") is refused (`EmptyFilter`), never read as "every letter": a
+script whose variable came out empty must not ship the whole database.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, fields
 from typing import Any, TypeAlias
 
 from imr_desk.store.engine import POSTGRESQL, Connection
+from imr_desk.store.errors import StoreError
 from imr_desk.store.fts import MAX_WORDS, fts_words
 
 
@@ -41,13 +44,27 @@ def matching(conn: Connection) -> str:
 def search_query(conn: Connection, text: str) -> str:
     """What a clerk typed as the engine's full-text query: FTS5's (`match_query`), or a tsquery (`pg_match_query`)."""
     return pg_match_query(text) if conn.engine == POSTGRESQL else match_query(text)
+
+
+class EmptyFilter(StoreError, ValueError):
+    """A filter given as an empty (or blank) text: it would choose nothing or everything, so it is refused."""
+
+
+# the filter's text fields, and what to call each in a message
+_TEXT_FIELDS = {"batch": "batch", "search": "search", "decision": "decision", "outcome": "outcome",
+                "specialty": "specialty", "decided_from": "decided-from date", "decided_to": "decided-to date",
+                "reviewed_from": "reviewed-from date", "reviewed_to": "reviewed-to date", "since": "since date",
+                "until": "until date", "reviewed_by": "reviewer", "warning_code": "warning code"}
+
+
 # when a letter last moved: reviewed, else its status changed, else it was imported
 _LAST_MOVED = "COALESCE(l.reviewed_at, l.status_at, l.imported_at)"
 
 
 @dataclass
 class LetterFilter:
-    """A choice of letters. Every field left empty (None, "", [], False) chooses all."""
+    """A choice of letters. Every field left unset (None, False; `status` also []) chooses all; an empty text
+    ("" or blanks, also as one of `status`'s) is refused with `EmptyFilter`; `ids=[]` chooses no letter."""
 
     status: Sequence[str] | str | None = None  # one status or several
     batch: str | None = None  # the import batch's name
@@ -67,6 +84,17 @@ class LetterFilter:
     ids: Iterable[int] | None = None
     exported: bool | None = None  # carried by any export, or by none
     only_new: bool = False  # no export carried it since it was (last) marked reviewed
+
+    def __post_init__(self) -> None:
+        for name, what in _TEXT_FIELDS.items():
+            value = getattr(self, name)
+            if isinstance(value, str) and not value.strip():
+                raise EmptyFilter(f"The {what} filter is empty: give a {what}, or leave the filter out to "
+                                  "choose letters without it. Nothing was chosen.")
+        statuses = [self.status] if isinstance(self.status, str) else list(self.status or [])
+        if any(not isinstance(s, str) or not s.strip() for s in statuses):
+            raise EmptyFilter("The status filter holds an empty status: name a status (to review, in review, "
+                              "reviewed, postponed). Nothing was chosen.")
 
     @classmethod
     def of(cls, value: LetterFilter | Mapping[str, Any] | None) -> LetterFilter:

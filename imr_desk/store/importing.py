@@ -9,6 +9,7 @@ half of one. A bad file is reported and the import goes on with the others.
 from __future__ import annotations
 
 import logging
+import re
 import stat
 import zipfile
 from collections.abc import Callable, Generator, Iterable
@@ -22,16 +23,20 @@ from imr_desk.core.limits import shown_name
 from imr_desk.core.ocr import OcrCancelled, OcrLayer, OcrUnavailable
 from imr_desk.core.reading import TEXT, ReadProblem, media_type_of, sha256_of
 from imr_desk.store.database import LetterStore
-from imr_desk.store.errors import DiskFull, NotWritable, StoreError
+from imr_desk.store.errors import StoreError
 from imr_desk.store.jsonl import count_lines
 from imr_desk.store.ocr_layers import run_ocr, save_layer
-from imr_desk.store.roundtrip import import_jsonl
+from imr_desk.store.roundtrip import STOPS_THE_IMPORT, import_jsonl
 
 log = logging.getLogger(__name__)
 
 LETTER_SUFFIXES = (".pdf", ".txt", ".png", ".jpg", ".jpeg", ".tif", ".tiff")  # images: scans, read by OCR
 ARCHIVE_SUFFIXES = (".zip",)
 EXPORT_SUFFIXES = (".jsonl",)
+NOT_A_LETTER = ("not a letter file: IMR Desk reads .pdf, .txt, .png, .jpg, .tif letters, .zip archives of them and "
+                ".jsonl exports")
+MACOS_NOTES = "macOS's own notes about the files, not letters"
+_NOTHING_CHANGED = re.compile(r"nothing was (changed|half-written)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -130,15 +135,21 @@ def _zip_sources(p: Path, ignored: list[str]) -> list[_Source]:
             macos = True
             continue
         wanted = base.lower().endswith(LETTER_SUFFIXES + ARCHIVE_SUFFIXES + EXPORT_SUFFIXES)
-        if any(part.startswith(".") for part in Path(member).parts):
-            if wanted:
-                ignored.append(f"{label} (a hidden file in the archive: extract it and import it by its name)")
+        parts = Path(member).parts
+        if ".." in parts or member.startswith(("/", "\\")):
+            ignored.append(f"{label} (its name leads out of the archive, by ../ or a leading /: it is neither "
+                           "extracted nor read)")
+            continue
+        if any(part.startswith(".") for part in parts):
+            ignored.append(f"{label} (a hidden file in the archive"
+                           f"{': extract it and import it by its name' if wanted else ''})")
             continue
         if base.lower().endswith(ARCHIVE_SUFFIXES + EXPORT_SUFFIXES):
             out.append(_Source(label, shown_name(base), bytes, "failed", "an archive or export inside an archive "
                                                                         "is not read; extract it and import it on its own"))
             continue
         if not wanted:
+            ignored.append(f"{label} ({NOT_A_LETTER})")
             continue
         problem = limits.too_big(info.file_size, is_pdf=True) or limits.archive_member_problem(
             info.file_size, info.compress_size, total)
@@ -152,7 +163,7 @@ def _zip_sources(p: Path, ignored: list[str]) -> list[_Source]:
 
         out.append(_Source(label, shown_name(base), load))
     if macos:
-        ignored.append(f"{shown}:__MACOSX/ (macOS's own notes about the files, not letters)")
+        ignored.append(f"{shown}:__MACOSX/ ({MACOS_NOTES})")
     return out
 
 
@@ -200,9 +211,18 @@ def expand(paths: Iterable[str | Path], ignored: list[str]) -> list[_Source]:
                 rel = child.relative_to(p)
                 suffix = child.suffix.lower()
                 wanted = suffix in LETTER_SUFFIXES + ARCHIVE_SUFFIXES + EXPORT_SUFFIXES
+                if "__MACOSX" in rel.parts:  # named once, as in an archive
+                    if rel.parts[-1] == "__MACOSX":
+                        ignored.append(f"{shown_name(str(child))}/ ({MACOS_NOTES})")
+                    continue
                 if any(part.startswith(".") for part in rel.parts):
-                    if wanted and not child.is_dir():
-                        ignored.append(f"{shown_name(str(child))} (a hidden file: import it by its name to read it)")
+                    if rel.parts[-1].startswith(".") and not any(part.startswith(".") for part in rel.parts[:-1]):
+                        # named once: the files inside a hidden folder are that folder's
+                        if child.is_dir() and not child.is_symlink():
+                            ignored.append(f"{shown_name(str(child))} (a hidden folder: the files in it are not read)")
+                        else:
+                            ignored.append(f"{shown_name(str(child))} (a hidden file"
+                                           f"{': import it by its name to read it' if wanted else ''})")
                     continue
                 if child.is_symlink() and child.is_dir():  # not walked: a link may loop back
                     ignored.append(f"{shown_name(str(child))} (a link to a folder: import that folder itself)")
@@ -223,7 +243,7 @@ def expand(paths: Iterable[str | Path], ignored: list[str]) -> list[_Source]:
                 elif suffix in EXPORT_SUFFIXES:
                     out.append(_jsonl_source(child))
                 else:
-                    ignored.append(shown_name(str(child)))
+                    ignored.append(f"{shown_name(str(child))} ({NOT_A_LETTER})")
         elif p.is_file():
             suffix = p.suffix.lower()
             if suffix in ARCHIVE_SUFFIXES:
@@ -303,6 +323,35 @@ def import_iter(db: LetterStore, paths: Iterable[str | Path], batch: str | None 
                 cancel: Any = None) -> Generator[ImportEvent, None, ImportReport]:
     """Import letters one at a time, yielding an `ImportEvent` after each; returns the `ImportReport`."""
     report = ImportReport(batch=batch or default_batch_name())
+    db.require_write("import the letters")  # a role that may only read: one message before any file is read
+    try:
+        return (yield from _import_sources(db, paths, report, cancel))
+    except StoreError as exc:  # the disk is full, the server went away...: say how far the import got
+        raise stopped(exc, report) from (exc.__cause__ or exc)  # the database's own error stays the cause
+
+
+def stopped(exc: StoreError, report: ImportReport) -> StoreError:
+    """`exc` (the condition that stopped an import) told with what the import stored before it: the same
+    class (a full disk stays `DiskFull`), its message led by the count, and `report` attached (`.report`).
+
+    Once anything was done, the condition's own "nothing was changed" is left out: the letters stored are kept."""
+    kept = len(report.added)
+    if not (kept or report.duplicates or report.failed):  # then "nothing was changed" is the truth
+        done, cause = "The import stopped before storing any letter", exc.clerk_message
+    else:
+        parts = [part for part in re.split(r"(?<=[.;])\s+", exc.clerk_message) if not _NOTHING_CHANGED.search(part)]
+        cause = " ".join((part[:1].upper() + part[1:]).removesuffix(";") + ("." if part.endswith(";") else "")
+                         for part in parts)
+        done = (f"The import stopped after storing {kept} letter(s), which are kept ({len(report.duplicates)} "
+                f"already in the database, {len(report.failed)} failed)")
+    told = type(exc)(f"{done}: {cause} Run the same import again once that is put right: the letters already "
+                     "stored are skipped.")
+    told.report = report  # type: ignore[attr-defined]
+    return told
+
+
+def _import_sources(db: LetterStore, paths: Iterable[str | Path], report: ImportReport,
+                    cancel: Any) -> Generator[ImportEvent, None, ImportReport]:
     sources = expand(paths, report.ignored)
     total = sum(src.weight for src in sources)
     done = 0
@@ -384,8 +433,8 @@ def _one(db: LetterStore, src: _Source, batch: str, data: bytes | None = None, l
             return "failed", f"could not read the file ({getattr(exc, 'strerror', None) or exc})", None
     try:
         return add_letter(db, data, src.name, batch, layer, problem)
-    except (DiskFull, NotWritable):
-        raise  # nothing else can be stored either: stop and tell the clerk
+    except STOPS_THE_IMPORT:
+        raise  # nothing else can be stored either: stop and tell the clerk (with the count stored so far)
     except StoreError as exc:
         return "failed", exc.clerk_message, None
 

@@ -111,31 +111,100 @@ def _last_export(conn: sqlite3.Connection) -> tuple[str, str, str] | None:
     return (str(row[0]), str(row[1]), str(row[2])) if row else None
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
 def full_check(path: Path) -> tuple[list[str], dict[str, int]]:
     """Everything wrong with the database at `path` (SQLite's integrity and foreign-key checks, its
-    shape), read-only; and what it holds (schema version, letters) when it could be read."""
+    shape), read-only; and what it holds (schema version, letters) when it could be read.
+
+    What is not damage is not called damage: a file this user may not read raises `NotReadable`, a
+    file that is no IMR Desk database (text, zeros, another program's SQLite file) `NotADatabase`,
+    each with its own message; a sound database in a folder this user cannot write is read as it is.
+    """
     from urllib.parse import quote
 
+    path = Path(path)
+    _refuse_what_is_not_damage(path)
     problems: list[str] = []
     facts: dict[str, int] = {}
-    try:
-        conn = sqlite3.connect(f"file:{quote(str(Path(path).resolve()))}?mode=ro", uri=True, isolation_level=None)
-    except sqlite3.Error as exc:
-        return [f"it cannot be opened ({exc})"], facts
-    try:
+    base = f"file:{quote(str(path.resolve()))}?mode=ro"
+    # a WAL database needs its shared-memory file even to be read; where that cannot be made (a read-only
+    # folder) SQLite reads the file as it is ("immutable"), as the store's read-only opening does
+    uris = [base, base + "&immutable=1"] if not os.access(path.parent, os.W_OK) else [base]
+    for uri in uris:
+        problems, facts = [], {}
         try:
-            facts["schema"] = schema.version_of(conn)
-            if schema.application_id_of(conn) != schema.APPLICATION_ID:
-                problems.append("it is not an IMR Desk database (its application id is not IMR Desk's)")
-            problems += [f"integrity check: {line}" for r in conn.execute("PRAGMA integrity_check(100)")
-                         if r[0] != "ok" for line in str(r[0]).splitlines() if not line.startswith("***")]
-            problems += [f"foreign key check: a row of {r[0]} (rowid {r[1]}) names a missing row of {r[2]}"
-                         for r in conn.execute("PRAGMA foreign_key_check").fetchmany(20)]
-            problems += shape_problems(conn)
-            if not problems:
-                facts["letters"] = int(conn.execute("SELECT count(*) FROM letters").fetchone()[0])
-        except sqlite3.DatabaseError as exc:
-            problems.append(f"it cannot be read ({exc})")
-    finally:
-        conn.close()
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+        except sqlite3.Error as exc:
+            problems = [f"it cannot be opened ({exc})"]
+            continue
+        try:
+            _full_check(conn, path, problems, facts)
+        finally:
+            conn.close()
+        if not (problems and problems[0].startswith("it cannot be read (")):
+            break
     return problems, facts
+
+
+def _refuse_what_is_not_damage(path: Path) -> None:
+    """Raise `NotReadable` or `NotADatabase` for a file whose trouble is not damage (see `full_check`)."""
+    from imr_desk.store.errors import NotADatabase, NotReadable
+
+    if not os.access(path, os.R_OK) or (path.parent != path and not os.access(path.parent, os.X_OK)):
+        raise NotReadable(f"{path} cannot be read here (permissions): this user may not read the file. Nothing "
+                          "was checked; run the check as a user who may read it, or ask for read permission.")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(100)
+            zeros = not head.strip(b"\x00") and _all_zero(f)
+    except PermissionError as exc:
+        raise NotReadable(f"{path} cannot be read here (permissions: {exc.strerror}). Nothing was checked.") from exc
+    if head.startswith(SQLITE_HEADER):
+        try:
+            conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro&immutable=1", uri=True, isolation_level=None)
+            try:
+                app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+                tables = [r[0] for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name LIMIT 6")]
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return  # the header says SQLite, the file cannot be read as it: damage, which the check lists
+        if app_id != schema.APPLICATION_ID and (app_id != 0 or "letters" not in tables):
+            listed = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "") if tables else "none"
+            raise NotADatabase(f"{path} is not an IMR Desk database: it is an SQLite database of another program "
+                               f"(application id {app_id}, tables: {listed}). Nothing was checked; give the path of "
+                               "an IMR Desk database.")
+        return
+    what = "it is an empty file (0 bytes)" if not head else ("it begins with nothing but zero bytes, not an SQLite file's header (a preallocated or sparse file, or "
+            "one whose start was wiped)" if zeros else "it is not an SQLite file at all (it does not start as one does)")
+    raise NotADatabase(f"{path} is not an IMR Desk database: {what}. Nothing was checked; give the path of an IMR "
+                       "Desk database. If this was your database, recover from your last export or a backup.")
+
+
+def _all_zero(f: object, chunk: int = 1 << 20, limit: int = 64 << 20) -> bool:
+    """Whether the rest of an open file (its first `limit` bytes) is zero bytes."""
+    read = 0
+    while read < limit and (block := f.read(chunk)):  # type: ignore[attr-defined]
+        if block.strip(b"\x00"):
+            return False
+        read += len(block)
+    return True
+
+
+def _full_check(conn: sqlite3.Connection, path: Path, problems: list[str], facts: dict[str, int]) -> None:
+    try:
+        facts["schema"] = schema.version_of(conn)
+        if schema.application_id_of(conn) != schema.APPLICATION_ID:
+            problems.append("it is not an IMR Desk database (its application id is not IMR Desk's)")
+        problems += [f"integrity check: {line}" for r in conn.execute("PRAGMA integrity_check(100)")
+                     if r[0] != "ok" for line in str(r[0]).splitlines() if not line.startswith("***")]
+        problems += [f"foreign key check: a row of {r[0]} (rowid {r[1]}) names a missing row of {r[2]}"
+                     for r in conn.execute("PRAGMA foreign_key_check").fetchmany(20)]
+        problems += shape_problems(conn)
+        if not problems:
+            facts["letters"] = int(conn.execute("SELECT count(*) FROM letters").fetchone()[0])
+    except sqlite3.DatabaseError as exc:
+        problems.append(f"it cannot be read ({exc})")

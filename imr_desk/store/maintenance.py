@@ -33,6 +33,8 @@ def reparse(db: LetterStore, progress: Callable[[int, int], Any] | None = None, 
     params = () if force else (PARSER_VERSION,)
     if ids is None:  # `ids`: only these letters (those OCR has just read), whatever their parser version
         ids = [r[0] for r in db.conn.execute(f"SELECT id FROM letters{where} ORDER BY id", params)]
+    if ids:
+        db.require_write("re-parse the letters")  # one message before any work, not one a letter
     for n, letter_id in enumerate(ids, 1):
         holder = db.live_leases().get(letter_id)
         if holder is not None:  # a clerk has it open: replacing it under them would refuse their next save

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from imr_desk.core.fields import diff, flatten
+from imr_desk.store.storable import Cleaned, clean, needs_cleaning
 
 # the items table's columns (store/schema.py): the database's shape, which a new catalogue field leaves alone
 ITEM_COLUMNS = ("request", "original_request", "authorized", "decision", "decision_stated",
@@ -20,7 +21,17 @@ REVIEWED_PARTS = ("case", "reviewer", "patient", "summary", "items")
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """`value` as the store's JSON text, cleaned of what neither engine can store (store/storable.py)."""
+    return dumps_counted(value)[0]
+
+
+def dumps_counted(value: Any) -> tuple[str, int]:
+    """`dumps`, and how many characters the cleaning replaced (0 on the quick path: a clean value is dumped once)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if "\\u0000" not in text and not needs_cleaning(text):  # json escapes NUL as \u0000, keeps a lone surrogate
+        return Cleaned(text), 0
+    cleaned, count = clean(value)
+    return Cleaned(json.dumps(cleaned, ensure_ascii=False, separators=(",", ":")) if count else text), count
 
 
 def loads(text: str | None) -> Any:

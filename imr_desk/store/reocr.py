@@ -51,6 +51,8 @@ def ocr_stored(db: LetterStore, everything: bool = False, progress: Callable[[st
         raise ocr.OcrUnavailable()
     started = time.monotonic()
     ids = letters_to_ocr(db, everything)
+    if ids:
+        db.require_write("store what OCR reads")  # before any page is read, not after
     for n, letter_id in enumerate(ids, 1):
         if cancel is not None and cancel.is_set():
             report.cancelled = True

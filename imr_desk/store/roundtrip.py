@@ -37,7 +37,16 @@ from imr_desk.core.reading import sha256_of
 from imr_desk.core.record import STATUSES, Status
 from imr_desk.core.record import Outcome as RecordOutcome
 from imr_desk.store.database import LetterStore
-from imr_desk.store.errors import DiskFull, NotWritable, StoreError, describe_error
+from imr_desk.store.errors import (
+    ConnectionLost,
+    DatabaseLocked,
+    DiskFull,
+    DiskIOError,
+    NotWritable,
+    ServerUnreachable,
+    StoreError,
+    describe_error,
+)
 from imr_desk.store.jsonl import BadLine, read_lines
 
 EXTRA_KEYS = ("text", "page_starts", "review", "history", "annotations")
@@ -294,13 +303,18 @@ def import_line(db: LetterStore, line: dict[str, Any], batch: str | None, origin
             layout=record.get("layout"), parser_version=review.get("parser_version"),
             history=history, annotations=annotations,
         )
-    except (DiskFull, NotWritable):
+    except STOPS_THE_IMPORT:
         raise  # nothing else can be stored either
     except StoreError as exc:
         return name, "failed", exc.clerk_message, None
     if letter_id is None:
         return name, "duplicate", "already in the database", db.letter_id_by_sha256(carried)
     return name, "added", note, letter_id
+
+
+# conditions under which no further letter can be stored either: the import stops, saying how far it got
+STOPS_THE_IMPORT: tuple[type[StoreError], ...] = (DiskFull, NotWritable, DiskIOError, ConnectionLost,
+                                                  ServerUnreachable, DatabaseLocked)
 
 
 def import_jsonl(db: LetterStore, path: Path, batch: str | None) -> Iterator[Outcome]:
@@ -312,7 +326,7 @@ def import_jsonl(db: LetterStore, path: Path, batch: str | None) -> Iterator[Out
             continue
         try:
             name, outcome, message, letter_id = import_line(db, line, batch, f"{path.name}:{number}")
-        except (DiskFull, NotWritable):
+        except STOPS_THE_IMPORT:
             raise  # nothing else can be stored either: the import stops and says why
         except Exception as exc:  # noqa: BLE001 - a line we did not foresee: logged, reported, and the next one read
             log.exception("could not import %s line %d", path, number)

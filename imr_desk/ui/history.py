@@ -131,6 +131,9 @@ def sentence(path: str, old: Any, new: Any, origin: str = "clerk", text: str | N
         return _whole(origin, new)
     if path == "*parser":
         return _reparsed(old, new)
+    if path == "*cleaned":  # store/storable.py: NUL or a lone surrogate, which no database can hold
+        n = new.get("replaced", 0) if isinstance(new, dict) else 0
+        return f"{n} character{'s' if n != 1 else ''} the database cannot store (NUL) replaced with �"
     if path == "*rejected":
         return "Edits not saved (someone saved the letter first); they are kept here"
     if path == "fields":

@@ -170,7 +170,9 @@ def describe_report(report: Any) -> str:
         value = get(key, 0)
         return len(value) if isinstance(value, list | tuple) else int(value or 0)
 
-    lines = [f"{n('added')} letter(s) added, {n('duplicates')} already in the database, {n('failed')} failed."]
+    ignored = list(get("ignored", []) or [])
+    other = f", {len(ignored)} other file(s) ignored" if ignored else ""
+    lines = [f"{n('added')} letter(s) added, {n('duplicates')} already in the database, {n('failed')} failed{other}."]
     if get("cancelled", False):
         lines.insert(0, "The import was cancelled; the letters read so far were kept.")
     duplicates = list(get("duplicates", []) or [])
@@ -193,4 +195,9 @@ def describe_report(report: Any) -> str:
         lines.append(f"• {name}: {reason}" if reason else f"• {name}")
     if len(failed) > 10:
         lines.append(f"… and {len(failed) - 10} more (see the log).")
+    if ignored:  # each "path (why)", as the command line lists them
+        lines += ["", "Not read (not letters, or not to be read):"]
+        lines += [f"• {entry}" for entry in ignored[:10]]
+    if len(ignored) > 10:
+        lines.append(f"… and {len(ignored) - 10} more (`imr-desk import` lists them all).")
     return "\n".join(lines)

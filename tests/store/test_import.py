@@ -46,7 +46,9 @@ def test_folders_are_walked_recursively_and_other_files_ignored(db: Database, le
     events: list[ImportEvent] = []
     report = db.import_paths([letters_dir], progress=events.append)
     assert len(report.added) == 6 and report.failed == []
-    assert [Path(i).name for i in report.ignored] == ["notes.docx"]
+    assert [Path(i.split(" (", 1)[0]).name for i in report.ignored] == ["notes.docx"]
+    assert report.ignored[0].endswith("(not a letter file: IMR Desk reads .pdf, .txt, .png, .jpg, .tif letters, "
+                                      ".zip archives of them and .jsonl exports)")
     assert [e.done for e in events] == list(range(1, 7)) and {e.total for e in events} == {6}
     assert any("week2" in e.name for e in events)
 

@@ -23,7 +23,7 @@ class GrowingText(QPlainTextEdit):
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # see _fit
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.document().setDocumentMargin(2)
@@ -41,9 +41,22 @@ class GrowingText(QPlainTextEdit):
         """Lines of wrapped text (what the box's height shows, up to max_lines)."""
         return self._lines
 
-    def _fit(self) -> None:
+    def _wrapped_lines(self) -> int:
         # QPlainTextDocumentLayout counts the document's size in lines
-        lines = max(1, int(self.document().documentLayout().documentSize().height()))
+        return max(1, int(self.document().documentLayout().documentSize().height()))
+
+    def _fit(self) -> None:
+        lines = self._wrapped_lines()
+        # The box's own scroll bar is chosen by the line count, never "as needed": shown or hidden by
+        # the viewport's height, a bar that narrows the text (more lines, a taller box, no bar: fewer
+        # lines again) could come and go for ever at some widths. Chosen this way it cannot: the bar
+        # goes on when the text is over max_lines without it, and with it (narrower) it still is; it
+        # goes off when the text fits max_lines with it, and without it (wider) it still does.
+        policy = (Qt.ScrollBarPolicy.ScrollBarAlwaysOn if lines > self.max_lines
+                  else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        if self.verticalScrollBarPolicy() != policy:
+            self.setVerticalScrollBarPolicy(policy)
+            lines = self._wrapped_lines()  # wrapped anew at the width the bar leaves
         self._lines = lines
         shown = min(lines, self.max_lines)
         margins = self.contentsMargins()

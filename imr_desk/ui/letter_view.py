@@ -210,8 +210,19 @@ class PdfLetterView(QGraphicsView):
         self.set_zoom(self._fit_zoom(), fitting=True)
 
     def _fit_zoom(self) -> float:
-        avail = max(100, self.viewport().width() - 24)
-        return max(0.25, min(5.0, avail / self._max_width()))
+        """The zoom at which the widest page, with its gaps, fills the pane's width.
+
+        Measured on the width the viewport has WITH the vertical scroll bar, whether it shows or not:
+        the zoom then depends on the pane's width alone. Measured on the viewport's current width it
+        fed back into itself (the zoom sets the pages' height, the height shows or hides the scroll bar,
+        the scroll bar changes the viewport's width, the width sets the zoom): at a width where the
+        pages fit the pane's height without the bar but not with it, each resize showed the bar, each
+        re-zoom hid it again, and the event loop never returned (CM16-0238035, three pages, froze the
+        window at some pane sizes). Fitting the gaps too keeps the horizontal bar away.
+        """
+        bar = self.verticalScrollBar().sizeHint().width()
+        avail = max(100, self.maximumViewportSize().width() - bar - 4)
+        return max(0.25, min(5.0, avail / (self._max_width() + 2 * PAGE_GAP)))
 
     def go_to_start(self) -> None:
         """Page 1 at the top, its left edge in view."""

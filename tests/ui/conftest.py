@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,6 +60,27 @@ def open_window(qtbot) -> Iterator[Callable[..., object]]:
     for w in made:
         if shiboken6.isValid(w):  # pytest-qt may have closed and deleted it already
             w.close()
+
+
+@contextmanager
+def x_server(screen: str) -> Iterator[str]:
+    """A real X server (Xvfb, one screen of `screen`, e.g. "1280x720x24") with openbox managing its
+    windows, for a window run on the xcb platform in a subprocess; yields its DISPLAY."""
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", screen, "-nolisten", "tcp"],
+                            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as f:
+        display = ":" + f.readline().strip()
+    wm = subprocess.Popen(["openbox"], env={**os.environ, "DISPLAY": display},
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    try:
+        yield display
+    finally:
+        for p in (wm, xvfb):
+            p.terminate()
+            p.wait(10)
 
 
 def letter_id(window, name: str) -> int:

@@ -11,11 +11,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.ui.conftest import x_server
 
 pytestmark = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("openbox")),
                                 reason="needs Xvfb and openbox (packaging/bootstrap.sh --dev installs them)")
@@ -54,23 +55,10 @@ app.exec()
 
 
 @pytest.fixture(scope="module")
-def x_display(tmp_path_factory) -> Iterator[str]:
+def x_display() -> Iterator[str]:
     """A 1280x720 X server with openbox managing its windows."""
-    read, write = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
-                            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write)
-    with os.fdopen(read) as f:
-        display = ":" + f.readline().strip()
-    wm = subprocess.Popen(["openbox"], env={**os.environ, "DISPLAY": display},
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    try:
+    with x_server("1280x720x24") as display:
         yield display
-    finally:
-        for p in (wm, xvfb):
-            p.terminate()
-            p.wait(10)
 
 
 @pytest.mark.parametrize("size", ["default", "huge"])

@@ -37,7 +37,7 @@ from imr_desk.core.api import PARSER_VERSION
 from imr_desk.core.checks import ItemChecks, recheck
 from imr_desk.core.reading import sha256_of
 from imr_desk.core.record import OPEN_STATUSES, STATUSES, Status
-from imr_desk.store import engine, integrity, schema
+from imr_desk.store import engine, fts, integrity, schema
 from imr_desk.store import records as rec
 from imr_desk.store.engine import DB_ERRORS, POSTGRESQL, SQLITE, Connection, PgConnection, wrap
 from imr_desk.store.errors import (
@@ -745,10 +745,21 @@ class LetterStore:
         floor = self._read("SELECT rowid FROM contents_fts WHERE contents_fts MATCH ? ORDER BY rowid DESC "
                            "LIMIT 1 OFFSET ?", (q, RANK_WITHIN - 1))
         lowest = int(floor[0][0]) if floor else 0
-        sql = ("SELECT l.id, l.name, l.case_number, l.status, snippet(contents_fts, -1, '[', ']', '…', 12) "
-               "FROM contents_fts JOIN letters l ON l.id = contents_fts.rowid "
+        sql = ("SELECT l.id, l.name, l.case_number, l.status FROM contents_fts JOIN letters l ON l.id = contents_fts.rowid "
                "WHERE contents_fts MATCH ? AND contents_fts.rowid >= ? ORDER BY rank LIMIT ?")
-        return [SearchHit(*r) for r in self._read(sql, (q, lowest, int(limit)))]
+        return self._with_snippets(self._read(sql, (q, lowest, int(limit))), query)
+
+    def _with_snippets(self, hits: Sequence[Sequence[Any]], query: str) -> list[SearchHit]:
+        """The hits (id, name, case number, status) with their snippets (store/fts.py `snippet`: bounded work
+        however long a letter is, where the engines' own snippets read the whole of it)."""
+        out = []
+        scan = fts.SNIPPET_SCAN
+        for hit in hits:
+            rows = self._read("SELECT case_number, substr(requests, 1, ?), substr(rationales, 1, ?), substr(text, 1, ?) "
+                              "FROM contents WHERE letter_id = ?", (scan, scan, scan, hit[0]))
+            columns = list(rows[0]) if rows else []
+            out.append(SearchHit(*hit[:4], fts.snippet(columns, query)))
+        return out
 
     def _search_pg(self, query: str, limit: int) -> list[SearchHit]:
         """`search` on PostgreSQL: the `tsvector` column, ranked by `ts_rank`, a `ts_headline` snippet."""
@@ -761,13 +772,9 @@ class LetterStore:
         sql = ("WITH hits AS (SELECT c.letter_id, ts_rank(c.search, to_tsquery('imr_search', :q)) AS score "
                "FROM contents c WHERE c.search @@ to_tsquery('imr_search', :q) AND c.letter_id >= :lowest "
                "ORDER BY score DESC, c.letter_id LIMIT :limit) "
-               "SELECT l.id, l.name, l.case_number, l.status, ts_headline('imr_search', "
-               "coalesce(c.case_number, '') || ' ' || c.requests || ' ' || c.rationales || ' ' || c.text, "
-               "to_tsquery('imr_search', :q), 'StartSel=[, StopSel=], MaxWords=12, MinWords=4, MaxFragments=1, "
-               "FragmentDelimiter=…') "
-               "FROM hits h JOIN letters l ON l.id = h.letter_id JOIN contents c ON c.letter_id = h.letter_id "
-               "ORDER BY h.score DESC, h.letter_id")
-        return [SearchHit(*r) for r in self._read(sql, {"q": q, "lowest": lowest, "limit": int(limit)})]
+               "SELECT l.id, l.name, l.case_number, l.status "
+               "FROM hits h JOIN letters l ON l.id = h.letter_id ORDER BY h.score DESC, h.letter_id")
+        return self._with_snippets(self._read(sql, {"q": q, "lowest": lowest, "limit": int(limit)}), query)
 
     # -- the clerk's record ------------------------------------------------------------------------
     @retried

@@ -73,8 +73,17 @@ class ItemChecks:
 
     def __init__(self) -> None:
         self._found: dict[int, tuple[dict[str, Any], ItemFindings]] = {}
+        self._last: tuple[list[dict[str, Any]], list[ItemFindings]] = ([], [])  # the items checked last, in order
 
     def findings(self, items: list[dict[str, Any]]) -> list[ItemFindings]:
+        last_items, last_found = self._last
+        if len(items) == len(last_items):  # an edit of a field: the items where they were, one of them new
+            out = [f if a is b else item_findings(b) for a, b, f in zip(last_items, items, last_found, strict=True)]
+            self._last = (list(items), out)
+            self._found = {}  # by position from now on; rebuilt when items are added, removed or moved
+            return out
+        if not self._found and last_items:
+            self._found = {id(i): (i, f) for i, f in zip(last_items, last_found, strict=True)}
         found: dict[int, tuple[dict[str, Any], ItemFindings]] = {}
         out = []
         for item in items:
@@ -84,6 +93,7 @@ class ItemChecks:
             found[id(item)] = known
             out.append(known[1])
         self._found = found  # the items of this record only: those edited away are forgotten
+        self._last = (list(items), out)
         return out
 
 

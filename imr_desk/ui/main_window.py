@@ -391,10 +391,11 @@ class MainWindow(QMainWindow):
         s = self.session
         fields = s.record.get("fields") or {}
         # most edits change a value, not where values came from (and share the provenance: identity first)
-        if fields is not self._shown_fields and fields != self._shown_fields:
+        if fields is not self._shown_fields:
+            if fields != self._shown_fields:
+                self.letter_view.set_field_spans(fields)
             self._shown_fields = fields
-            self.letter_view.set_field_spans(fields)
-        self._focus_changed(s.focused_path)
+            self._focus_changed(s.focused_path)  # the focused value's place in the letter may be another
         self._count_checks()
 
     def _count_checks(self) -> None:

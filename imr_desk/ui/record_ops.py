@@ -126,7 +126,7 @@ def value_patch(rec: dict[str, Any], path: str, value: Any, provenance: dict[str
                 if k != path:
                     patch.changes.append((("fields", k), provs[k], MISSING))
         patch.changes.append(setting(rec, ("fields", path), provenance))
-    if path.startswith("items."):
+    if path.startswith("items."):  # the outcome follows the items
         after = patch.forward(rec)
         outcome = outcome_of(after.get("items") or [])
         if outcome != rec.get("outcome"):

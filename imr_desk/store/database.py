@@ -758,7 +758,7 @@ class LetterStore:
             rows = self._read("SELECT case_number, substr(requests, 1, ?), substr(rationales, 1, ?), substr(text, 1, ?) "
                               "FROM contents WHERE letter_id = ?", (scan, scan, scan, hit[0]))
             columns = list(rows[0]) if rows else []
-            out.append(SearchHit(*hit[:4], fts.snippet(columns, query)))
+            out.append(SearchHit(int(hit[0]), hit[1], hit[2], hit[3], fts.snippet(columns, query)))
         return out
 
     def _search_pg(self, query: str, limit: int) -> list[SearchHit]:

@@ -107,7 +107,10 @@ def test_memory_over_30_edits_of_an_8000_item_letter(benchmark, window) -> None:
     paths = [f"items.{i}.{k}" for i in range(0, ITEMS, ITEMS // 10) for k in ("request", "rationale", "decision")]
 
     def thirty_edits() -> tuple[float, float]:
-        _saved(w)
+        for i in range(5):  # first: what the first edits and saves make once (the writer's copy of the record)
+            w.session.set_value(paths[-1 - i], f"warming up {i}")
+            QApplication.processEvents()
+            _saved(w)
         gc.collect()
         tracemalloc.start()
         before, rss_before = tracemalloc.take_snapshot(), _rss_mb()
@@ -129,7 +132,7 @@ def test_memory_over_30_edits_of_an_8000_item_letter(benchmark, window) -> None:
     benchmark.extra_info["undo_steps"] = w.session.undo_stack.count()
     print(f"\n30 edits: Python heap {grown:.2f} MB more, RSS {rss:.1f} MB more, "
           f"{w.session.undo_stack.count()} undo steps")
-    assert grown < 5
+    assert grown < 1  # the edits' undo steps only (about a kilobyte each)
 
 
 @pytest.mark.benchmark(group="edit-huge-letter")
@@ -139,23 +142,28 @@ def test_move_and_remove_an_item_of_an_8000_item_letter(benchmark, window) -> No
     lid = w.session.letter_id
     rows: list[int] = []
     saves: list[float] = []
+    window_ms: list[int] = []
     steps = count()
 
     def step() -> None:
         _saved(w)
         before = w.db.history_count(lid)
+        started = time.perf_counter()
         if next(steps) % 2:
             w.session.remove_item(5)
         else:
             w.session.move_item(5, 4)
         QApplication.processEvents()
+        window_ms.append(round(1000 * (time.perf_counter() - started)))
         saves.append(_saved(w))
         rows.append(w.db.history_count(lid) - before)
 
     benchmark.pedantic(step, rounds=6, iterations=1)
     benchmark.extra_info["history_rows_per_move_or_remove"] = rows
+    benchmark.extra_info["window_thread_ms"] = window_ms
     benchmark.extra_info["save_committed_ms"] = [round(1000 * s) for s in saves]
-    print(f"\nhistory rows per move/remove: {rows}; save committed (ms): {benchmark.extra_info['save_committed_ms']}")
+    print(f"\nhistory rows per move/remove: {rows}; the window's part (ms): {window_ms}; "
+          f"save committed (ms): {benchmark.extra_info['save_committed_ms']}")
     assert max(rows) <= 2  # the row itself (and the status row of the letter's first save)
 
 

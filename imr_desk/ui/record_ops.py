@@ -259,19 +259,28 @@ class ItemsOp:
     @staticmethod
     def _renumbered(provs: dict[str, Any], new_index: Any) -> tuple[dict[str, Any], list[tuple[int, str, Any]]]:
         """The provenance with item keys renumbered by `new_index(old) -> new | None` (None: dropped, returned
-        with its position). Keys of items that keep their index keep their string."""
+        with its position). Keys of items that keep their index keep their string. (Tens of thousands of
+        keys in a letter of thousands of items: the loop is kept plain.)"""
         out: dict[str, Any] = {}
         dropped: list[tuple[int, str, Any]] = []
+        moved: dict[int, int | None] = {}
         for pos, (k, prov) in enumerate(provs.items()):
-            found = _item_key(k)
-            if found is None:
+            if not k.startswith("items."):
                 out[k] = prov
                 continue
-            new = new_index(found[0])
+            dot = k.find(".", 6)
+            idx = k[6:dot] if dot > 0 else k[6:]
+            if not idx.isdigit():
+                out[k] = prov
+                continue
+            old = int(idx)
+            new = moved[old] if old in moved else moved.setdefault(old, new_index(old))
             if new is None:
                 dropped.append((pos, k, prov))
+            elif new == old:
+                out[k] = prov
             else:
-                out[k if new == found[0] else f"items.{new}{found[1]}"] = prov
+                out[f"items.{new}{k[dot:] if dot > 0 else ''}"] = prov
         return out, dropped
 
     @staticmethod

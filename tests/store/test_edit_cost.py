@@ -139,3 +139,13 @@ def test_search_on_a_letter_of_hundreds_of_items_finds_it_and_marks_the_words(db
     assert len(snippet) < 200
     assert db.search("session 299")[0].id == many
     assert db.search("zzznothing") == []
+
+
+def test_a_save_run_again_after_it_landed_is_recognised_on_a_letter_of_many_items(db: Database, many: int) -> None:
+    """The window runs a save again when its connection dropped after COMMIT: the record stored (written by the
+    fast encoder) must read as the very record sent, not as a colleague's change."""
+    record, version = _record(db, many)
+    record = value_patch(record, "items.42.request", "Acupuncture x6 — “6 sessions”, ½ hour").forward(record)
+    landed = db.save_record(many, record, version)
+    assert db.save_record(many, record, version) == landed  # the same save again, from the version before it
+    assert not any(h.path == "*rejected" for h in db.history(many))

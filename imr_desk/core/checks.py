@@ -36,8 +36,72 @@ def _w(code: str, severity: str, message: str, path: str | None = None) -> dict[
     return {"path": path, "code": code, "severity": severity, "message": message}
 
 
-def check_record(rec: dict[str, Any]) -> list[dict[str, Any]]:
-    """The consistency warnings of a record (parsed or edited by a clerk)."""
+ItemFindings = list[tuple[str, str, str, str]]
+"""One item's findings, whatever its position: (code, severity, message after "Item N", the item's field)."""
+
+
+def item_findings(item: dict[str, Any]) -> ItemFindings:
+    """What the checks find in one item, without its position (so a moved item's findings are the same)."""
+    out: ItemFindings = []
+    if not (item.get("request") or "").strip():
+        out.append(("request-missing", "error", " has no request.", "request"))
+    decision = item.get("decision")
+    if decision is None:
+        out.append(("decision-missing", "error", " has no decision.", "decision"))
+    elif not item.get("decision_stated", True):
+        out.append(("decision-not-stated", "warning",
+                    f": the letter states no decision; '{decision}' is implied by the rationale.", "decision"))
+    rationale = item.get("rationale")
+    if not rationale:
+        out.append(("rationale-missing", "warning", " has no rationale.", "rationale"))
+    else:
+        verdict = rationale_verdict(rationale)
+        if decision and verdict and verdict != decision:
+            said = "not medically necessary" if verdict == "upheld" else "medically necessary"
+            out.append(("decision-contradicts-rationale", "error",
+                        f" is '{decision}' but its rationale concludes the request is {said}.", "decision"))
+        if not _ENDS_SENTENCE.search(rationale.strip()):
+            out.append(("rationale-cut-off", "warning",
+                        f": the rationale ends mid-sentence ('...{rationale.strip()[-30:]}'); it may be cut off.",
+                        "rationale"))
+    return out
+
+
+class ItemChecks:
+    """The findings of each item by the item itself (its dict, as the review window keeps it unchanged until it
+    is edited): checking a record again after one edit checks only the item that changed."""
+
+    def __init__(self) -> None:
+        self._found: dict[int, tuple[dict[str, Any], ItemFindings]] = {}
+        self._last: tuple[list[dict[str, Any]], list[ItemFindings]] = ([], [])  # the items checked last, in order
+
+    def findings(self, items: list[dict[str, Any]]) -> list[ItemFindings]:
+        last_items, last_found = self._last
+        if len(items) == len(last_items):  # an edit of a field: the items where they were, one of them new
+            out = [f if a is b else item_findings(b) for a, b, f in zip(last_items, items, last_found, strict=True)]
+            self._last = (list(items), out)
+            self._found = {}  # by position from now on; rebuilt when items are added, removed or moved
+            return out
+        if not self._found and last_items:
+            self._found = {id(i): (i, f) for i, f in zip(last_items, last_found, strict=True)}
+        found: dict[int, tuple[dict[str, Any], ItemFindings]] = {}
+        out = []
+        for item in items:
+            known = self._found.get(id(item))
+            if known is None or known[0] is not item:
+                known = (item, item_findings(item))
+            found[id(item)] = known
+            out.append(known[1])
+        self._found = found  # the items of this record only: those edited away are forgotten
+        self._last = (list(items), out)
+        return out
+
+
+def check_record(rec: dict[str, Any], items_checked: ItemChecks | None = None) -> list[dict[str, Any]]:
+    """The consistency warnings of a record (parsed or edited by a clerk).
+
+    `items_checked` keeps each item's findings between calls (the review window checks again on every edit).
+    """
     out: list[dict[str, Any]] = []
     if rec.get("error"):
         return out
@@ -47,31 +111,10 @@ def check_record(rec: dict[str, Any]) -> list[dict[str, Any]]:
     items = rec.get("items") or []
     if not items:
         out.append(_w("no-items", "error", "No disputed items were found in the letter.", "items"))
-    for i, item in enumerate(items):
-        path = f"items.{i}"
-        if not (item.get("request") or "").strip():
-            out.append(_w("request-missing", "error", f"Item {i + 1} has no request.", f"{path}.request"))
-        decision = item.get("decision")
-        if decision is None:
-            out.append(_w("decision-missing", "error", f"Item {i + 1} has no decision.", f"{path}.decision"))
-        elif not item.get("decision_stated", True):
-            out.append(_w("decision-not-stated", "warning",
-                          f"Item {i + 1}: the letter states no decision; '{decision}' is implied by the rationale.",
-                          f"{path}.decision"))
-        rationale = item.get("rationale")
-        if not rationale:
-            out.append(_w("rationale-missing", "warning", f"Item {i + 1} has no rationale.", f"{path}.rationale"))
-        else:
-            verdict = rationale_verdict(rationale)
-            if decision and verdict and verdict != decision:
-                said = "not medically necessary" if verdict == "upheld" else "medically necessary"
-                out.append(_w("decision-contradicts-rationale", "error",
-                              f"Item {i + 1} is '{decision}' but its rationale concludes the request is {said}.",
-                              f"{path}.decision"))
-            if not _ENDS_SENTENCE.search(rationale.strip()):
-                out.append(_w("rationale-cut-off", "warning",
-                              f"Item {i + 1}: the rationale ends mid-sentence ('...{rationale.strip()[-30:]}'); "
-                              "it may be cut off.", f"{path}.rationale"))
+    per_item = items_checked.findings(items) if items_checked is not None else [item_findings(i) for i in items]
+    for i, found in enumerate(per_item):
+        for code, severity, message, key in found:
+            out.append(_w(code, severity, f"Item {i + 1}{message}", f"items.{i}.{key}"))
     case = rec.get("case") or {}
     number = case.get("case_number")
     if number and not _CASE_NUMBER.match(number):
@@ -108,6 +151,6 @@ def merge(existing: list[dict[str, Any]], checked: list[dict[str, Any]]) -> list
     return kept + checked
 
 
-def recheck(rec: dict[str, Any]) -> list[dict[str, Any]]:
+def recheck(rec: dict[str, Any], items_checked: ItemChecks | None = None) -> list[dict[str, Any]]:
     """The warnings a record should show now: its reading warnings plus fresh consistency checks."""
-    return merge(rec.get("warnings") or [], check_record(rec))
+    return merge(rec.get("warnings") or [], check_record(rec, items_checked))

@@ -211,6 +211,10 @@ def _path_key(path: str) -> tuple[Any, ...]:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in path.split("."))
 
 
+normalised = _norm  # a value as comparisons read it (white space, empty text and lists as no value)
+path_order = _path_key  # the sort key of a path: its parts in order, item indices as numbers
+
+
 def diff(old: dict[str, Any], new: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
     """(path, old value, new value) for every reviewable value that differs, in a stable order.
 

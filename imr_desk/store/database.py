@@ -34,10 +34,10 @@ import sqlite_utils
 
 from imr_desk.core import confirmations
 from imr_desk.core.api import PARSER_VERSION
-from imr_desk.core.checks import recheck
+from imr_desk.core.checks import ItemChecks, recheck
 from imr_desk.core.reading import sha256_of
 from imr_desk.core.record import OPEN_STATUSES, STATUSES, Status
-from imr_desk.store import engine, integrity, schema, storable
+from imr_desk.store import engine, fts, integrity, schema, storable
 from imr_desk.store import records as rec
 from imr_desk.store.engine import DB_ERRORS, POSTGRESQL, SQLITE, Connection, PgConnection, wrap
 from imr_desk.store.errors import (
@@ -237,6 +237,10 @@ _QUEUE_COLUMNS = ("l.id, l.name, l.status, l.case_number, l.decision_date, l.ite
                   "l.warning_count, l.error_count, b.name, l.reviewed_at, l.reviewed_by")
 
 
+_WHOLE_ITEM = re.compile(r"items\.\d+")  # a history row of a whole item: added, removed or moved
+SAVED_KEPT = 4  # the last records saved that a store keeps, to compare the next saves of those letters with
+
+
 class LetterStore:
     """An open review database: letters, records, history, annotations, leases, the queue and search.
 
@@ -256,6 +260,12 @@ class LetterStore:
         # the write is for and the seconds waited: True waits on, False gives up (`DatabaseLocked`). The
         # window's writer thread waits as long as the window is open, saying so; the CLI gives up.
         self.lock_waiter: Callable[[str, float], bool] | None = None
+        # What this store saved last of a few letters (letter id -> version, sha256, the reviewed parts as
+        # saved, the digest of the record's JSON), so the next save of a letter of thousands of items compares
+        # with what it left instead of reading and parsing megabytes of JSON; a version or file the store did
+        # not write is read from the database.
+        self._saved: dict[int, tuple[int, str, dict[str, Any], bytes]] = {}
+        self._items_checked = ItemChecks()
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -650,13 +660,19 @@ class LetterStore:
 
     def _write_contents(self, letter_id: int, record: dict[str, Any], *, insert: bool = False,
                         text: str | None = None, page_starts: Sequence[int] | None = None,
-                        parsed: dict[str, Any] | None = None) -> int:
+                        parsed: dict[str, Any] | None = None, before: dict[str, Any] | None = None,
+                        record_json: tuple[str, int] | None = None) -> int:
         """The letter's bulky parts: the clerk's record (and on import the text and the parser's record).
 
+        `before`: the record stored until now; the searched columns it already has are not written again
+        (writing one makes the full-text index read the whole letter again). `record_json`: the record's
+        JSON and its cleaning count, when the caller has them already (`records.record_json_counted`).
         Returns how many characters neither engine can store were replaced (store/storable.py); the
-        caller records it in the letter's history."""
-        record_json, cleaned = rec.dumps_counted(record)
-        values: dict[str, Any] = {"letter_id": letter_id, "record": record_json, **rec.search_columns_of(record)}
+        caller records it in the letter's history.
+        """
+        record_text, cleaned = record_json if record_json is not None else rec.record_json_counted(record)
+        searched = rec.search_columns_of(record, rec.searched_changed(before, record) if before is not None else None)
+        values: dict[str, Any] = {"letter_id": letter_id, "record": record_text, **searched}
         if text is not None:
             clean_text, in_text = storable.clean_text(text)
             values["text"] = storable.Cleaned(clean_text)
@@ -666,7 +682,7 @@ class LetterStore:
         if parsed is not None:
             values["parsed"], in_parsed = rec.dumps_counted(parsed)
             cleaned += in_parsed if parsed is not record else 0
-            if values["parsed"] == record_json:
+            if values["parsed"] == record_text:
                 values["record"] = None  # still the parser's record: kept once
         if insert:
             names = ", ".join(values)
@@ -681,12 +697,30 @@ class LetterStore:
                 f"record = CASE WHEN {same} THEN NULL ELSE :record END WHERE letter_id = :letter_id", values)
         return cleaned
 
-    def _write_items(self, letter_id: int, record: dict[str, Any]) -> None:
-        self.conn.execute("DELETE FROM items WHERE letter_id = ?", (letter_id,))
+    def _write_items(self, letter_id: int, record: dict[str, Any], before: dict[str, Any] | None = None) -> None:
+        """The items table's rows of the record; with `before` (the record stored until now), only the rows
+        of the items that changed, and from the first item added or removed on."""
+        items = record.get("items") or []
+        if before is None:
+            self.conn.execute("DELETE FROM items WHERE letter_id = ?", (letter_id,))
+            start = 0
+        else:
+            old = before.get("items") or []
+            if len(old) == len(items):
+                changed = [row for i, (a, b) in enumerate(zip(old, items, strict=True))
+                           if a != b and (row := rec.item_row(letter_id, i, b)) != rec.item_row(letter_id, i, a)]
+                sets = ", ".join(f"{k} = ?" for k in rec.ITEM_COLUMNS)
+                self.conn.executemany(f"UPDATE items SET {sets} WHERE letter_id = ? AND position = ?",
+                                      [(*r[2:], r[0], r[1]) for r in changed])
+                return
+            start = next((i for i, (a, b) in enumerate(zip(old, items, strict=False))
+                          if a != b and rec.item_row(letter_id, i, a) != rec.item_row(letter_id, i, b)),
+                         min(len(items), len(old)))
+            self.conn.execute("DELETE FROM items WHERE letter_id = ? AND position >= ?", (letter_id, start))
         self.conn.executemany(
             "INSERT INTO items(letter_id, position, " + ", ".join(rec.ITEM_COLUMNS) + ") "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rec.item_rows(letter_id, record),
+            [rec.item_row(letter_id, i, item) for i, item in enumerate(items) if i >= start],
         )
 
     # -- the queue and search ----------------------------------------------------------------------
@@ -770,10 +804,21 @@ class LetterStore:
         floor = self._read("SELECT rowid FROM contents_fts WHERE contents_fts MATCH ? ORDER BY rowid DESC "
                            "LIMIT 1 OFFSET ?", (q, RANK_WITHIN - 1))
         lowest = int(floor[0][0]) if floor else 0
-        sql = ("SELECT l.id, l.name, l.case_number, l.status, snippet(contents_fts, -1, '[', ']', '…', 12) "
-               "FROM contents_fts JOIN letters l ON l.id = contents_fts.rowid "
+        sql = ("SELECT l.id, l.name, l.case_number, l.status FROM contents_fts JOIN letters l ON l.id = contents_fts.rowid "
                "WHERE contents_fts MATCH ? AND contents_fts.rowid >= ? ORDER BY rank LIMIT ?")
-        return [SearchHit(*r) for r in self._read(sql, (q, lowest, int(limit)))]
+        return self._with_snippets(self._read(sql, (q, lowest, int(limit))), query)
+
+    def _with_snippets(self, hits: Sequence[Sequence[Any]], query: str) -> list[SearchHit]:
+        """The hits (id, name, case number, status) with their snippets (store/fts.py `snippet`: bounded work
+        however long a letter is, where the engines' own snippets read the whole of it)."""
+        out = []
+        scan = fts.SNIPPET_SCAN
+        for hit in hits:
+            rows = self._read("SELECT case_number, substr(requests, 1, ?), substr(rationales, 1, ?), substr(text, 1, ?) "
+                              "FROM contents WHERE letter_id = ?", (scan, scan, scan, hit[0]))
+            columns = list(rows[0]) if rows else []
+            out.append(SearchHit(int(hit[0]), hit[1], hit[2], hit[3], fts.snippet(columns, query)))
+        return out
 
     def _search_pg(self, query: str, limit: int) -> list[SearchHit]:
         """`search` on PostgreSQL: the `tsvector` column, ranked by `ts_rank`, a `ts_headline` snippet."""
@@ -786,13 +831,9 @@ class LetterStore:
         sql = ("WITH hits AS (SELECT c.letter_id, ts_rank(c.search, to_tsquery('imr_search', :q)) AS score "
                "FROM contents c WHERE c.search @@ to_tsquery('imr_search', :q) AND c.letter_id >= :lowest "
                "ORDER BY score DESC, c.letter_id LIMIT :limit) "
-               "SELECT l.id, l.name, l.case_number, l.status, ts_headline('imr_search', "
-               "coalesce(c.case_number, '') || ' ' || c.requests || ' ' || c.rationales || ' ' || c.text, "
-               "to_tsquery('imr_search', :q), 'StartSel=[, StopSel=], MaxWords=12, MinWords=4, MaxFragments=1, "
-               "FragmentDelimiter=…') "
-               "FROM hits h JOIN letters l ON l.id = h.letter_id JOIN contents c ON c.letter_id = h.letter_id "
-               "ORDER BY h.score DESC, h.letter_id")
-        return [SearchHit(*r) for r in self._read(sql, {"q": q, "lowest": lowest, "limit": int(limit)})]
+               "SELECT l.id, l.name, l.case_number, l.status "
+               "FROM hits h JOIN letters l ON l.id = h.letter_id ORDER BY h.score DESC, h.letter_id")
+        return self._with_snippets(self._read(sql, {"q": q, "lowest": lowest, "limit": int(limit)}), query)
 
     # -- the clerk's record ------------------------------------------------------------------------
     @retried
@@ -807,15 +848,16 @@ class LetterStore:
         writes nothing.
         """
         record = dict(record)
-        record["warnings"] = recheck(record)
+        record["warnings"] = recheck(record, self._items_checked)
         conflict: VersionConflict | None = None
+        saved: tuple[int, str, dict[str, Any], bytes] | None = None
         with self.transaction("save the letter"):
             at = now_iso()  # taken under the write lock: times in history follow the order of the writes
-            rows = self._read("SELECT l.version, coalesce(c.record, c.parsed), l.status FROM letters l JOIN contents c "
-                              f"ON c.letter_id = l.id WHERE l.id = ?{self.conn.for_update('l')}", (letter_id,))
+            rows = self._read(f"SELECT l.version, l.sha256, l.status FROM letters l WHERE l.id = ?"
+                              f"{self.conn.for_update('l')}", (letter_id,))
             if not rows:
                 raise LetterNotFound(f"Letter {letter_id} is not in this database any more; it cannot be saved.")
-            version, stored_json, status = rows[0]
+            version, sha256, status = rows[0]
             done, earlier = self._done_before(op)
             if done:  # this very save committed before its connection dropped: what it did, again
                 if isinstance(earlier, dict):
@@ -834,9 +876,16 @@ class LetterStore:
                 )
                 self._remember(op, letter_id, {"refused": conflict.clerk_message})
             else:
-                stored = json.loads(stored_json)
-                changes = list(rec.diff(stored, record))
-                if not changes and rec.dumps(record) == stored_json:
+                cached = self._saved.get(letter_id)
+                if cached is not None and cached[:2] == (version, sha256):
+                    stored, stored_digest = cached[2], cached[3]
+                else:
+                    stored_json = self._stored_json(letter_id)
+                    stored, stored_digest = json.loads(stored_json), rec.digest(stored_json)
+                changes = rec.changes(stored, record)
+                record_json = rec.record_json_counted(record)
+                digest = rec.digest(record_json[0])
+                if not changes and digest == stored_digest:
                     self._remember(op, letter_id, int(version))
                     return int(version)
                 new_version = int(version) + 1
@@ -848,8 +897,8 @@ class LetterStore:
                     "WHERE id = :id",
                     {**cols, "version": new_version, "id": letter_id},
                 )
-                cleaned = self._write_contents(letter_id, record)
-                self._write_items(letter_id, record)
+                cleaned = self._write_contents(letter_id, record, before=stored, record_json=record_json)
+                self._write_items(letter_id, record, before=stored)
                 written = [Change(p, o, n, reason=reason, version=new_version) for p, o, n in changes] or [
                     Change("fields", reason=reason, version=new_version)]
                 if cleaned:
@@ -861,14 +910,30 @@ class LetterStore:
                 if not (len(written) == 1 and self._continue_burst(letter_id, written[0], at)):
                     self.add_history(letter_id, written, at=at)
                 self._remember(op, letter_id, new_version)
-                return new_version
+                saved = (new_version, sha256, rec.reviewed_copy(record), digest)
+        if saved is not None:
+            if self._depth == 0:  # committed (inside a caller's transaction it may still be rolled back)
+                self._saved.pop(letter_id, None)
+                self._saved[letter_id] = saved
+                while len(self._saved) > SAVED_KEPT:
+                    del self._saved[next(iter(self._saved))]
+            return saved[0]
         assert conflict is not None
         raise conflict
+
+    def _stored_json(self, letter_id: int) -> str:
+        """The letter's stored record as the database holds it (the clerk's, else the parser's)."""
+        rows = self._read("SELECT coalesce(record, parsed) FROM contents WHERE letter_id = ?", (letter_id,))
+        if not rows:
+            raise LetterNotFound(f"Letter {letter_id} is not in this database any more; it cannot be saved.")
+        return str(rows[0][0])
 
     def _continue_burst(self, letter_id: int, change: Change, at: str) -> bool:
         """A burst of typing is one history entry: when the letter's last history row is this clerk's edit of
         the same field, made less than BURST_SECONDS ago, it takes the new value (and time) instead of a new
         row following it; typed back to where it started, the row goes. True when the row was folded in."""
+        if _WHOLE_ITEM.fullmatch(change.path):  # an item added, removed or moved is never typing
+            return False
         last = self._read("SELECT id, path, old, who, at, origin, reason, new FROM history WHERE letter_id = ? "
                           "ORDER BY id DESC LIMIT 2", (letter_id,))
         if len(last) == 2 and last[0][1] == "status" and last[0][7] == rec.dumps(IN_REVIEW) \
@@ -1068,10 +1133,19 @@ class LetterStore:
                 "INSERT INTO team_settings(key, value, who, at) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE "
                 "SET value = excluded.value, who = excluded.who, at = excluded.at", (key, value, self.user, now_iso()))
 
-    def history(self, letter_id: int) -> list[HistoryRow]:
+    def history(self, letter_id: int, *, offset: int = 0, limit: int | None = None) -> list[HistoryRow]:
+        """The letter's history, oldest first; `offset` and `limit` give one page of it (the history dialog)."""
+        page = "" if limit is None and not offset else " LIMIT ? OFFSET ?"
+        params: list[Any] = [letter_id] + ([-1 if limit is None else int(limit), int(offset)] if page else [])
+        if page and self.engine == POSTGRESQL and limit is None:
+            page, params = " OFFSET ?", [letter_id, int(offset)]
         rows = self._read("SELECT id, letter_id, path, old, new, who, at, origin, reason, version FROM history "
-                          "WHERE letter_id = ? ORDER BY id", (letter_id,))
+                          f"WHERE letter_id = ? ORDER BY id{page}", params)
         return [HistoryRow(r[0], r[1], r[2], rec.loads(r[3]), rec.loads(r[4]), *r[5:]) for r in rows]
+
+    def history_count(self, letter_id: int) -> int:
+        """How many rows the letter's history holds."""
+        return int(self._read("SELECT count(*) FROM history WHERE letter_id = ?", (letter_id,))[0][0])
 
     def changed_fields(self, letter_id: int) -> list[str]:
         """The field paths where the clerk's record differs from the parser's."""

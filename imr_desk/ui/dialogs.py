@@ -5,6 +5,7 @@ They open window-modal with `open()`, never a blocking `exec()`, and report thro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -12,9 +13,11 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -85,36 +88,74 @@ class AnnotationDialog(QDialog):
 
 class HistoryDialog(QDialog):
     """The letter's history: who did what, when, how (by hand, parser, re-parse, import) and why; each row one
-    sentence in plain words (ui/history.py)."""
+    sentence in plain words (ui/history.py).
+
+    A page of rows at a time, oldest first (`load(offset, limit)` gives them, `total` says how many there
+    are): the next page is read when the clerk scrolls to the end or presses "Show more", so a letter
+    whose history holds tens of thousands of rows opens its history at once.
+    """
 
     COLUMNS = ("When", "Who", "What happened", "How", "Why")
+    PAGE = 200
 
-    def __init__(self, title: str, rows: list[dict[str, Any]], parent: QWidget) -> None:
+    def __init__(self, title: str, load: Callable[[int, int], list[dict[str, Any]]], total: int,
+                 parent: QWidget) -> None:
         super().__init__(parent)
         self.setObjectName("historyDialog")
         self.setWindowTitle(f"History of {title}")
+        self._load = load
+        self.total = total
         layout = QVBoxLayout(self)
-        table = QTableWidget(len(rows), len(self.COLUMNS), self)
+        table = QTableWidget(0, len(self.COLUMNS), self)
         table.setObjectName("historyTable")
         table.setHorizontalHeaderLabels(list(self.COLUMNS))
-        for r, row in enumerate(rows):
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.verticalHeader().hide()
+        table.setWordWrap(True)
+        self.table = table
+        layout.addWidget(table)
+        footer = QHBoxLayout()
+        self.shown_label = QLabel(self)
+        self.shown_label.setObjectName("historyShown")
+        footer.addWidget(self.shown_label, 1)
+        self.more_button = QPushButton("Show more", self)
+        self.more_button.setObjectName("historyMore")
+        self.more_button.clicked.connect(self.show_more)
+        footer.addWidget(self.more_button)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        footer.addWidget(buttons)
+        layout.addLayout(footer)
+        self.show_more()
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Interactive)
+        table.setColumnWidth(4, min(table.columnWidth(4), 220))
+        table.verticalScrollBar().valueChanged.connect(self._scrolled)
+        self.resize(900, 480)
+
+    def show_more(self) -> int:
+        """Add the next page of rows; returns how many were added."""
+        table = self.table
+        first = table.rowCount()
+        rows = self._load(first, self.PAGE) if first < self.total else []
+        table.setRowCount(first + len(rows))
+        for r, row in enumerate(rows, start=first):
             for c, key in enumerate(("when", "who", "what", "how", "reason")):
                 value = row.get(key)
                 text = "" if value is None else str(value)
                 item = QTableWidgetItem(text)
                 item.setToolTip(str(row.get("tip") or text)[:2000] if key == "what" else text[:2000])
                 table.setItem(r, c, item)
-        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        table.verticalHeader().hide()
-        table.setWordWrap(True)
-        table.resizeColumnsToContents()
-        table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Interactive)
-        table.setColumnWidth(4, min(table.columnWidth(4), 220))
-        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        layout.addWidget(table)
-        self.table = table
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self.resize(900, 480)
+            table.resizeRowToContents(r)
+        shown = table.rowCount()
+        self.total = max(self.total, shown)
+        self.shown_label.setText(f"{shown:,} of {self.total:,} entries" if shown < self.total else
+                                 f"{shown:,} entr{'y' if shown == 1 else 'ies'}")
+        self.more_button.setVisible(shown < self.total)
+        return len(rows)
+
+    def _scrolled(self, value: int) -> None:
+        bar = self.table.verticalScrollBar()
+        if value >= bar.maximum() and self.table.rowCount() < self.total:
+            self.show_more()

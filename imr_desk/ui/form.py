@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from imr_desk.core import dates
 from imr_desk.core.confirmations import Confirmation
-from imr_desk.core.fields import SECTIONS, Field, Kind, item_fields, letter_fields, value_at
+from imr_desk.core.fields import SECTIONS, Field, Kind, field_at, item_fields, letter_fields, value_at
 from imr_desk.ui.confirm import Confirmations
 from imr_desk.ui.growing import GrowingText
 from imr_desk.ui.session import FieldState, ReviewError, ReviewSession
@@ -515,16 +515,21 @@ class FormView(QScrollArea):
         outcome = s.record.get("outcome") or "no outcome yet"
         self.title.setText(f"<b>{s.letter.name}</b> · {s.status} · outcome: {outcome}")
 
-    def _record_changed(self, _path: str) -> None:
+    def _record_changed(self, path: str) -> None:
         if len(self._item_boxes) != self._items_to_show():
             self._rebuild_items()
-        self._sync_values()
+            path = ""
+        self._sync_values(_editors_touched(path))
         self._update_title()
 
-    def _sync_values(self) -> None:
+    def _sync_values(self, only: str | None = None) -> None:
+        """Show the record's values and their states; `only`: the editors whose paths start so (an edit of
+        one field changes the values and checks of its item, or of the letter's own fields, and no others)."""
         s = self.session
         confirmed = self.confirmations
         for path, ed in self.editors.items():
+            if only is not None and not (path.startswith(only) if only else not path.startswith("items.")):
+                continue
             ed.set_value(s.value(path))
             ed.show_state(s.field_state(path), confirmed.get(path), value_at(s.parsed, path))
         n_items = len(s.record.get("items") or [])
@@ -718,3 +723,17 @@ class FormView(QScrollArea):
                 self.focus_field(p)
                 return p
         return None
+
+
+def _editors_touched(path: str) -> str | None:
+    """The editors an edit of `path` can change, by the start of their paths: an item field's edit those of
+    its item ('items.3.'), a letter field's those of the letter's own fields (LETTER); None: all of them."""
+    parts = path.split(".")
+    if not path or field_at(path) is None:
+        return None
+    if parts[0] == "items" and len(parts) > 2 and parts[1].isdigit():
+        return f"items.{parts[1]}."
+    return LETTER
+
+
+LETTER = ""  # `_sync_values(only=LETTER)`: the letter's own fields, not its items'

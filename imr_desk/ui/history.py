@@ -7,12 +7,14 @@ export, the fields confirmed (and confirmations dropped), status changes and ann
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from imr_desk.core.confirmations import DROPPED, HISTORY_PATH
 from imr_desk.core.fields import label_of
 
+_WHOLE_ITEM = re.compile(r"items\.\d+")  # a row of a whole item (added, removed, moved), not of one field
 SHOWN_CHARS = 80  # a long value (a rationale) is shown by its beginning; the whole of it is in the tooltip
 
 HOW = {
@@ -140,7 +142,22 @@ def sentence(path: str, old: Any, new: Any, origin: str = "clerk", text: str | N
         return "Where the values were read in the letter changed (no value changed)"
     if path == "items.count":
         return f"Number of disputed items changed from {old} to {new}"
+    if _WHOLE_ITEM.fullmatch(path):
+        return _whole_item(path, old, new)
     return _change(path, old, new)
+
+
+def _whole_item(path: str, old: Any, new: Any) -> str:
+    """A row of a whole item (store/records.py `changes`): added, removed, or moved to another position."""
+    old, new = (old if isinstance(old, dict) else None), (new if isinstance(new, dict) else None)
+    if old is not None and new is not None and "position" in old and "position" in new:
+        request = f" ({quoted(new.get('request'))})" if new.get("request") else ""
+        return f"Item {old['position']}{request} moved to position {new['position']}"
+    if new is None:
+        was = f" (it was {quoted((old or {}).get('request'))})" if (old or {}).get("request") else ""
+        return f"{label(path)} removed{was}"
+    request = f": {quoted(new.get('request'))}" if new.get("request") else ""
+    return f"{label(path)} added{request}"
 
 
 def row(h: Any, text: str | None = None) -> dict[str, Any]:

@@ -390,10 +390,12 @@ class MainWindow(QMainWindow):
     def _record_changed(self, _path: str) -> None:
         s = self.session
         fields = s.record.get("fields") or {}
-        if fields != self._shown_fields:  # most keystrokes change a value, not where values came from
+        # most edits change a value, not where values came from (and share the provenance: identity first)
+        if fields is not self._shown_fields:
+            if fields != self._shown_fields:
+                self.letter_view.set_field_spans(fields)
             self._shown_fields = fields
-            self.letter_view.set_field_spans(fields)
-        self._focus_changed(s.focused_path)
+            self._focus_changed(s.focused_path)  # the focused value's place in the letter may be another
         self._count_checks()
 
     def _count_checks(self) -> None:
@@ -661,8 +663,12 @@ class MainWindow(QMainWindow):
             self.show_message("No letter is open: pick one in the queue first.")
             return
         text = s.text.text if s.text is not None else None
-        rows = [history.row(h, text) for h in self.db.history(s.letter_id)]
-        dialog = HistoryDialog(s.letter.name, rows, self)
+        letter_id = s.letter_id
+
+        def load(offset: int, limit: int) -> list[dict[str, Any]]:
+            return [history.row(h, text) for h in self.db.history(letter_id, offset=offset, limit=limit)]
+
+        dialog = HistoryDialog(s.letter.name, load, self.db.history_count(letter_id), self)
         self.dialog = dialog
         dialog.open()
 

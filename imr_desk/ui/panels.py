@@ -43,13 +43,17 @@ class ChecksPanel(QWidget):
         self.list.itemActivated.connect(self._go)
         self.list.itemClicked.connect(self._go)
         layout.addWidget(self.list)
+        self._shown: list[dict[str, Any]] | None = None  # the warnings the list shows
         session.letterOpened.connect(self.refresh)
         session.letterClosed.connect(self.refresh)
         session.recordChanged.connect(lambda _p: self.refresh())
 
     def refresh(self) -> None:
-        self.list.clear()
         warnings = self.session.warnings() if self.session.letter_id is not None else []
+        if warnings == self._shown and self.list.count() == len(warnings):
+            return  # most edits change no check: the list stays as it is
+        self._shown = warnings
+        self.list.clear()
         order = {"error": 0, "warning": 1, "info": 2}
         for w in sorted(warnings, key=lambda w: order.get(w.get("severity", "info"), 3)):
             sev = w.get("severity", "info")

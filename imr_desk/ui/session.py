@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from imr_desk.core import LetterText, fields, read_letter
+from imr_desk.core.checks import ItemChecks
 from imr_desk.core.checks import recheck as _recheck  # run again on every edit (README: "Warnings")
 from imr_desk.core.ocr import image_pages_pdf
 from imr_desk.store import ClerkError, Database, Letter, LetterLeased, StoreError, VersionConflict
@@ -55,16 +55,16 @@ class FieldState:
 
 
 class _RecordCommand(QUndoCommand):
-    """One edit of the record, kept as the record before and after (records are small)."""
+    """One edit of the record, kept as what it changed (`record_ops.Patch`, `record_ops.ItemsOp`), never as
+    copies of the record: an edit of a letter of thousands of items holds only the values it replaced."""
 
     MERGE_ID = 4711
 
-    def __init__(self, session: ReviewSession, before: dict[str, Any], after: dict[str, Any], text: str,
+    def __init__(self, session: ReviewSession, op: ops.Patch | ops.ItemsOp, text: str,
                  path: str | None = None, mergeable: bool = False) -> None:
         super().__init__(text)
         self.session = session
-        self.before = before
-        self.after = after
+        self.op = op
         self.path = path
         self.mergeable = mergeable
 
@@ -72,16 +72,17 @@ class _RecordCommand(QUndoCommand):
         return self.MERGE_ID if self.mergeable else -1
 
     def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
-        if isinstance(other, _RecordCommand) and other.mergeable and other.path == self.path:
-            self.after = other.after
+        if (isinstance(other, _RecordCommand) and other.mergeable and other.path == self.path
+                and isinstance(self.op, ops.Patch) and isinstance(other.op, ops.Patch)):
+            self.op.then(other.op)
             return True
         return False
 
     def redo(self) -> None:
-        self.session._apply(_clone(self.after), self.path)
+        self.session._apply(self.op.forward(self.session.record), self.path)
 
     def undo(self) -> None:
-        self.session._apply(_clone(self.before), self.path)
+        self.session._apply(self.op.backward(self.session.record), self.path)
 
 
 class _LetterWrites:
@@ -130,6 +131,8 @@ class ReviewSession(QObject):
         self.text: LetterText | None = None
         self.data: bytes | None = None
         self.record: dict[str, Any] = {}
+        self._items_checked = ItemChecks()
+        self._by_field: tuple[Any, dict[str, list[dict[str, Any]]]] = (None, {})  # the record's warnings by field
         self.parsed: dict[str, Any] = {}
         self.version: int = 0
         self.status: str = ""
@@ -187,8 +190,9 @@ class ReviewSession(QObject):
         self.data = data
         self.text = text
         self.parsed = letter.parsed or {}
-        self.record = _clone(record)
-        self.record["warnings"] = _recheck(self.record)
+        self._items_checked = ItemChecks()  # each item's checks, kept while the item is not edited
+        self.record = dict(record)  # never changed in place (record_ops): shared with the writes queued
+        self.record["warnings"] = _recheck(self.record, self._items_checked)
         self._duplicate_of = (None, [])
         self.version = version
         self.status = status
@@ -417,13 +421,24 @@ class ReviewSession(QObject):
         return {"code": "duplicate_case", "severity": "warning", "path": "case.case_number",
                 "message": f"Case number {case} is also on {named}{more}."}
 
+    def _warnings_of(self, field: str) -> list[dict[str, Any]]:
+        """The warnings on one form field: sorted out once per record (the form asks for every field it shows)."""
+        record, by_field = self._by_field
+        if record is not self.record:
+            by_field = {}
+            for w in self.warnings():
+                if w.get("path"):
+                    by_field.setdefault(ops.field_of(w["path"]), []).append(w)
+            self._by_field = (self.record, by_field)
+        return list(by_field.get(field, []))
+
     def errors(self) -> list[dict[str, Any]]:
         return [w for w in self.warnings() if w.get("severity") == "error"]
 
     def field_state(self, path: str) -> FieldState:
         prov = (self.record.get("fields") or {}).get(path)
         conf = ops.confidence_of(self.record, path)
-        warnings = [w for w in self.warnings() if w.get("path") and ops.field_of(w["path"]) == path]
+        warnings = self._warnings_of(path)
         changed = self.parsed != {} and _norm(ops.get_path(self.parsed, path)) != _norm(self.value(path))
         if prov and prov.get("rule") == CLERK_RULE:
             changed = True
@@ -450,15 +465,9 @@ class ReviewSession(QObject):
         self._check_editable()
         if provenance is None and _norm(self.value(path)) == _norm(value):
             return
-        before = self.record
-        after = _clone(before)
-        ops.set_path(after, path, value)
-        if provenance is not None:
-            ops.set_provenance(after, path, provenance)
-        if path.startswith("items."):
-            after["outcome"] = ops.outcome_of(after.get("items") or [])
+        patch = ops.value_patch(self.record, path, value, provenance)
         label = path.replace("_", " ")
-        self.undo_stack.push(_RecordCommand(self, before, after, f"edit {label}", path, mergeable=provenance is None))
+        self.undo_stack.push(_RecordCommand(self, patch, f"edit {label}", path, mergeable=provenance is None))
 
     def fill_from_selection(self, start: int, end: int) -> str:
         """Fill the focused field with text[start:end] and record where it came from."""
@@ -505,25 +514,25 @@ class ReviewSession(QObject):
 
     def add_item(self) -> int:
         self._check_editable()
-        after = ops.add_item(self.record)
-        self.undo_stack.push(_RecordCommand(self, self.record, after, "add item"))
-        return len(after["items"]) - 1
+        self.undo_stack.push(_RecordCommand(self, ops.ItemsOp("add", len(self.record.get("items") or [])), "add item"))
+        return len(self.record["items"]) - 1
 
     def remove_item(self, index: int) -> None:
         self._check_editable()
-        after = ops.remove_item(self.record, index)
-        self.undo_stack.push(_RecordCommand(self, self.record, after, f"remove item {index + 1}"))
+        if not 0 <= index < len(self.record.get("items") or []):
+            return
+        self.undo_stack.push(_RecordCommand(self, ops.ItemsOp("remove", index), f"remove item {index + 1}"))
 
     def move_item(self, index: int, to: int) -> None:
         self._check_editable()
         n = len(self.record.get("items") or [])
         if not (0 <= to < n) or index == to:
             return
-        after = ops.move_item(self.record, index, to)
-        self.undo_stack.push(_RecordCommand(self, self.record, after, f"move item {index + 1}"))
+        self.undo_stack.push(_RecordCommand(self, ops.ItemsOp("move", index, to), f"move item {index + 1}"))
 
     def _apply(self, record: dict[str, Any], path: str | None) -> None:
-        record["warnings"] = _recheck(record)
+        record = dict(record)  # a record of its own (an edit that changed nothing gives back the one it had)
+        record["warnings"] = _recheck(record, self._items_checked)  # only the items edited are checked anew
         self.record = record
         self._unqueued = True
         self._set_dirty(True)
@@ -550,7 +559,7 @@ class ReviewSession(QObject):
         writes = self._writes
         if not self._unqueued or writes is None or self.read_only:
             return True
-        record = _clone(self.record)
+        record = self.record  # never changed in place: the writer thread reads it as it is now
         writes.record = record
         writes.saves += 1
         self._unqueued = False
@@ -735,10 +744,3 @@ def _norm(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(" ".join(value.split()))
     return json.dumps(value, sort_keys=True)
-
-
-def _clone(record: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy of a record (JSON all through): msgspec's encoder and decoder, several times faster than
-    copy.deepcopy, which a letter of thousands of items feels on every edit."""
-    copied: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(record))
-    return copied

@@ -44,7 +44,6 @@ from imr_desk.store.database import LetterStore
 from imr_desk.store.errors import DiskFull, NotWritable, StoreError
 from imr_desk.store.jsonl import BadLine, read_lines
 
-EXTRA_KEYS = ("text", "page_starts", "review", "history", "annotations")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 log = logging.getLogger(__name__)
 
@@ -80,7 +79,6 @@ def parser_record(record: dict[str, Any], parser_values: dict[str, Any]) -> dict
 
 
 # -- the line's types: the record's Structs (core/record.py) and the export's own parts ----------------
-_OPTIONAL_TEXT = str | None
 _PATH = Annotated[str, msgspec.Meta(min_length=1, title="a field path")]  # `title`: the report's words for it
 _LABEL = Annotated[str, msgspec.Meta(min_length=1, title="a label")]
 _PAGE_STARTS = "the offsets where the pages begin: whole numbers from 0, in ascending order, within the text"
@@ -98,12 +96,12 @@ class Review(msgspec.Struct):
     """The export's `review`: the letter's status, who reviewed it, and the parser's values."""
 
     status: str | None = None  # one of the statuses (checked with its own message: `_review`)
-    status_reason: _OPTIONAL_TEXT = None
-    status_by: _OPTIONAL_TEXT = None
-    status_at: _OPTIONAL_TEXT = None
-    reviewed_by: _OPTIONAL_TEXT = None
-    reviewed_at: _OPTIONAL_TEXT = None
-    parser_version: _OPTIONAL_TEXT = None
+    status_reason: str | None = None
+    status_by: str | None = None
+    status_at: str | None = None
+    reviewed_by: str | None = None
+    reviewed_at: str | None = None
+    parser_version: str | None = None
     letter_id: object = None  # the exporting database's id: only kept in the import's history row
     parser_values: ParserValues | None = None
 
@@ -112,10 +110,10 @@ class HistoryEntry(msgspec.Struct):
     """One row of the export's `history` (its values `old` and `new` are any JSON)."""
 
     path: _PATH
-    who: _OPTIONAL_TEXT = None
-    at: _OPTIONAL_TEXT = None
-    origin: _OPTIONAL_TEXT = None
-    reason: _OPTIONAL_TEXT = None
+    who: str | None = None
+    at: str | None = None
+    origin: str | None = None
+    reason: str | None = None
     version: int | None = None
 
 
@@ -125,11 +123,11 @@ class Annotation(msgspec.Struct, kw_only=True):
     start: int | None = None  # inside the text: checked with its own message (`_annotations`)
     end: int | None = None
     label: _LABEL
-    note: _OPTIONAL_TEXT = None
-    who: _OPTIONAL_TEXT = None
-    at: _OPTIONAL_TEXT = None
-    removed_at: _OPTIONAL_TEXT = None
-    removed_by: _OPTIONAL_TEXT = None
+    note: str | None = None
+    who: str | None = None
+    at: str | None = None
+    removed_at: str | None = None
+    removed_by: str | None = None
 
 
 class ExportLine(Record, kw_only=True):
@@ -139,6 +137,11 @@ class ExportLine(Record, kw_only=True):
     review: Review | None = None
     history: list[HistoryEntry] | None = None
     annotations: list[Annotation] | None = None
+
+
+_RECORD_KEYS = {f.name for f in msgspec.structs.fields(Record)}
+EXTRA_KEYS = ("text", *(f.name for f in msgspec.structs.fields(ExportLine) if f.name not in _RECORD_KEYS))
+"""The line's keys that are not the clerk's record: the letter's text and the export's own parts."""
 
 
 # -- the report's words for what a part should be ---------------------------------------------------

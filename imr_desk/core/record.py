@@ -159,6 +159,7 @@ class Provenance(Struct):
     confidence: int | float = 0.0
     rule: str | UnsetType = UNSET
     ocr_confidence: float | UnsetType = UNSET  # on a page read by OCR: the engine's confidence in the words
+    box: list[float] | UnsetType = UNSET  # a value the clerk read from a box drawn on the page: x0, y0, x1, y1
 
 
 class Warning(Struct, kw_only=True):  # noqa: A001 - the contract's word for it

@@ -125,6 +125,9 @@ def records(draw: st.DrawFn) -> Record:
                     for _ in range(draw(st.integers(0, 3)))]
     record.fields["summary"] = Provenance(start=0, end=draw(st.integers(0, 50)), page=draw(st.none() | st.just(1)),
                                           confidence=draw(st.sampled_from([0, 1, 0.5, 0.93])))
+    if draw(st.booleans()):  # a value the clerk read from a box drawn on the page (ui/session.py)
+        record.fields["case.case_number"] = Provenance(start=9, end=9, page=1, confidence=1.0, rule="clerk-box-ocr",
+                                                       box=[12.5, 40.0, 230.1, 61.0])
     if draw(st.booleans()):
         record.error = draw(words)
     return record

@@ -18,6 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from imr_desk.core.fields import flatten
+from imr_desk.core.text import same_value
+
+__all__ = ["DROPPED", "HISTORY_PATH", "REQUIRE_ONE_BY_ONE", "Confirmation", "holding", "is_drop", "merge",
+           "same_value"]
 
 HISTORY_PATH = "*confirmed"  # the history rows that record confirmations
 REQUIRE_ONE_BY_ONE = "require_confirm_one_by_one"  # the team setting: Ctrl+Return confirms nothing itself
@@ -29,19 +33,6 @@ class Confirmation:
     value: Any
     by: str | None
     at: str
-
-
-def same_value(a: Any, b: Any) -> bool:
-    """Values equal as the clerk reads them (white space, empty text and an empty list as no value)."""
-    return _norm(a) == _norm(b)
-
-
-def _norm(value: Any) -> str:
-    if value in (None, "", []):
-        return "null"
-    if isinstance(value, str):
-        return json.dumps(" ".join(value.split()))
-    return json.dumps(value, sort_keys=True)
 
 
 def merge(rows: Iterable[tuple[Any, str | None, str]]) -> dict[str, Confirmation]:

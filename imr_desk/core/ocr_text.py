@@ -9,34 +9,32 @@ as uncertain and F8 stops there.
 
 from __future__ import annotations
 
-from typing import Any
+import msgspec
 
 from imr_desk.core.reading import LetterText
+from imr_desk.core.record import OcrRun, Record, Source
 
 OCR_MARGIN = 0.08
 """Clean print reads at 0.90-0.97 word confidence; a value keeps its rule's confidence up to that margin."""
 
 
-def weigh_confidences(rec: dict[str, Any], letter: LetterText) -> None:
+def weigh_confidences(rec: Record, letter: LetterText) -> None:
     """Cap each field's confidence by the OCR confidence of its words; note that confidence beside it."""
     if not letter.ocr_words:
         return
-    for prov in rec["fields"].values():
-        start, end = prov.get("start"), prov.get("end")
-        if not isinstance(start, int) or not isinstance(end, int):
-            continue
-        quality = letter.ocr_confidence(start, end)
+    for prov in rec.fields.values():
+        quality = letter.ocr_confidence(prov.start, prov.end)
         if quality is None:
             continue
-        prov["ocr_confidence"] = round(quality, 2)
-        prov["confidence"] = round(min(float(prov["confidence"]), quality + OCR_MARGIN), 2)
+        prov.ocr_confidence = round(quality, 2)
+        prov.confidence = round(min(float(prov.confidence), quality + OCR_MARGIN), 2)
 
 
-def source_extra(letter: LetterText) -> dict[str, Any]:
-    """What the record's `source` says beyond the contract's keys: the original file's type, the OCR run."""
-    extra: dict[str, Any] = {}
+def source_of(letter: LetterText) -> Source:
+    """The record's `source`; beyond the contract's keys, a scan's original file type and its OCR run."""
+    source = Source(name=letter.name, sha256=letter.sha256, media_type=letter.media_type, pages=letter.pages)
     if letter.file_type and letter.file_type != letter.media_type:
-        extra["file_media_type"] = letter.file_type
+        source.file_media_type = letter.file_type
     if letter.ocr:
-        extra["ocr"] = letter.ocr
-    return extra
+        source.ocr = msgspec.convert(letter.ocr, OcrRun)
+    return source

@@ -18,8 +18,9 @@ and `text` are left out when they are absent (`UNSET`), and `to_dict(from_dict(d
 record the parser writes (tests/core/test_record_types.py). Numbers keep their type (a confidence of
 1 stays 1). Keys outside the contract are not kept.
 
-Most of the code still passes records around as the plain dicts JSON gives; `from_dict` is the
-checked way in, `to_dict` the way out. The field catalogue (`imr_desk.core.fields`) says, for every
+The parser builds a `Record` (`imr_desk.core.api.parse_record`); the store, the window and the
+exports still pass records around as the plain dicts JSON gives, so `from_dict` is the checked way
+in and `to_dict` the way out at those boundaries. The field catalogue (`imr_desk.core.fields`) says, for every
 value a clerk reviews, its path, label, kind and vocabulary.
 """
 
@@ -83,13 +84,28 @@ class Priority(StrEnum):
     URGENT = "Urgent"
 
 
-class Source(Struct):
-    """The file the record was read from."""
+class OcrRun(Struct):
+    """How the scanned pages were read: the engine, its version, the resolution and which pages (from 1)."""
+
+    engine: str
+    version: str | None = None
+    dpi: int | None = None
+    pages: list[int] = msgspec.field(default_factory=list)
+
+
+class Source(Struct, kw_only=True):
+    """The file the record was read from.
+
+    Beyond the contract's keys, a scan's record says the original file's type (`file_media_type`, when
+    it is not `media_type`: an image read by OCR) and the OCR run (`ocr`); both are left out otherwise.
+    """
 
     name: str
     sha256: str
     media_type: str
     pages: int | None = None
+    file_media_type: str | UnsetType = UNSET
+    ocr: OcrRun | UnsetType = UNSET
 
 
 class Case(Struct):
@@ -116,7 +132,13 @@ class Patient(Struct):
 
 
 class Item(Struct):
-    """One disputed item and its decision."""
+    """One disputed item and its decision.
+
+    `decision_stated` is true when the decision is stated: by the letter (its item header) or by the
+    clerk who adds the item. The parser's item starts with it false (`Item(decision_stated=False)`)
+    and sets it when it reads the header's decision; an item whose decision was inferred from its
+    rationale, or that has none, keeps false (the contract: "false when the letter states no decision").
+    """
 
     request: str = ""
     original_request: str | None = None
@@ -136,6 +158,8 @@ class Provenance(Struct):
     page: int | None = None
     confidence: int | float = 0.0
     rule: str | UnsetType = UNSET
+    ocr_confidence: float | UnsetType = UNSET  # on a page read by OCR: the engine's confidence in the words
+    box: list[float] | UnsetType = UNSET  # a value the clerk read from a box drawn on the page: x0, y0, x1, y1
 
 
 class Warning(Struct, kw_only=True):  # noqa: A001 - the contract's word for it
@@ -183,6 +207,14 @@ def to_dict(record: Record) -> dict[str, Any]:
     return out
 
 
+def reviewable_paths() -> frozenset[str]:
+    """The path of every value a clerk reviews, as the field catalogue names them (`core.fields.FIELDS`):
+    the case's, the reviewer's and the worker's fields, the summary, and each item's (`items.*.request`)."""
+    parts: dict[str, type[Struct]] = {"case": Case, "reviewer": Reviewer, "patient": Patient}
+    paths = {f"{part}.{f.name}" for part, cls in parts.items() for f in msgspec.structs.fields(cls)}
+    return frozenset({*paths, "summary", *(f"items.*.{f.name}" for f in msgspec.structs.fields(Item))})
+
+
 def outcome_of(items: list[dict[str, Any]]) -> str | None:
     """The letter's outcome from its items' decisions (plain dict items, as records hold them)."""
     return verdicts.outcome_of(it.get("decision") for it in items)
@@ -193,6 +225,6 @@ def empty_item() -> dict[str, Any]:
     return msgspec.to_builtins(Item())
 
 
-__all__ = ["OPEN_STATUSES", "SCHEMA", "STATUSES", "BadRecord", "Case", "Decision", "Item", "Outcome", "Patient",
-           "Priority", "Provenance", "Record", "Reviewer", "Severity", "Sex", "Source", "Status", "Warning",
-           "empty_item", "from_dict", "outcome_of", "to_dict"]
+__all__ = ["OPEN_STATUSES", "SCHEMA", "STATUSES", "BadRecord", "Case", "Decision", "Item", "OcrRun", "Outcome",
+           "Patient", "Priority", "Provenance", "Record", "Reviewer", "Severity", "Sex", "Source", "Status", "Warning",
+           "empty_item", "from_dict", "outcome_of", "reviewable_paths", "to_dict"]

@@ -14,8 +14,11 @@ letter to review.
 
 Every line is imported or reported as failed with its reason; one bad line never stops the others.
 A line is refused whole (nothing of it is stored, nothing is dropped silently) when a part of it does
-not have the type contract/record.schema.json gives it (`items` not a list, an item not an object,
-an age that is not a number, ...), when `page_starts` are not ascending offsets from 0 inside the
+not have its type (`items` not a list, an item not an object, an age that is not a number, ...): the
+line is converted by msgspec into `ExportLine`, the record's Structs (core/record.py, the types
+contract/record.schema.json gives) with the export's own parts beside them, and the first part that
+does not convert is named in the report's words ("items.0.decision should be 'upheld', 'overturned'
+or null, not 'maybe'"); or when `page_starts` are not ascending offsets from 0 inside the
 text, or when a span (the provenance in `fields`, an annotation) reaches outside the text: the record
 was then not read from that text, and highlights and annotations would point at the wrong words.
 Progress names each line: "set.jsonl:line 7: CM16-0221706".
@@ -26,16 +29,17 @@ from __future__ import annotations
 import copy
 import logging
 import re
-from collections.abc import Callable, Iterator
+import types
+from collections.abc import Iterator
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
-import fastjsonschema
+import msgspec
 
 from imr_desk.core import fields, limits
 from imr_desk.core.reading import sha256_of
-from imr_desk.core.record import STATUSES, Status
-from imr_desk.core.record import Outcome as RecordOutcome
+from imr_desk.core.record import STATUSES, Item, Record, Status, reviewable_paths
 from imr_desk.store.database import LetterStore
 from imr_desk.store.errors import (
     ConnectionLost,
@@ -49,7 +53,6 @@ from imr_desk.store.errors import (
 )
 from imr_desk.store.jsonl import BadLine, read_lines
 
-EXTRA_KEYS = ("text", "page_starts", "review", "history", "annotations")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 log = logging.getLogger(__name__)
 
@@ -84,145 +87,281 @@ def parser_record(record: dict[str, Any], parser_values: dict[str, Any]) -> dict
     return parsed
 
 
-def _text(wanted: str = "text or null") -> dict[str, Any]:
-    return {"type": ["string", "null"], "title": wanted}
+# -- the line's types: the record's Structs (core/record.py) and the export's own parts ----------------
+_PATH = Annotated[str, msgspec.Meta(min_length=1, title="a field path")]  # `title`: the report's words for it
+_LABEL = Annotated[str, msgspec.Meta(min_length=1, title="a label")]
+_PAGE_STARTS = "the offsets where the pages begin: whole numbers from 0, in ascending order, within the text"
+_PageStarts = Annotated[list[int] | None, msgspec.Meta(title=_PAGE_STARTS)]
 
 
-def _whole(wanted: str = "a whole number or null", minimum: int | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": ["integer", "null"], "title": wanted}
-    if minimum is not None:
-        schema["minimum"] = minimum
-    return schema
+class ParserValues(msgspec.Struct):
+    """`review.parser_values`: the parser's value of each changed field path; `items.count` a whole number."""
+
+    items_count: Annotated[int, msgspec.Meta(ge=0)] | None | msgspec.UnsetType = msgspec.field(
+        default=msgspec.UNSET, name="items.count")
 
 
-def _obj(properties: dict[str, Any], wanted: str = "an object", **more: Any) -> dict[str, Any]:
-    return {"type": ["object", "null"], "title": wanted, "properties": properties, **more}
+class Review(msgspec.Struct):
+    """The export's `review`: the letter's status, who reviewed it, and the parser's values."""
+
+    status: str | None = None  # one of the statuses (checked with its own message: `_review`)
+    status_reason: str | None = None
+    status_by: str | None = None
+    status_at: str | None = None
+    reviewed_by: str | None = None
+    reviewed_at: str | None = None
+    parser_version: str | None = None
+    letter_id: object = None  # the exporting database's id: only kept in the import's history row
+    parser_values: ParserValues | None = None
 
 
-def _list(items: dict[str, Any], wanted: str = "a list") -> dict[str, Any]:
-    return {"type": ["array", "null"], "title": wanted, "items": items}
+class HistoryEntry(msgspec.Struct):
+    """One row of the export's `history` (its values `old` and `new` are any JSON)."""
+
+    path: _PATH
+    who: str | None = None
+    at: str | None = None
+    origin: str | None = None
+    reason: str | None = None
+    version: int | None = None
 
 
-def line_schema() -> dict[str, Any]:
-    """The JSON schema of an export line: the record's reviewable parts from the field catalogue, the
-    record's other parts as contract/record.schema.json types them, and the export's own parts.
+class Annotation(msgspec.Struct, kw_only=True):
+    """One of the export's `annotations`: a span of the text with a label."""
 
-    Types, not formats: a date or case number the clerk typed oddly still imports. Every `title`
-    says what is wanted, in the words of the import's report.
-    """
-    schema = fields.record_schema()
-    props = schema["properties"]
-    props["layout"] = _text()
-    props["outcome"] = {"enum": [o.value for o in RecordOutcome] + [None],
-                        "title": ", ".join(repr(o.value) for o in RecordOutcome) + " or null"}
-    props["warnings"] = _list(_obj({k: _text() for k in ("code", "severity", "message", "path")}))
-    props["fields"] = {"type": ["object", "null"], "title": "an object", "additionalProperties": {
-        "type": "object", "title": "an object", "properties": {
-            "start": _whole(), "end": _whole(), "page": _whole(),
-            "confidence": {"type": ["number", "null"], "title": "a number or null"}}}}
-    review_text = ("status_reason", "status_by", "status_at", "reviewed_by", "reviewed_at", "parser_version")
-    props["review"] = _obj({
-        **{k: _text() for k in review_text},
-        "parser_values": _obj({"items.count": _whole("a whole number", minimum=0)}),
-    })
-    history_text = ("who", "at", "origin", "reason")
-    props["history"] = _list(_obj({
-        "path": {"type": "string", "minLength": 1, "title": "a field path"},
-        **{k: _text() for k in history_text},
-        "version": _whole("a whole number"),
-    }, required=["path"]))
-    notes_text = ("note", "who", "at", "removed_at", "removed_by")
-    props["annotations"] = _list(_obj({
-        "label": {"type": "string", "minLength": 1, "title": "a label"},
-        **{k: _text() for k in notes_text},
-    }, required=["label"]))
-    for part in ("warnings", "history", "annotations"):  # an entry must be an object, not null
-        props[part]["items"]["type"] = "object"
-    return schema
+    start: int | None = None  # inside the text: checked with its own message (`_annotations`)
+    end: int | None = None
+    label: _LABEL
+    note: str | None = None
+    who: str | None = None
+    at: str | None = None
+    removed_at: str | None = None
+    removed_by: str | None = None
 
 
-_validators: dict[int, Callable[[Any], Any]] = {}
+class ExportLine(Record, kw_only=True):
+    """A line of a JSON Lines export: the clerk's `Record` and, beside it, the export's own parts."""
+
+    page_starts: _PageStarts = None
+    review: Review | None = None
+    history: list[HistoryEntry] | None = None
+    annotations: list[Annotation] | None = None
 
 
-def _validator() -> Callable[[Any], Any]:
-    """The line schema compiled (fastjsonschema: some 30 times faster than interpreting it on every line),
-    once for the catalogue in force."""
-    key = id(fields.FIELDS)
-    if key not in _validators:
-        _validators.clear()
-        _validators[key] = fastjsonschema.compile(line_schema())
-    return _validators[key]
+_RECORD_KEYS = {f.name for f in msgspec.structs.fields(Record)}
+EXTRA_KEYS = ("text", *(f.name for f in msgspec.structs.fields(ExportLine) if f.name not in _RECORD_KEYS))
+"""The line's keys that are not the clerk's record: the letter's text and the export's own parts."""
 
 
+# -- the report's words for what a part should be ---------------------------------------------------
+_WORDS: dict[object, str] = {str: "text", int: "a whole number", float: "a number", bool: "true or false",
+                          type(None): "null", object: "any value"}
 _KINDS = {list: "a list", dict: "an object", str: "text", bool: "true/false", int: "a whole number",
           float: "a number", type(None): "null"}
 
 
-def _kind(value: Any) -> str:
+def _wanted(annotation: object) -> str:
+    """What a value of this type is, in the import report's words ("text or null", "a list of items")."""
+    words = _words(annotation)
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
+
+
+def _title(annotation: object) -> str | None:
+    if get_origin(annotation) is not Annotated:
+        return None
+    return next((m.title for m in get_args(annotation)[1:] if isinstance(m, msgspec.Meta) and m.title), None)
+
+
+def _words(annotation: object) -> list[str]:
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        title = _title(annotation)
+        return [title] if title else _words(get_args(annotation)[0])
+    if origin in (types.UnionType, Union):
+        members = [a for a in get_args(annotation) if a is not msgspec.UnsetType]
+        if set(members) == {int, float}:
+            return ["a number"]
+        words = [w for a in members if a is not type(None) for w in _words(a)]
+        return words + ["null"] if type(None) in members else words
+    if origin is list:
+        (element,) = get_args(annotation)
+        if element is Item:
+            return ["a list of items"]
+        if isinstance(element, type) and issubclass(element, msgspec.Struct):
+            return ["a list"]
+        return [f"a list of {_wanted(element)}"]
+    if origin is dict or annotation is dict:
+        return ["an object"]
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return [repr(e.value) for e in annotation]
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        return ["an object (one disputed item)" if annotation is Item else "an object"]
+    return [_WORDS.get(annotation, "of another type")]
+
+
+def _bare(annotation: object) -> object:
+    """The Struct, list or dict type inside an optional or annotated type (what a path steps into)."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (types.UnionType, Union):
+        inner = [a for a in get_args(annotation) if a not in (type(None), msgspec.UnsetType)]
+        return _bare(inner[0]) if len(inner) == 1 else annotation
+    return annotation
+
+
+def _step(annotation: object, part: str | int) -> object:
+    bare = _bare(annotation)
+    if isinstance(bare, type) and issubclass(bare, msgspec.Struct):
+        return next((f.type for f in msgspec.structs.fields(bare) if f.encode_name == part), object)
+    if get_origin(bare) in (list, dict):
+        return get_args(bare)[-1]
+    return object
+
+
+_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_INDEX = re.compile(r"\[(?P<index>\d+|\.\.\.)\]")
+_KEY = re.compile(r"\.([^.\[]*)")
+_MISSING = re.compile(r"^Object missing required field `(?P<key>[^`]+)`")
+
+
+def _kind(value: object) -> str:
     return _KINDS.get(type(value), type(value).__name__)
 
 
-def _shown(value: Any) -> str:
-    short = isinstance(value, str | int | float) and not isinstance(value, bool) and len(repr(value)) <= 40
-    return repr(value) if short else _kind(value)
+def _shown(value: object) -> str:
+    short = (isinstance(value, str | int | float) and not isinstance(value, bool)
+             or isinstance(value, list) and bool(value) and all(isinstance(v, str | int | float) for v in value))
+    return repr(value) if short and len(repr(value)) <= 40 else _kind(value)
 
 
-def _check_types(line: dict[str, Any]) -> None:
-    """Every part of the line has the type the schema gives it; the first that does not is named."""
+def _failing_key(mapping: dict[str, object], annotation: object) -> str:
+    """The key of a mapping whose value does not convert to `annotation` (msgspec's path says `[...]`)."""
+    for key, value in mapping.items():
+        try:
+            msgspec.convert(value, annotation)
+        except msgspec.ValidationError:
+            return key
+    return "?"  # pragma: no cover - msgspec named a failing value
+
+
+def _at(value: object, part: str | int) -> object:
+    if isinstance(value, dict):
+        return value.get(str(part))
+    if isinstance(value, list) and isinstance(part, int) and part < len(value):
+        return value[part]
+    return None
+
+
+def _bad_line(line: dict[str, Any], error: msgspec.ValidationError) -> BadLine:
+    """The report's line for msgspec's error: the part, by its dotted path, what it should be, and what it is."""
+    message = str(error)
+    at = _AT.search(message)
+    annotation: object = ExportLine
+    value: object = line
+    parts: list[str] = []
+    rest = at.group("path") if at else ""
+    while rest:
+        index = _INDEX.match(rest)
+        if index is not None and index.group("index") != "...":
+            part: str | int = int(index.group("index"))
+        elif index is not None:  # a mapping's key (`fields`): msgspec does not say which
+            part = _failing_key(value if isinstance(value, dict) else {}, get_args(_bare(annotation))[-1])
+        else:  # ".key", where a Struct's key may hold a dot ("items.count")
+            dotted = _KEY.match(rest)
+            if dotted is None:
+                break
+            bare = _bare(annotation)
+            names = ([f.encode_name for f in msgspec.structs.fields(bare)]
+                     if isinstance(bare, type) and issubclass(bare, msgspec.Struct) else [])
+            part = max((n for n in names if re.match(rf"\.{re.escape(n)}(?=[.\[]|$)", rest)), key=len,
+                       default=dotted.group(1))
+        rest = rest[index.end():] if index is not None else rest[len(str(part)) + 1:]
+        annotation = _step(annotation, part)
+        value = _at(value, part)
+        parts.append(str(part))
+        if _title(annotation) and get_origin(_bare(annotation)) is list:  # a list with its own words: named whole
+            return BadLine(f"{'.'.join(parts)} should be {_wanted(annotation)}, not {_shown(value)}")
+    missing = _MISSING.match(message)
+    if missing:  # an entry without a key it must have
+        key = missing.group("key")
+        return BadLine(f"{'.'.join([*parts, key])} should be {_wanted(_step(annotation, key))}")
+    return BadLine(f"{'.'.join(parts)} should be {_wanted(annotation)}, not {_shown(value)}")
+
+
+def decode_line(line: dict[str, Any]) -> ExportLine:
+    """The line as its types (`ExportLine`): `BadLine` naming the first part that does not have its type.
+
+    Types, not formats: a date or case number the clerk typed oddly still imports.
+    """
     try:
-        _validator()(line)
-    except fastjsonschema.JsonSchemaValueException as error:
-        schema = error.definition or {}
-        path = ".".join(str(p) for p in (error.path or [])[1:])  # the path starts at "data"
-        if error.rule == "required" and isinstance(error.value, dict):  # an entry without a key it must have
-            missing = next(k for k in schema.get("required", []) if k not in error.value)
-            wanted = schema["properties"][missing].get("title", "given")
-            raise BadLine(f"{path}.{missing} should be {wanted}" if path else f"{missing} should be {wanted}") from None
-        raise BadLine(f"{path} should be {schema.get('title', 'of another type')}, not {_shown(error.value)}") from None
+        return msgspec.convert(line, ExportLine)
+    except msgspec.ValidationError as error:
+        raise _bad_line(line, error) from None
 
 
-def _int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _check_catalogue_extras(line: dict[str, Any]) -> None:
+    """A field of the catalogue that the record's Structs do not declare yet has its kind's type.
+
+    The Structs and the catalogue agree (tests/core/test_record_struct.py); a field added to the
+    catalogue first (tests/ui/test_new_field.py) is still checked, in the catalogue's words.
+    """
+    declared = reviewable_paths()
+    for f in fields.FIELDS:
+        if f.path in declared:
+            continue
+        items = line.get("items") if f.per_item else None
+        found = ([(f.path_in(i), item.get(f.key)) for i, item in enumerate(items) if isinstance(item, dict)]
+                 if isinstance(items, list) else [] if f.per_item else [(f.path, fields.value_at(line, f.path))])
+        for path, value in found:
+            if value is not None and not _has_kind(f, value):
+                raise BadLine(f"{path} should be {fields.value_schema(f)['title']}, not {_shown(value)}")
 
 
-def _check_spans(line: dict[str, Any], length: int) -> None:
+def _has_kind(f: fields.Field, value: Any) -> bool:
+    if f.kind is fields.Kind.NUMBER:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if f.kind is fields.Kind.FLAG:
+        return isinstance(value, bool)
+    if f.kind is fields.Kind.LIST:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if f.kind is fields.Kind.CHOICE and not f.open_vocabulary:
+        return value in f.vocabulary
+    return isinstance(value, str)
+
+
+def _check_spans(line: ExportLine, length: int) -> None:
     """The provenance spans lie inside the text (else the record was not read from it)."""
-    for key, prov in (line.get("fields") or {}).items():
-        start, end = prov.get("start"), prov.get("end")
-        if _int(start) and _int(end) and not 0 <= start <= end <= length:
-            raise BadLine(f"fields.{key}: its span {start}..{end} is outside the letter's text ({length} "
+    for key, prov in line.fields.items():
+        if not 0 <= prov.start <= prov.end <= length:
+            raise BadLine(f"fields.{key}: its span {prov.start}..{prov.end} is outside the letter's text ({length} "
                           "characters), so the line's record was not read from its text")
 
 
-def _page_starts(line: dict[str, Any], length: int) -> list[int]:
-    starts = line.get("page_starts")
-    if starts is None or starts == []:
+def _page_starts(line: ExportLine, length: int) -> list[int]:
+    starts = line.page_starts
+    if not starts:
         return [0]
-    ok = (isinstance(starts, list) and all(_int(p) for p in starts) and starts[0] == 0
-          and all(a <= b for a, b in zip(starts, starts[1:], strict=False)) and starts[-1] <= length)
+    ok = starts[0] == 0 and all(a <= b for a, b in zip(starts, starts[1:], strict=False)) and starts[-1] <= length
     if not ok:
-        shown = starts if isinstance(starts, list) and len(starts) <= 6 else _kind(starts)
-        raise BadLine(f"page_starts should be the offsets where the pages begin: whole numbers from 0, in "
-                      f"ascending order, within the text ({length} characters); not {shown}")
+        shown = starts if len(starts) <= 6 else "a list"
+        raise BadLine(f"page_starts should be {_PAGE_STARTS} ({length} characters); not {shown}")
     return list(starts)
 
 
-def _review(line: dict[str, Any]) -> dict[str, Any]:
-    review = line.get("review") or {}
-    if review.get("status", Status.TO_REVIEW) not in STATUSES:
-        raise BadLine(f"unknown status {review.get('status')!r}; use one of: {', '.join(STATUSES)}")
+def _review(line: ExportLine) -> Review:
+    review = line.review or Review()
+    if (review.status or Status.TO_REVIEW) not in STATUSES:
+        raise BadLine(f"unknown status {review.status!r}; use one of: {', '.join(STATUSES)}")
     return review
 
 
-def _annotations(line: dict[str, Any], text_length: int) -> list[dict[str, Any]]:
+def _annotations(line: ExportLine, text_length: int) -> list[dict[str, Any]]:
     out = []
-    for n, a in enumerate(line.get("annotations") or []):
-        start, end = a.get("start"), a.get("end")
-        if not (_int(start) and _int(end) and 0 <= start < end <= text_length):
-            raise BadLine(f"annotations.{n}: its span ({start}..{end}) is outside the letter's text "
+    for n, a in enumerate(line.annotations or []):
+        if not (a.start is not None and a.end is not None and 0 <= a.start < a.end <= text_length):
+            raise BadLine(f"annotations.{n}: its span ({a.start}..{a.end}) is outside the letter's text "
                           f"({text_length} characters)")
-        out.append({k: a.get(k) for k in ("start", "end", "label", "note", "who", "at", "removed_at",
-                                          "removed_by")})
+        out.append(msgspec.structs.asdict(a))
     return out
 
 
@@ -268,12 +407,13 @@ def import_line(db: LetterStore, line: dict[str, Any], batch: str | None, origin
             len(line["items"]) if isinstance(line.get("items"), list) else 0)
         if too_big:
             raise BadLine(too_big)
-        _check_types(line)
-        review = _review(line)
-        page_starts = _page_starts(line, len(text))
-        _check_spans(line, len(text))
-        annotations = _annotations(line, len(text))
-        history = list(line.get("history") or [])
+        typed = decode_line(line)
+        _check_catalogue_extras(line)
+        review = _review(typed)
+        page_starts = _page_starts(typed, len(text))
+        _check_spans(typed, len(text))
+        annotations = _annotations(typed, len(text))
+        history = list(line.get("history") or [])  # as written: its `old` and `new` are any JSON
     except BadLine as exc:
         return name, "failed", str(exc), None
     # The line's sha256 names the original file; the line carries only its text. A claim is taken
@@ -288,19 +428,21 @@ def import_line(db: LetterStore, line: dict[str, Any], batch: str | None, origin
     note = None if claimed == carried else (
         f"the original file (sha256 {claimed[:12]}…) is not in the line, so the letter is kept as its text; "
         "that file, imported later, is a letter of its own")
+    # Stored as written (the store keeps the contract's dicts): keys the Structs do not know yet, such as
+    # a catalogue field added before its Struct field or an item's optional `category`, are not lost.
     record = {k: v for k, v in line.items() if k not in EXTRA_KEYS}
-    parsed = parser_record(record, review.get("parser_values") or {})
-    history.append({"path": "*", "old": None, "new": {"imported_from": origin, "letter_id": review.get("letter_id"),
+    parsed = parser_record(record, (line.get("review") or {}).get("parser_values") or {})
+    history.append({"path": "*", "old": None, "new": {"imported_from": origin, "letter_id": review.letter_id,
                                                       "original_sha256": claimed},
                     "who": db.user, "origin": "import"})
     try:
         letter_id = db.insert_letter(
             data=data, name=source["name"], media_type="text/plain", text=text,
             page_starts=page_starts, parsed=parsed, record=record, sha256=carried, batch=batch,
-            status=review.get("status") or "to review", status_reason=review.get("status_reason"),
-            status_by=review.get("status_by"), status_at=review.get("status_at"),
-            reviewed_at=review.get("reviewed_at"), reviewed_by=review.get("reviewed_by"),
-            layout=record.get("layout"), parser_version=review.get("parser_version"),
+            status=review.status or Status.TO_REVIEW.value, status_reason=review.status_reason,
+            status_by=review.status_by, status_at=review.status_at,
+            reviewed_at=review.reviewed_at, reviewed_by=review.reviewed_by,
+            layout=typed.layout, parser_version=review.parser_version,
             history=history, annotations=annotations,
         )
     except STOPS_THE_IMPORT:

@@ -6,12 +6,12 @@
 - `labels.py`: labels and headings as tolerant patterns (the one place for OCR confusions);
 - `header.py`, `reviewer.py`, `patient.py` (summary, age, sex), `items.py`: the section readers;
 - `rules.py`: every rule a value is read by, with its confidence; a record's `fields[*].rule` names one;
-- `letter.py`: `parse_letter`, which runs them.
+- `letter.py`: `read_record`, which runs them and gives the letter's `core.record.Record`.
 
 Dates go through core/dates.py and decisions through core/verdicts.py.
 """
 
 from imr_desk.core.parser.layouts import LAYOUTS, identify
-from imr_desk.core.parser.letter import PARSER_VERSION, SCHEMA, empty_record, parse_letter
+from imr_desk.core.parser.letter import PARSER_VERSION, read_record
 
-__all__ = ["LAYOUTS", "PARSER_VERSION", "SCHEMA", "empty_record", "identify", "parse_letter"]
+__all__ = ["LAYOUTS", "PARSER_VERSION", "identify", "read_record"]

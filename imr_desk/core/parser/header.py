@@ -41,12 +41,12 @@ def _tokens(pattern: re.Pattern[str], text: str, lo: int, hi: int) -> list[tuple
 def read_case(r: Reader, s: Sections) -> None:
     """The header table when the letter has one, else a case number printed anywhere; then the prose dates."""
     text = r.text
-    case = r.record["case"]
+    case = r.record.case
     if s.header is None:
         # No header block: a case number may still be printed somewhere (e.g. a page footer).
         m = _CASE_NUMBER_ANY.search(text)
         if m:
-            case["case_number"] = "CM" + digits(m.group()[2:])
+            case.case_number = "CM" + digits(m.group()[2:])
             r.note("case.case_number", m.start(), m.end(), rules.CASE_NUMBER_ANYWHERE)
     else:
         _read_table(r, s)
@@ -56,7 +56,7 @@ def read_case(r: Reader, s: Sections) -> None:
 
 def _read_table(r: Reader, s: Sections) -> None:
     assert s.header is not None
-    case = r.record["case"]
+    case = r.record.case
     tokens = _tokens(s.layout.header_pattern, r.text, s.header.start, s.header.end)
     i = 0
     while i < len(tokens):
@@ -70,12 +70,12 @@ def _read_table(r: Reader, s: Sections) -> None:
             i += 1
         column = len(labels) > 1
         for (key, _ls, _le), (vkind, vs, ve) in zip(labels, values, strict=False):
-            if vkind != _value_kind(key) or case[key] is not None:
+            if vkind != _value_kind(key) or getattr(case, key) is not None:
                 continue
             _set(r, key, vs, ve, rules.CASE_HEADER_COLUMN if column else rules.CASE_HEADER_LABEL)
     # A value the table pairing missed, when only one such value is in the header.
     for key, vkind in (("case_number", "v_case"), ("priority", "v_priority")):
-        if case[key] is None:
+        if getattr(case, key) is None:
             found = [t for t in tokens if t[0] == vkind]
             if len(found) == 1:
                 _set(r, key, found[0][1], found[0][2], rules.CASE_HEADER_VALUE)
@@ -83,18 +83,18 @@ def _read_table(r: Reader, s: Sections) -> None:
 
 def _set(r: Reader, key: str, start: int, end: int, rule: Rule) -> None:
     raw = r.text[start:end]
-    case = r.record["case"]
     if key == "case_number":
         number = re.sub(r"\s+", "", raw)
-        case[key] = number[:2].upper() + digits(number[2:])
+        value = number[:2].upper() + digits(number[2:])
     elif key == "priority":
-        case[key] = raw.capitalize()
+        value = raw.capitalize()
     else:
         iso = to_iso(raw)
         if iso is None:
             r.warn("bad-date", "warning", f"The {key.replace('_', ' ')} '{raw}' is not a valid date.", f"case.{key}")
             return
-        case[key] = iso
+        value = iso
+    setattr(r.record.case, key, value)
     r.note(f"case.{key}", start, end, rule)
 
 
@@ -121,22 +121,22 @@ _INJURY_PROSE = re.compile(r"\b(?:date\s+of\s+injury|injury\s+date|DOI)\s*(?:of|
 
 def _read_notice_prose(r: Reader, s: Sections) -> None:
     text = r.text
-    case = r.record["case"]
+    case = r.record.case
     for key, phrase, rule in _NOTICE_PROSE:
-        if case[key] is not None:
+        if getattr(case, key) is not None:
             continue  # the table gave it
         for m in phrase.finditer(text):
             found = date_at(text, m.end())
             if found is not None and found.iso:
-                case[key] = found.iso
+                setattr(case, key, found.iso)
                 r.note(f"case.{key}", found.start, found.end, rule)
                 break
     summary = s.first(s.layout.summary)
-    if case["date_of_injury"] is None and summary is not None:
+    if case.date_of_injury is None and summary is not None:
         for m in _INJURY_PROSE.finditer(text, summary.start, summary.end):
             found = date_at(text, m.end(), summary.end)
             if found is not None and found.iso:
-                case["date_of_injury"] = found.iso
+                case.date_of_injury = found.iso
                 r.note("case.date_of_injury", found.start, found.end, rules.INJURY_PROSE)
                 break
 

@@ -30,14 +30,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from imr_desk.core.parser import rules
 from imr_desk.core.parser.layouts import Sections
 from imr_desk.core.parser.reader import Reader, collapse
 from imr_desk.core.parser.rules import Rule
+from imr_desk.core.record import Item
 from imr_desk.core.verdicts import (
     DECISION_WORD,
+    Decision,
     decision_of_necessity,
     find_verdict,
     mentions_necessity,
@@ -104,7 +105,7 @@ class _Header:
     start: int  # where the header (and so the previous rationale's end) begins
     request: tuple[int, int] | None
     decision: tuple[int, int] | None
-    decision_value: str | None
+    decision_value: Decision | None
     original: tuple[int, int] | None
     authorized: tuple[int, int] | None
     rule: Rule
@@ -249,12 +250,11 @@ def _find_header(text: str, lo: int, hi: int, first: bool, labels: tuple[re.Patt
     nm = None if dm else _NECESSITY_AT_END.search(text, max(lo, seg_end - NECESSITY_REACH), seg_end)
     if dm and dm.end() >= seg_end:
         decision = (dm.start("decision"), dm.end("decision"))
-        found = normalise_decision(dm.group("decision"))
-        decision_value = found.value if found else None
+        decision_value = normalise_decision(dm.group("decision"))
         req_end = dm.start("colon") if dm.group("colon") else dm.start()
     elif nm is not None:
         decision = _trim(text, nm.start(), seg_end)
-        decision_value = decision_of_necessity(bool(nm.group("neg"))).value
+        decision_value = decision_of_necessity(bool(nm.group("neg")))
         req_end = nm.start()
     else:
         cm = _COLON_AT_END.search(text, max(lo, seg_end - 5), seg_end)
@@ -300,12 +300,6 @@ def _find_header(text: str, lo: int, hi: int, first: bool, labels: tuple[re.Patt
                    rule, conf, how)
 
 
-def _new_item() -> dict[str, Any]:
-    return {"request": "", "original_request": None, "authorized": None, "decision": None,
-            "decision_stated": False, "claims_administrator_guideline": None, "maximus_guideline": None,
-            "rationale": None}
-
-
 def read_items(r: Reader, s: Sections) -> None:
     """Labelled items in the layout's items section; else the 2013 decision sentences; else decision lines."""
     text = r.text
@@ -316,31 +310,31 @@ def read_items(r: Reader, s: Sections) -> None:
         if not _decision_sentences(r):
             _decision_lines(r, area.start, area.end)
         return
-    items = r.record["items"]
+    items = r.record.items
     prev_rationale_start: int | None = None
-    prev_item: dict[str, Any] | None = None
+    prev_item: Item | None = None
     lo = area.start
     for n, group in enumerate(groups):
         first_label = group[min(group)]
         head = _find_header(text, lo, first_label.start, n == 0, patterns)
         if prev_item is not None and prev_rationale_start is not None:
             _set_rationale(r, prev_item, len(items) - 1, prev_rationale_start, head.start)
-        item = _new_item()
+        item = Item(decision_stated=False)  # stated once the header's decision is read
         i = len(items)
         path = f"items.{i}"
         if head.request:
             rs, re_ = r.trim(*head.request)
-            item["request"] = collapse(text[rs:re_]).rstrip(":").strip()
+            item.request = collapse(text[rs:re_]).rstrip(":").strip()
             r.note(f"{path}.request", rs, re_, head.rule, head.confidence, head.variant)
         if head.original:
-            item["original_request"] = collapse(text[head.original[0]:head.original[1]])
+            item.original_request = collapse(text[head.original[0]:head.original[1]])
             r.note(f"{path}.original_request", *head.original, head.rule, head.confidence, head.variant)
         if head.authorized:
-            item["authorized"] = collapse(text[head.authorized[0]:head.authorized[1]])
+            item.authorized = collapse(text[head.authorized[0]:head.authorized[1]])
             r.note(f"{path}.authorized", *head.authorized, head.rule, head.confidence, head.variant)
         if head.decision and head.decision_value:
-            item["decision"] = head.decision_value
-            item["decision_stated"] = True
+            item.decision = head.decision_value
+            item.decision_stated = True
             r.note(f"{path}.decision", *head.decision, rules.ITEM_HEADER_DECISION)
         # Guidelines: each runs to the next label.
         ordered = [group[k] for k in sorted(group)]
@@ -351,7 +345,7 @@ def read_items(r: Reader, s: Sections) -> None:
             key = "claims_administrator_guideline" if lab.kind == 0 else "maximus_guideline"
             vs, ve = r.trim(lab.end, end)
             if vs < ve:
-                item[key] = collapse(text[vs:ve])
+                setattr(item, key, collapse(text[vs:ve]))
                 r.note(f"{path}.{key}", vs, ve, rules.GUIDELINE_LABEL)
         items.append(item)
         prev_item = item
@@ -361,18 +355,18 @@ def read_items(r: Reader, s: Sections) -> None:
         _set_rationale(r, prev_item, len(items) - 1, prev_rationale_start, area.end)
     for i, item in enumerate(items):
         f = r.fields.get(f"items.{i}.rationale")
-        if item["decision"] is None and f:
-            found = find_verdict(text, f["start"], f["end"])
+        if item.decision is None and f:
+            found = find_verdict(text, f.start, f.end)
             if found:
-                item["decision"] = found[0].value
-                item["decision_stated"] = False
+                item.decision = found[0]
+                item.decision_stated = False
                 r.note(f"items.{i}.decision", found[1], found[2], rules.DECISION_FROM_RATIONALE)
 
 
-def _set_rationale(r: Reader, item: dict[str, Any], i: int, start: int, end: int) -> None:
+def _set_rationale(r: Reader, item: Item, i: int, start: int, end: int) -> None:
     start, end = r.trim(start, end)
     if start < end:
-        item["rationale"] = collapse(r.text[start:end])
+        item.rationale = collapse(r.text[start:end])
         r.note(f"items.{i}.rationale", start, end, rules.RATIONALE_LABEL)
 
 
@@ -387,11 +381,9 @@ def _decision_sentences(r: Reader) -> bool:
         if key in seen:  # the same list is printed twice: in the notice and in the decision section
             continue
         seen.add(key)
-        i = len(r.record["items"])
-        item = _new_item()
-        item.update(request=request, decision=decision_of_necessity(m.group("neg") is not None).value,
-                    decision_stated=True)
-        r.record["items"].append(item)
+        i = len(r.record.items)
+        r.record.items.append(Item(request=request, decision=decision_of_necessity(m.group("neg") is not None),
+                                   decision_stated=True))
         r.note(f"items.{i}.request", m.start("request"), m.end("request"), rules.DECISION_SENTENCE)
         r.note(f"items.{i}.decision", m.start("request") + len(m.group("request")), m.end(), rules.DECISION_SENTENCE)
     return bool(seen)
@@ -403,9 +395,7 @@ def _decision_lines(r: Reader, lo: int, hi: int) -> None:
         found = normalise_decision(m.group("decision"))
         if found is None:
             continue
-        i = len(r.record["items"])
-        item = _new_item()
-        item.update(request=collapse(m.group("request")), decision=found.value, decision_stated=True)
-        r.record["items"].append(item)
+        i = len(r.record.items)
+        r.record.items.append(Item(request=collapse(m.group("request")), decision=found, decision_stated=True))
         r.note(f"items.{i}.request", m.start("request"), m.end("request"), rules.DECISION_LINE)
         r.note(f"items.{i}.decision", m.start("decision"), m.end("decision"), rules.DECISION_LINE)

@@ -12,6 +12,7 @@ from imr_desk.core.parser import rules
 from imr_desk.core.parser.header import summary_source
 from imr_desk.core.parser.layouts import Sections
 from imr_desk.core.parser.reader import Reader, collapse
+from imr_desk.core.record import Sex
 
 _I = re.IGNORECASE
 # The sex word right after the age ("43 year old female") is looked for within this many characters.
@@ -25,8 +26,8 @@ _AGE_RES = [
     (re.compile(r"\b(\d{1,3})\s*(?:y/o|yo)\b", _I), rules.AGE_YO),
 ]
 _SEX_WORD = re.compile(r"\b(male|female|man|woman|gentleman|lady|boy|girl)\b", _I)
-_SEX_OF = {"male": "male", "man": "male", "gentleman": "male", "boy": "male",
-           "female": "female", "woman": "female", "lady": "female", "girl": "female"}
+_SEX_OF = {"male": Sex.MALE, "man": Sex.MALE, "gentleman": Sex.MALE, "boy": Sex.MALE,
+           "female": Sex.FEMALE, "woman": Sex.FEMALE, "lady": Sex.FEMALE, "girl": Sex.FEMALE}
 _MALE_PRONOUN = re.compile(r"(?<![/\w])(he|him|his|himself)(?![/\w])", _I)
 _FEMALE_PRONOUN = re.compile(r"(?<![/\w])(she|her|hers|herself)(?![/\w])", _I)
 
@@ -45,13 +46,13 @@ def read_summary(r: Reader, s: Sections) -> None:
             if start < end and r.text[end - 1] in QUOTES:
                 start, end = r.trim(start, end - 1)
     if start < end:
-        r.record["summary"] = collapse(r.text[start:end])
+        r.record.summary = collapse(r.text[start:end])
         r.note("summary", start, end, rules.SUMMARY_SECTION)
 
 
 def read_patient(r: Reader, s: Sections) -> None:
     text = r.text
-    patient = r.record["patient"]
+    patient = r.record.patient
     areas: list[tuple[int, int, float]] = []
     summary = s.first(s.layout.summary)
     if summary is not None:
@@ -68,20 +69,20 @@ def read_patient(r: Reader, s: Sections) -> None:
             break
     if age_match:
         m, rule, penalty = age_match
-        patient["age"] = int(m.group(1))
+        patient.age = int(m.group(1))
         r.note("patient.age", m.start(1), m.end(1), rule, rule.confidence - penalty)
     # Sex: the noun next to the age first ("43 year old female"), then the first such word, then pronouns.
     for lo, hi, penalty in areas:
         window_lo = age_match[0].end() if age_match and lo <= age_match[0].start() < hi else lo
         m = _SEX_WORD.search(text, window_lo, min(hi, window_lo + SEX_AFTER_AGE_REACH)) if age_match else None
         if m:
-            patient["sex"] = _SEX_OF[m.group(1).lower()]
+            patient.sex = _SEX_OF[m.group(1).lower()]
             r.note("patient.sex", m.start(1), m.end(1), rules.SEX_AFTER_AGE, rules.SEX_AFTER_AGE.confidence - penalty)
             return
     for lo, hi, penalty in areas:
         m = _SEX_WORD.search(text, lo, hi)
         if m:
-            patient["sex"] = _SEX_OF[m.group(1).lower()]
+            patient.sex = _SEX_OF[m.group(1).lower()]
             r.note("patient.sex", m.start(1), m.end(1), rules.SEX_WORD, rules.SEX_WORD.confidence - penalty)
             return
     for lo, hi, _penalty in areas:
@@ -91,7 +92,7 @@ def read_patient(r: Reader, s: Sections) -> None:
             winner = males if len(males) > len(females) else females
             loser = females if winner is males else males
             if len(winner) >= 2 * max(1, len(loser)):
-                patient["sex"] = "male" if winner is males else "female"
+                patient.sex = Sex.MALE if winner is males else Sex.FEMALE
                 m = winner[0]
                 r.note("patient.sex", m.start(1), m.end(1), rules.SEX_PRONOUNS)
                 r.warn("sex-inferred", "info",

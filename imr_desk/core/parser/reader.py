@@ -1,20 +1,16 @@
-"""The reader every section reader writes through: the text, the record being built, provenance."""
+"""The reader every section reader writes through: the text, the typed record being built, provenance."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from imr_desk.core.parser.rules import Rule
 from imr_desk.core.reading import LetterText
+from imr_desk.core.record import Provenance, Record, Severity, Warning
+from imr_desk.core.text import collapse
 
-_WS = re.compile(r"\s+")
-
-
-def collapse(s: str) -> str:
-    """Whitespace runs to one space, ends trimmed: a value as the clerk reads it."""
-    return _WS.sub(" ", s).strip()
+__all__ = ["Reader", "Span", "collapse"]
 
 
 @dataclass
@@ -26,12 +22,12 @@ class Span:
 class Reader:
     """Holds the text and the record being built, and records provenance for each value."""
 
-    def __init__(self, letter: LetterText, record: dict[str, Any]) -> None:
+    def __init__(self, letter: LetterText, record: Record) -> None:
         self.letter = letter
         self.text = letter.text
         self.record = record
-        self.fields: dict[str, dict[str, Any]] = record["fields"]
-        self.warnings: list[dict[str, Any]] = record["warnings"]
+        self.fields: dict[str, Provenance] = record.fields
+        self.warnings: list[Warning] = record.warnings
         self.confidence_cap = 1.0  # lowered for an unseen or partly matched layout
 
     def trim(self, start: int, end: int) -> tuple[int, int]:
@@ -48,16 +44,12 @@ class Reader:
         """Record where the value at `path` was read, by which rule, how surely."""
         start, end = self.trim(start, end)
         conf = rule.confidence if confidence is None else confidence
-        self.fields[path] = {
-            "start": start,
-            "end": end,
-            "page": self.letter.page_of(start),
-            "confidence": round(min(conf, self.confidence_cap), 2),
-            "rule": rule.name + (f"+{variant}" if variant else ""),
-        }
+        self.fields[path] = Provenance(start=start, end=end, page=self.letter.page_of(start),
+                                       confidence=round(min(conf, self.confidence_cap), 2),
+                                       rule=rule.name + (f"+{variant}" if variant else ""))
 
-    def warn(self, code: str, severity: str, message: str, path: str | None = None) -> None:
-        self.warnings.append({"path": path, "code": code, "severity": severity, "message": message})
+    def warn(self, code: str, severity: Severity | str, message: str, path: str | None = None) -> None:
+        self.warnings.append(Warning(path=path, code=code, severity=Severity(severity), message=message))
 
     def split_list(self, start: int, end: int) -> list[tuple[str, int, int]]:
         """Split text[start:end] on commas and semicolons; each piece with its own span, whitespace collapsed."""

@@ -74,7 +74,7 @@ def _block_value(r: Reader, label_end: int, limit: int) -> tuple[int, int]:
 
 def read_reviewer(r: Reader, s: Sections) -> None:
     text = r.text
-    rev = r.record["reviewer"]
+    rev = r.record.reviewer
     span = s.first(s.layout.reviewer)
     if span is not None:
         lo, hi = span.start, span.end
@@ -83,22 +83,22 @@ def read_reviewer(r: Reader, s: Sections) -> None:
         lo, hi = 0, summary.start if summary else min(len(text), REVIEWER_WINDOW)
     m = _ROLE_RE.search(text, lo, hi)
     if m:
-        rev["role"] = collapse(m.group(1)).lower()
+        rev.role = collapse(m.group(1)).lower()
         r.note("reviewer.role", m.start(1), m.end(1), rules.ROLE_SENTENCE)
     else:
         m = _ROLE_SUBJECT.search(text, lo, hi)
         if m:
-            rev["role"] = collapse(m.group(1)).lower()
+            rev.role = collapse(m.group(1)).lower()
             r.note("reviewer.role", m.start(1), m.end(1), rules.ROLE_SUBJECT)
     lic = _LICENSURE_LABEL.search(text, lo, hi)
     spec = _SPECIALTY_LABEL.search(text, lo, hi)
     if lic or spec:
-        for lab, key in ((lic, "licensure"), (spec, "specialties")):
+        for lab, key, values in ((lic, "licensure", rev.licensure), (spec, "specialties", rev.specialties)):
             if lab is None:
                 continue
             vs, ve = _block_value(r, lab.end(), hi)
             for i, (value, ps, pe) in enumerate(r.split_list(vs, ve)):
-                rev[key].append(value)
+                values.append(value)
                 r.note(f"reviewer.{key}.{i}", ps, pe, rules.CREDENTIALS_BLOCK)
         return
     # Sentence style: "is Board Certified in X, has a subspecialty in Y and is licensed to practice in Z."
@@ -114,7 +114,7 @@ def read_reviewer(r: Reader, s: Sections) -> None:
 
 
 def _add(r: Reader, key: str, start: int, end: int, rule: rules.Rule) -> None:
-    values = r.record["reviewer"][key]
+    values: list[str] = getattr(r.record.reviewer, key)
     for value, ps, pe in r.split_list(start, end):
         r.note(f"reviewer.{key}.{len(values)}", ps, pe, rule)
         values.append(value)

@@ -26,6 +26,7 @@ from typing import Any
 
 from imr_desk.core import dates, verdicts
 from imr_desk.core.record import Decision, Priority, Sex
+from imr_desk.core.text import same_value
 
 
 class Kind(StrEnum):
@@ -199,19 +200,10 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _norm(value: Any) -> Any:
-    if value in ("", []):
-        return None
-    if isinstance(value, str):
-        return " ".join(value.split())
-    return value
-
-
 def _path_key(path: str) -> tuple[Any, ...]:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in path.split("."))
 
 
-normalised = _norm  # a value as comparisons read it (white space, empty text and lists as no value)
 path_order = _path_key  # the sort key of a path: its parts in order, item indices as numbers
 
 
@@ -225,7 +217,7 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> Iterator[tuple[str, Any, A
     if n_old != n_new:
         yield "items.count", n_old, n_new
     for path in sorted(set(a) | set(b), key=_path_key):
-        if _norm(a.get(path)) != _norm(b.get(path)):
+        if not same_value(a.get(path), b.get(path)):
             yield path, a.get(path), b.get(path)
 
 

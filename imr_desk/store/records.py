@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from imr_desk.core.fields import diff, flatten, item_fields, letter_fields, path_order, value_at
-from imr_desk.core.fields import normalised as _norm
+from imr_desk.core.text import as_read, same_value
 from imr_desk.store.storable import Cleaned, clean, needs_cleaning
 
 # the items table's columns (store/schema.py): the database's shape, which a new catalogue field leaves alone
@@ -187,7 +187,7 @@ def _same_item(a: Any, b: Any, keys: list[str]) -> bool:
     if a is b or a == b:  # most items of a save are as they were: compared in C, at once
         return True
     a, b = (a if isinstance(a, dict) else {}), (b if isinstance(b, dict) else {})
-    return all(_norm(a.get(k)) == _norm(b.get(k)) for k in keys)
+    return all(same_value(a.get(k), b.get(k)) for k in keys)
 
 
 def changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
@@ -201,7 +201,7 @@ def changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, An
     out: list[tuple[str, Any, Any]] = []
     for f in letter_fields():
         a, b = value_at(old, f.path), value_at(new, f.path)
-        if _norm(a) != _norm(b):
+        if not same_value(a, b):
             out.append((f.path, a, b))
     fields = item_fields()
     keys = [f.key for f in fields]
@@ -213,7 +213,7 @@ def changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, An
         a = a_items[i] if isinstance(a_items[i], dict) else {}
         b = b_items[j] if isinstance(b_items[j], dict) else {}
         for f in fields:
-            if _norm(a.get(f.key)) != _norm(b.get(f.key)):
+            if not same_value(a.get(f.key), b.get(f.key)):
                 out.append((f.path_in(j), a.get(f.key), b.get(f.key)))
 
     differing = ([i for i in range(len(a_items)) if not _same_item(a_items[i], b_items[i], keys)]
@@ -226,7 +226,7 @@ def changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, An
 
         def key(item: Any) -> str:
             item = item if isinstance(item, dict) else {}
-            return repr([_norm(item.get(k)) for k in keys])
+            return repr([as_read(item.get(k)) for k in keys])
 
         ka, kb = [key(i) for i in a_items], [key(i) for i in b_items]
         removed: list[int] = []

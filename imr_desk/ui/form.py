@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from imr_desk.core import dates
 from imr_desk.core.confirmations import Confirmation
 from imr_desk.core.fields import SECTIONS, Field, Kind, field_at, item_fields, letter_fields, value_at
+from imr_desk.core.text import same_value
 from imr_desk.ui.confirm import Confirmations
 from imr_desk.ui.growing import GrowingText
 from imr_desk.ui.session import FieldState, ReviewError, ReviewSession
@@ -228,8 +229,13 @@ class FieldEditor(QObject):
             return w.isChecked()
         return w.currentData()
 
+    def shows(self, value: Any) -> bool:
+        """The editor shows `value` already, as the clerk reads it (core/text.py); a check box has no
+        'no value', unticked is false."""
+        return same_value(self.value(), bool(value) if self.kind is Kind.FLAG else value)
+
     def set_value(self, value: Any) -> None:
-        if self.refusal is not None or _same(self.value(), value, self.kind):
+        if self.refusal is not None or self.shows(value):
             return  # a refused value stays as typed until corrected or Esc
         self._setting = True
         try:
@@ -332,14 +338,6 @@ def _local(at: str) -> str:
         return at
 
 
-def _same(a: Any, b: Any, kind: Kind) -> bool:
-    if kind in (Kind.TEXT, Kind.LONG_TEXT, Kind.DATE):
-        return (a or "") == (b or "")
-    if kind is Kind.LIST:
-        return list(a or []) == list(b or [])
-    if kind is Kind.FLAG:
-        return bool(a) == bool(b)
-    return a == b
 
 
 class ItemBox(QGroupBox):

@@ -22,6 +22,7 @@ from imr_desk.core import LetterText, fields, read_letter
 from imr_desk.core.checks import ItemChecks
 from imr_desk.core.checks import recheck as _recheck  # run again on every edit (README: "Warnings")
 from imr_desk.core.ocr import image_pages_pdf
+from imr_desk.core.text import same_value
 from imr_desk.store import ClerkError, Database, Letter, LetterLeased, StoreError, VersionConflict
 from imr_desk.store.ocr_layers import load_layer
 from imr_desk.ui import record_ops as ops
@@ -439,7 +440,7 @@ class ReviewSession(QObject):
         prov = (self.record.get("fields") or {}).get(path)
         conf = ops.confidence_of(self.record, path)
         warnings = self._warnings_of(path)
-        changed = self.parsed != {} and _norm(ops.get_path(self.parsed, path)) != _norm(self.value(path))
+        changed = self.parsed != {} and not same_value(ops.get_path(self.parsed, path), self.value(path))
         if prov and prov.get("rule") == CLERK_RULE:
             changed = True
         return FieldState(
@@ -463,7 +464,7 @@ class ReviewSession(QObject):
     def set_value(self, path: str, value: Any, provenance: dict[str, Any] | None = None) -> None:
         """Set a field to what the clerk typed (or selected, with its new provenance)."""
         self._check_editable()
-        if provenance is None and _norm(self.value(path)) == _norm(value):
+        if provenance is None and same_value(self.value(path), value):
             return
         patch = ops.value_patch(self.record, path, value, provenance)
         label = path.replace("_", " ")
@@ -738,9 +739,3 @@ class ReviewSession(QObject):
         if writes is self._writes:
             self.annotationsChanged.emit()
 
-def _norm(value: Any) -> str:
-    if value in (None, "", []):
-        return "null"
-    if isinstance(value, str):
-        return json.dumps(" ".join(value.split()))
-    return json.dumps(value, sort_keys=True)

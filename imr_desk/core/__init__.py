@@ -5,11 +5,10 @@ from imr_desk.core.api import (
     letter_record,
     parse_bytes,
     parse_file,
-    parse_letter,
     parse_record,
     parse_record_bytes,
 )
 from imr_desk.core.reading import LetterText, read_letter
 
-__all__ = ["PARSER_VERSION", "LetterText", "letter_record", "parse_bytes", "parse_file", "parse_letter",
+__all__ = ["PARSER_VERSION", "LetterText", "letter_record", "parse_bytes", "parse_file",
            "parse_record", "parse_record_bytes", "read_letter"]

@@ -2,8 +2,8 @@
 
 The typed entries give a `core.record.Record`: `parse_record` (a file), `parse_record_bytes` (bytes)
 and `letter_record` (a letter already read). The dict entries (`parse_file`, `parse_bytes`,
-`parse_letter`, `error_record`) are the compatibility boundary for the code that still passes the
-contract's plain dicts (the store, the command line, the tests): each is its typed entry's record
+`error_record`) are the compatibility boundary for the code that still passes the
+contract's plain dicts (the command line, the tests): each is its typed entry's record
 through `to_dict`, so their JSON is the contract's, key for key.
 """
 
@@ -20,7 +20,7 @@ from imr_desk.core.reading import PDF, LetterText, ReadProblem, media_type_of, r
 from imr_desk.core.record import Record, to_dict
 
 __all__ = ["MAX_LETTER_BYTES", "PARSER_VERSION", "error_record", "failed_record", "letter_record", "parse_bytes",
-           "parse_file", "parse_letter", "parse_record", "parse_record_bytes", "read_with_ocr"]
+           "parse_file", "parse_record", "parse_record_bytes", "read_with_ocr"]
 
 
 def letter_record(letter: LetterText, *, include_text: bool = False) -> Record:
@@ -91,11 +91,6 @@ def read_with_ocr(data: bytes, name: str, **ocr_options: Any) -> LetterText:
 
 
 # -- the compatibility boundary: the contract's plain dicts, for the code that still passes them ----------
-def parse_letter(letter: LetterText, *, include_text: bool = False) -> dict[str, Any]:
-    """`letter_record` as the contract's dict (compatibility boundary: the store's import and re-parse)."""
-    return to_dict(read_record(letter, include_text=include_text))
-
-
 def parse_bytes(data: bytes, name: str, *, include_text: bool = False, ocr: bool = True) -> dict[str, Any]:
     """`parse_record_bytes` as the contract's dict (compatibility boundary). Never raises on bad input."""
     return to_dict(parse_record_bytes(data, name, include_text=include_text, ocr=ocr))

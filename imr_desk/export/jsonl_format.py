@@ -25,9 +25,9 @@ from typing import Any
 
 from imr_desk.export.rows import changes as changed
 from imr_desk.export.selection import LetterData
+from imr_desk.store.roundtrip import EXTRA_KEYS  # the line's parts beside the record (ExportLine)
 
 LINE_SCHEMA = "imr-desk/export-line/1"
-EXTRA_KEYS = ("text", "page_starts", "review", "history", "annotations")
 
 
 def review_of(letter: LetterData) -> dict[str, Any]:

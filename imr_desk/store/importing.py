@@ -18,10 +18,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from imr_desk.core import limits, parse_letter, read_letter
+from imr_desk.core import letter_record, limits, read_letter
 from imr_desk.core.limits import shown_name
 from imr_desk.core.ocr import OcrCancelled, OcrLayer, OcrUnavailable
 from imr_desk.core.reading import TEXT, ReadProblem, media_type_of, sha256_of
+from imr_desk.core.record import to_dict
 from imr_desk.store.database import LetterStore
 from imr_desk.store.errors import StoreError
 from imr_desk.store.jsonl import count_lines
@@ -293,14 +294,14 @@ def add_letter(db: LetterStore, data: bytes, name: str, batch: str | None,
     if too_long:
         return "failed", too_long, None
     try:
-        parsed = parse_letter(letter, include_text=True)
+        record = letter_record(letter)  # without its text: the text is stored once, in the letters table
     except Exception as exc:  # the parser never raises on bad input; if it does, keep the letter anyway
         log.exception("the parser failed on %s", name)
         return "failed", f"the parser failed on this letter ({exc}); please report it", None
-    parsed.pop("text", None)  # the text is stored once, in the letters table
-    too_many = limits.too_many_items(len(parsed.get("items") or []))
+    too_many = limits.too_many_items(len(record.items))
     if too_many:
         return "failed", too_many, None
+    parsed = to_dict(record)  # the store takes the contract's dict until it takes a Record
     unusual = limits.unusual(parsed)
     if unusual:
         parsed["warnings"] = [*(parsed.get("warnings") or []), *unusual]

@@ -9,7 +9,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from imr_desk.core import PARSER_VERSION, parse_letter, read_letter
+from imr_desk.core import PARSER_VERSION, letter_record, read_letter
+from imr_desk.core.record import to_dict
 from imr_desk.store import records as rec
 from imr_desk.store.database import LetterStore, ReparseReport
 from imr_desk.store.errors import describe_error
@@ -51,7 +52,7 @@ def reparse(db: LetterStore, progress: Callable[[int, int], Any] | None = None, 
                 continue
             name, status, parsed_json, record_json, version, old_pv, data = row
             letter = read_letter(bytes(data), name, load_layer(db, letter_id))
-            new = parse_letter(letter, include_text=False)
+            new = to_dict(letter_record(letter))  # the store takes the contract's dict until it takes a Record
             old_parsed = json.loads(parsed_json)
             if rec.dumps(new) == parsed_json and old_pv == PARSER_VERSION:
                 report.unchanged += 1

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from imr_desk.core import ocr, parse_bytes, parse_letter, read_letter
+from imr_desk.core import letter_record, ocr, parse_bytes, read_letter
 from imr_desk.core.reading import sha256_of
+from imr_desk.core.record import to_dict
 from tests.make_scans import make_scan, render_pages, save_scan, smudge
 
 from .conftest import DATA
@@ -103,7 +104,7 @@ def test_a_value_read_from_a_smudge_is_marked_uncertain(tmp_path: Path) -> None:
     smudged = tmp_path / "smudged.png"
     save_scan([smudge(page, (px[0] - 4, px[1] - 4, px[2] + 4, px[3] + 4))], smudged, dpi)
 
-    before = parse_letter(read_letter(clean.read_bytes(), "clean.png", layer))
+    before = to_dict(letter_record(read_letter(clean.read_bytes(), "clean.png", layer)))
     after = parse_bytes(smudged.read_bytes(), "smudged.png")
     assert before["case"]["date_of_injury"] == "2016-10-16"
     assert before["fields"]["case.date_of_injury"]["confidence"] >= 0.9

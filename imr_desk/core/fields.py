@@ -11,7 +11,8 @@ this catalogue instead of restating it:
 - the history's wording (`label_of`: "Item 2: Decision", not `items.1.decision`);
 - the checks (`imr_desk.core.checks`: dates that are not real dates, required values);
 - the export columns (`imr_desk.export.rows`);
-- the JSON Lines import's validation (`value_schema`, used by `imr_desk.store.roundtrip`).
+- the JSON Lines import's check of a field the record's Structs do not declare yet (its kind's type,
+  `imr_desk.store.roundtrip`).
 
 Adding a field to the record is one `Field` here plus its tests (tests/core/test_fields.py shows a
 new field reaching every one of those places).
@@ -276,52 +277,3 @@ def date_from_text(text: str) -> str:
         if found:
             raise NotAValue(f"“{text}” holds {len(found)} dates: select just one.") from None
         raise NotAValue(str(whole)) from None
-
-
-# -- the JSON schema of each value (the import's validation) --------------------------------------------
-def _described(schema: dict[str, Any], wanted: str) -> dict[str, Any]:
-    return {**schema, "title": wanted}
-
-
-def value_schema(f: Field) -> dict[str, Any]:
-    """The JSON schema a field's value must meet on import: its type, not its format.
-
-    A clerk may type a case number or a priority that is not of the usual form; it is kept as written
-    and imports again. `title` says what is wanted, in the words of the import's report.
-    """
-    if f.kind in (Kind.TEXT, Kind.LONG_TEXT, Kind.DATE):
-        return _described({"type": ["string", "null"]}, "text or null")
-    if f.kind is Kind.CHOICE:
-        if f.open_vocabulary:
-            return _described({"type": ["string", "null"]}, "text or null")
-        words = [*f.vocabulary, None]
-        return _described({"enum": words}, ", ".join(repr(w) for w in f.vocabulary) + " or null")
-    if f.kind is Kind.NUMBER:
-        return _described({"type": ["integer", "null"]}, "a whole number or null")
-    if f.kind is Kind.LIST:
-        return _described({"type": ["array", "null"], "items": {"type": "string", "title": "text"}},
-                          "a list of text")
-    if f.kind is Kind.FLAG:
-        return _described({"type": ["boolean", "null"]}, "true or false")
-    raise ValueError(f.kind)  # pragma: no cover - every kind is handled above
-
-
-def record_schema() -> dict[str, Any]:
-    """The JSON schema of a record's reviewable parts (case, reviewer, patient, summary, items), from the catalogue."""
-    parts: dict[str, dict[str, Any]] = {}
-    top: dict[str, Any] = {}
-    for f in letter_fields():
-        if "." in f.path:
-            part, key = f.path.split(".", 1)
-            parts.setdefault(part, {})[key] = value_schema(f)
-        else:
-            top[f.path] = value_schema(f)
-    item = {"type": "object", "title": "an object (one disputed item)",
-            "properties": {f.key: value_schema(f) for f in item_fields()}}
-    properties: dict[str, Any] = {
-        part: {"type": ["object", "null"], "title": "an object", "properties": props}
-        for part, props in parts.items()
-    }
-    properties.update(top)
-    properties["items"] = {"type": ["array", "null"], "title": "a list of items", "items": item}
-    return {"type": "object", "properties": properties}

@@ -312,21 +312,33 @@ def _check_catalogue_extras(line: dict[str, Any]) -> None:
         items = line.get("items") if f.per_item else None
         found = ([(f.path_in(i), item.get(f.key)) for i, item in enumerate(items) if isinstance(item, dict)]
                  if isinstance(items, list) else [] if f.per_item else [(f.path, fields.value_at(line, f.path))])
+        wanted = _kind_type(f)
         for path, value in found:
-            if value is not None and not _has_kind(f, value):
-                raise BadLine(f"{path} should be {fields.value_schema(f)['title']}, not {_shown(value)}")
+            if value is None:  # no value: every field may have none
+                continue
+            try:
+                msgspec.convert(value, wanted)
+            except msgspec.ValidationError:
+                raise BadLine(f"{path} should be {_wanted(wanted)}, not {_shown(value)}") from None
 
 
-def _has_kind(f: fields.Field, value: Any) -> bool:
-    if f.kind is fields.Kind.NUMBER:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if f.kind is fields.Kind.FLAG:
-        return isinstance(value, bool)
-    if f.kind is fields.Kind.LIST:
-        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+# a field's type by its kind, as the record's Structs declare their fields of that kind
+_KIND_TYPES: dict[fields.Kind, object] = {
+    fields.Kind.TEXT: str | None, fields.Kind.LONG_TEXT: str | None, fields.Kind.DATE: str | None,
+    fields.Kind.CHOICE: str | None, fields.Kind.NUMBER: int | None, fields.Kind.LIST: list[str],
+    fields.Kind.FLAG: bool,
+}
+
+
+def _kind_type(f: fields.Field) -> object:
+    """The type a catalogue field's value has: its kind's, or for a closed choice its words (as `Sex`);
+    a required text is text, never null (as an item's `request`)."""
+    if f.kind is fields.Kind.TEXT and f.required:
+        return str
     if f.kind is fields.Kind.CHOICE and not f.open_vocabulary:
-        return value in f.vocabulary
-    return isinstance(value, str)
+        words = Enum(f"{f.key}_words", [(w, w) for w in f.vocabulary])  # type: ignore[misc]  # named after its field
+        return words | None
+    return _KIND_TYPES[f.kind]
 
 
 def _check_spans(line: ExportLine, length: int) -> None:

@@ -1,10 +1,10 @@
 """The parser's public entry points: bytes or a path in, the letter's record out.
 
 The typed entries give a `core.record.Record`: `parse_record` (a file), `parse_record_bytes` (bytes)
-and `letter_record` (a letter already read). The dict entries (`parse_file`, `parse_bytes`,
-`error_record`) are the compatibility boundary for the code that still passes the
-contract's plain dicts (the command line, the tests): each is its typed entry's record
-through `to_dict`, so their JSON is the contract's, key for key.
+and `letter_record` (a letter already read). The dict entries (`parse_file`, `parse_bytes`) are the
+compatibility boundary for the code that still passes the contract's plain dicts (the command line,
+the tests): each is its typed entry's record through `to_dict`, so their JSON is the contract's, key
+for key.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from imr_desk.core.parser import PARSER_VERSION, read_record
 from imr_desk.core.reading import PDF, LetterText, ReadProblem, media_type_of, read_letter, sha256_of
 from imr_desk.core.record import Record, to_dict
 
-__all__ = ["MAX_LETTER_BYTES", "PARSER_VERSION", "error_record", "failed_record", "letter_record", "parse_bytes",
+__all__ = ["MAX_LETTER_BYTES", "PARSER_VERSION", "failed_record", "letter_record", "parse_bytes",
            "parse_file", "parse_record", "parse_record_bytes", "read_with_ocr"]
 
 
@@ -99,8 +99,3 @@ def parse_bytes(data: bytes, name: str, *, include_text: bool = False, ocr: bool
 def parse_file(path: str | Path, *, include_text: bool = False, ocr: bool = True) -> dict[str, Any]:
     """`parse_record` as the contract's dict (compatibility boundary: the command line, the tests)."""
     return to_dict(parse_record(path, include_text=include_text, ocr=ocr))
-
-
-def error_record(name: str, message: str, data: bytes = b"") -> dict[str, Any]:
-    """`failed_record` as the contract's dict (compatibility boundary)."""
-    return to_dict(failed_record(name, message, data))

@@ -201,7 +201,7 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _path_key(path: str) -> tuple[Any, ...]:
+def _path_key(path: str) -> tuple[tuple[int, int, str], ...]:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in path.split("."))
 
 

@@ -19,7 +19,7 @@ from imr_desk.store.ocr_layers import load_layer
 log = logging.getLogger(__name__)
 
 
-def reparse(db: LetterStore, progress: Callable[[int, int], Any] | None = None, force: bool = False,
+def reparse(db: LetterStore, progress: Callable[[int, int], object] | None = None, force: bool = False,
             ids: list[int] | None = None) -> ReparseReport:
     """Parse letters again with this parser.
 

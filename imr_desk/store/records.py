@@ -23,12 +23,12 @@ ITEM_COLUMNS = ("request", "original_request", "authorized", "decision", "decisi
 REVIEWED_PARTS = ("case", "reviewer", "patient", "summary", "items")
 
 
-def dumps(value: Any) -> str:
+def dumps(value: object) -> str:
     """`value` as the store's JSON text, cleaned of what neither engine can store (store/storable.py)."""
     return dumps_counted(value)[0]
 
 
-def dumps_counted(value: Any) -> tuple[str, int]:
+def dumps_counted(value: object) -> tuple[str, int]:
     """`dumps`, and how many characters the cleaning replaced (0 on the quick path: a clean value is dumped once)."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     if "\\u0000" not in text and not needs_cleaning(text):  # json escapes NUL as \u0000, keeps a lone surrogate
@@ -177,13 +177,13 @@ def align_items(parsed: list[dict[str, Any]], reviewed: list[dict[str, Any]]
     return aligned, [parsed[i] for i in unused]
 
 
-def item_values(item: Any, keys: list[str] | None = None) -> dict[str, Any]:
+def item_values(item: object, keys: list[str] | None = None) -> dict[str, Any]:
     """An item's reviewable values by the catalogue's keys (what a history row of a whole item holds)."""
     item = item if isinstance(item, dict) else {}
     return {k: item.get(k) for k in (keys if keys is not None else [f.key for f in item_fields()])}
 
 
-def _same_item(a: Any, b: Any, keys: list[str]) -> bool:
+def _same_item(a: object, b: object, keys: list[str]) -> bool:
     if a is b or a == b:  # most items of a save are as they were: compared in C, at once
         return True
     a, b = (a if isinstance(a, dict) else {}), (b if isinstance(b, dict) else {})
@@ -224,7 +224,7 @@ def changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, An
     else:
         import difflib
 
-        def key(item: Any) -> str:
+        def key(item: object) -> str:
             item = item if isinstance(item, dict) else {}
             return repr([as_read(item.get(k)) for k in keys])
 

@@ -229,7 +229,7 @@ class FieldEditor(QObject):
             return w.isChecked()
         return w.currentData()
 
-    def shows(self, value: Any) -> bool:
+    def shows(self, value: object) -> bool:
         """The editor shows `value` already, as the clerk reads it (core/text.py); a check box has no
         'no value', unticked is false."""
         return same_value(self.value(), bool(value) if self.kind is Kind.FLAG else value)
@@ -319,7 +319,7 @@ class FieldEditor(QObject):
             w.setEnabled(not ro)
 
 
-def _shown(value: Any) -> str:
+def _shown(value: object) -> str:
     if value in (None, "", []):
         return "(nothing)"
     if isinstance(value, list):

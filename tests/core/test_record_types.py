@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from imr_desk.core import parse_bytes, parse_file
-from imr_desk.core.api import error_record
+from imr_desk.core.api import failed_record
 from imr_desk.core.record import (
     STATUSES,
     BadRecord,
@@ -35,7 +35,7 @@ def test_every_parsed_record_reads_and_writes_back_byte_for_byte(path) -> None:
 
 
 def test_bad_files_and_error_records_read_and_write_back() -> None:
-    for raw in (error_record("gone.pdf", "could not open the file"), parse_bytes(b"%PDF-1.7 broken", "x.pdf"),
+    for raw in (to_dict(failed_record("gone.pdf", "could not open the file")), parse_bytes(b"%PDF-1.7 broken", "x.pdf"),
                 parse_bytes(b"", "empty.txt")):
         assert to_dict(from_dict(raw)) == raw
         assert list(to_dict(from_dict(raw))) == list(raw)  # the keys in the parser's order

@@ -302,3 +302,26 @@ def test_at_1280x720_the_form_needs_no_sideways_scrolling(qtbot, open_window, db
     assert needed <= pane, (needed, pane)  # the badges beside the fields stay in view, no sideways scrolling
     # the count line wraps rather than widening the form (at Xvfb's 1280x720 it pushed the ✓ badges out of view)
     assert w.form.confirm_count.minimumSizeHint().width() <= pane // 2, w.form.confirm_count.minimumSizeHint()
+
+
+def test_a_value_the_clerk_reads_as_the_same_is_no_edit_and_no_changed_mark(qtbot, open_window, db_path):
+    """The session and the form read values as core/text.py does: a blank text is no value, a list's
+    words compare collapsed; a real change is an edit, marked changed, and undone."""
+    w = open_window(db_path)
+    assert w.open_letter(letter_id(w, "CM16-0221706.pdf"))
+    s = w.session
+    from imr_desk.core.fields import Kind
+
+    empty = next(p for p, ed in w.form.editors.items() if ed.kind in (Kind.TEXT, Kind.LONG_TEXT) and not s.value(p))
+    words = s.value("reviewer.specialties")
+    assert words, "the letter names its reviewer's specialties"
+    steps = s.undo_stack.count()
+    s.set_value(empty, "   ")
+    s.set_value("reviewer.specialties", [f"  {'  '.join(w.split())} " for w in words])
+    assert s.undo_stack.count() == steps
+    assert not s.field_state(empty).changed and not s.field_state("reviewer.specialties").changed
+    assert w.form.editors["reviewer.specialties"].shows([f" {w} " for w in words])
+    s.set_value("reviewer.specialties", [*words, "Pain Medicine"])
+    assert s.undo_stack.count() == steps + 1 and s.field_state("reviewer.specialties").changed
+    s.undo_stack.undo()
+    assert s.value("reviewer.specialties") == words and not s.field_state("reviewer.specialties").changed

@@ -591,7 +591,7 @@ class FormView(QScrollArea):
                 ed.widget.style().polish(ed.widget)
 
     # -- from the widgets to the session ---------------------------------------------------------
-    def _edited(self, path: str, value: Any) -> None:
+    def _edited(self, path: str, value: object) -> None:
         try:
             self.session.set_value(path, value)
         except ReviewError as exc:

@@ -133,7 +133,7 @@ class ReviewSession(QObject):
         self.data: bytes | None = None
         self.record: dict[str, Any] = {}
         self._items_checked = ItemChecks()
-        self._by_field: tuple[Any, dict[str, list[dict[str, Any]]]] = (None, {})  # the record's warnings by field
+        self._by_field: tuple[object, dict[str, list[dict[str, Any]]]] = (None, {})  # the record's warnings by field
         self.parsed: dict[str, Any] = {}
         self.version: int = 0
         self.status: str = ""
@@ -306,8 +306,8 @@ class ReviewSession(QObject):
         self._lease_timer.stop()
 
     # -- the writes ------------------------------------------------------------------------------
-    def _queue(self, writes: _LetterWrites, op: WriteOp[Any], done: Callable[[Any], Any] | None = None,
-               failed: Callable[[ClerkError], Any] | None = None) -> None:
+    def _queue(self, writes: _LetterWrites, op: WriteOp[Any], done: Callable[[Any], object] | None = None,
+               failed: Callable[[ClerkError], object] | None = None) -> None:
         """Queue one of a letter's writes; `done` or `failed` is called on the UI thread when it is over."""
         writes.pending += 1
 
@@ -330,8 +330,8 @@ class ReviewSession(QObject):
 
         op.success(ok).failure(refused).run(self.writer)
 
-    def queue_write(self, write: Callable[[Database], Any], doing: str, done: Callable[[Any], Any] | None = None,
-                    failed: Callable[[ClerkError], Any] | None = None) -> None:
+    def queue_write(self, write: Callable[[Database], Any], doing: str, done: Callable[[Any], object] | None = None,
+                    failed: Callable[[ClerkError], object] | None = None) -> None:
         """Queue another write of the open letter (its confirmed fields), in order after its edits."""
         self._check_editable()
         writes = self._writes
@@ -461,7 +461,7 @@ class ReviewSession(QObject):
         if self.read_only:
             raise ReviewError(self.read_only_reason or "This letter is open for editing in another window.")
 
-    def set_value(self, path: str, value: Any, provenance: dict[str, Any] | None = None) -> None:
+    def set_value(self, path: str, value: object, provenance: dict[str, Any] | None = None) -> None:
         """Set a field to what the clerk typed (or selected, with its new provenance)."""
         self._check_editable()
         if provenance is None and same_value(self.value(path), value):

@@ -263,9 +263,14 @@ def read_letter(data: bytes, name: str, ocr: OcrLayer | None = None) -> LetterTe
 
 def _image_without_ocr(letter: LetterText, data: bytes) -> None:
     """An image read without OCR: its pages count, and nothing can be read from them."""
-    from imr_desk.core.ocr import pages_to_ocr
+    from imr_desk.core.limits import sentence
+    from imr_desk.core.ocr import ScanTooLarge, pages_to_ocr
 
-    pages = pages_to_ocr(data, letter.file_type)
+    try:
+        pages = pages_to_ocr(data, letter.file_type)  # measured from its headers: nothing decoded
+    except ScanTooLarge as exc:
+        letter.error = sentence(exc.clerk_message)
+        return
     if not pages:
         letter.error = "The image cannot be read; it may be damaged or incomplete. Scan it again."
         return
@@ -501,11 +506,11 @@ def _pdf_pages(data: bytes, letter: LetterText) -> list[str] | None:
                             "Download or scan it again.")
         return None
     try:
-        from imr_desk.core.limits import too_many_pages
+        from imr_desk.core.limits import sentence, too_many_pages
 
         problem = too_many_pages(len(doc))  # said before any page is read
         if problem:
-            letter.error = problem[0].upper() + problem[1:] + "."
+            letter.error = sentence(problem)
             return None
         pages = []
         for i in range(len(doc)):

@@ -104,6 +104,9 @@ class OcrLayer:
     """The 0-based pages the engine read (the other pages kept their own text)."""
     words: list[OcrWord] = field(default_factory=list)
     pdf: bytes = b""
+    """A PDF's pages with the text laid over them; for an image file, its pages' text only (on pages of
+    the image's size: the window draws the image file's pages under it; a layer made before version 0.26
+    holds the page images too)."""
     seconds: float = 0.0
 
     def words_json(self) -> str:
@@ -404,10 +407,10 @@ class ScanImage:
     def dpi(self, page: int) -> int:
         return self.frames[page].dpi
 
-    def page(self, page: int, mode: str = "L") -> Any:
-        """The page decoded (grey, or `mode`): a new image, the file's own decoded frame released."""
+    def page(self, page: int, mode: str | None = "L") -> Any:
+        """The page decoded, grey (`mode` None: grey, or black and white for a black-and-white page)."""
         self._im.seek(page)
-        return self._im.convert(mode)
+        return self._im.convert(mode or ("1" if self._im.mode == "1" else "L"))
 
     def close(self) -> None:
         self._im.close()
@@ -423,8 +426,9 @@ class _PageJob:
 
 
 class _ImageLetter:
-    """An image file's pages, one at a time: each becomes a page of the letter's PDF and a page image for
-    the engine."""
+    """An image file's pages, one at a time: each a page image for the engine, and a page of the layer's
+    PDF that holds the page's text only (the image file itself is the letter's look: the window draws its
+    pages under the text), so the layer grows by a few KB a page, not by the page's image."""
 
     def __init__(self, data: bytes) -> None:
         import pypdfium2 as pdfium
@@ -434,24 +438,15 @@ class _ImageLetter:
         self.out = pdfium.PdfDocument.new()
 
     def render(self, k: int, workdir: Path) -> _PageJob:
-        import pypdfium2 as pdfium
-
         f = self.scan.frames[k]
         dpi = f.dpi
         _engine_dpi, factor = _dpi_for_engine(dpi)
         factor = _fitting_factor(f.width, f.height, factor)
-        image = self.scan.page(k, "1" if self.scan._im.mode == "1" else "L")  # a fax stays black and white
-        b = io.BytesIO()
-        image.save(b, "PDF", resolution=dpi)  # the page at its own size; JPEG (grey) or CCITT (a fax)
-        src = pdfium.PdfDocument(b.getvalue())
-        try:
-            self.out.import_pages(src)
-        finally:
-            src.close()
-        del b
+        size = (f.width * 72 / dpi, f.height * 72 / dpi)
+        self.out.new_page(*size)  # the page's text is laid on it when the engine has read it
         path = workdir / f"page-{k:04d}.pgm"
-        _save_private(_prepare(image, factor), path)
-        return _PageJob(k, path, dpi * factor, (f.width * 72 / dpi, f.height * 72 / dpi))
+        _save_private(_prepare(self.scan.page(k), factor), path)
+        return _PageJob(k, path, dpi * factor, size)
 
     def close(self) -> None:
         self.out.close()

@@ -62,6 +62,10 @@ class LetterText:
     textless_pages: list[int] = field(default_factory=list)
     """For a PDF read without OCR: the 0-based pages without a text layer that show something (scans),
     which OCR must read; found while the text is extracted, so the PDF is opened once."""
+    text_pdf: bytes | None = field(default=None, repr=False, compare=False)
+    """For a letter read through OCR: the PDF of its text layer (`OcrLayer.pdf`), whose characters
+    `segments` point at; for a scanned image file it holds the pages' text only, which the window lays
+    over the image file's pages. None: the letter's own file."""
     ocr_words: list[tuple[int, int, float]] = field(default_factory=list)
     """For the pages read by OCR: each word's (start, end) in `text` and the engine's confidence (0..1), in order."""
     _starts: list[int] | None = field(default=None, repr=False, compare=False)
@@ -228,6 +232,7 @@ def read_letter(data: bytes, name: str, ocr: OcrLayer | None = None) -> LetterTe
         if ocr is not None and ocr.pdf:
             letter.media_type = PDF
             letter.ocr = ocr.describe()
+            letter.text_pdf = ocr.pdf
             raw_pages = _pdf_pages(ocr.pdf, letter)
         elif file_type in IMAGE_TYPES:
             raw_pages = None

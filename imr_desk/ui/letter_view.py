@@ -157,8 +157,9 @@ class PdfLetterView(QGraphicsView):
 
     # -- the document --------------------------------------------------------------------------
     def show_letter(self, letter: LetterText, data: bytes) -> None:
-        """Show a PDF's pages, or a scanned image file's (`data` a PNG, JPEG or TIFF): nothing is decoded
-        here but the first page; the others as they come into view."""
+        """Show a PDF's pages, or a scanned image file's (`data` a PNG, JPEG or TIFF; its text, when OCR
+        has read it, from the letter's text layer, `letter.text_pdf`): nothing is decoded here but the
+        first page; the others as they come into view."""
         import pypdfium2 as pdfium
 
         from imr_desk.core.ocr import ScanImage, image_type_of
@@ -171,6 +172,8 @@ class PdfLetterView(QGraphicsView):
             if image_type_of(data):
                 self._scan = ScanImage(data)
                 sizes = [self._scan.page_size(i) for i in range(len(self._scan))]
+                if letter.text_pdf:  # read by OCR: the text under the highlights, the selection, the boxes
+                    self._doc = pdfium.PdfDocument(letter.text_pdf)
             else:
                 self._doc = pdfium.PdfDocument(data)
                 sizes = [self._doc.get_page_size(i) for i in range(len(self._doc))]  # no page loaded

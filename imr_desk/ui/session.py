@@ -165,8 +165,9 @@ class ReviewSession(QObject):
         data = self.db.letter_file(letter_id)
         layer = load_layer(self.db, letter_id)  # a scan read by OCR: its pages with their text layer
         text = read_letter(data, letter.name, layer)
-        if layer is not None:
-            data = layer.pdf  # a scan not read by OCR stays its image file: the view decodes the pages it shows
+        if layer is not None and not text.file_type.startswith("image/"):
+            data = layer.pdf  # a scanned PDF: its pages with their text. An image file stays itself: the view
+            # decodes the pages it shows and lays the layer's text (text.text_pdf) over them
         # No letterClosed: the views go straight to the next letter instead of emptying themselves first.
         self.close_letter(switching=True)
         writes = self._parked.pop(letter_id, None)

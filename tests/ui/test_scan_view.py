@@ -119,3 +119,41 @@ def test_the_window_shows_a_scan_not_read_by_ocr_from_its_image_file(qtbot, open
     assert w.session.data == data  # the image file itself: no PDF of all its pages made
     qtbot.waitUntil(lambda: 0 in pdf.rendered_pages())
     assert len(pdf.rendered_pages()) <= 3
+
+
+@pytest.mark.skipif(not ocr.available(), reason="Tesseract is not installed (packaging/bootstrap.sh)")
+def test_an_image_read_by_ocr_is_drawn_from_its_file_with_the_layers_text_over_it(qtbot, open_window,
+                                                                                  tmp_path: Path) -> None:
+    """The layer of an image file holds its pages' text only (a few KB a page, not the page images); the
+    window decodes the image file's pages and puts the highlights on the layer's words."""
+    from tests.make_scans import make_scan
+    from tests.ui.test_review_window import focus_field
+
+    scan = make_scan((REAL / "CM16-0221706.pdf").read_bytes(), tmp_path / "fax.tiff", dpi=200, angle=0.0)
+    path = tmp_path / "review.db"
+    with Database.open(path, user="importer") as db:
+        assert db.import_paths([scan]).added
+    from imr_desk.store.ocr_layers import load_layer
+
+    with Database.open(path) as db:
+        [row] = db.queue({}, limit=5)
+        layer = load_layer(db, row.id)
+    assert layer is not None and layer.pages == [0, 1]
+    doc = pdfium.PdfDocument(layer.pdf)
+    assert len(doc) == 2 and not [obj for i in range(2) for obj in doc[i].get_objects()
+                                  if obj.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE]  # text only
+    doc.close()
+    assert len(layer.pdf) < 40_000 * 2
+    w = open_window(path)
+    open_by_click(qtbot, w, "fax.tiff")
+    pdf = w.letter_view.pdf_view
+    assert w.session.data == scan.read_bytes() and pdf._scan is not None and pdf.page_count() == 2
+    qtbot.waitUntil(lambda: 0 in pdf.rendered_pages())
+    focus_field(qtbot, w, "case.case_number")
+    rects = pdf.focus_rects()
+    word = next(x for x in layer.words if x.text == "CM16-0221706")
+    assert rects and abs(rects[0].center().x() - (word.box[0] + word.box[2]) / 2) < 6
+    assert abs(rects[0].center().y() - (word.box[1] + word.box[3]) / 2) < 6
+    box = (word.box[0] - 4, word.box[1] - 3, word.box[2] + 4, word.box[3] + 3)
+    hit = pdf.box_words(0, box)
+    assert hit is not None and hit[0] == "CM16-0221706"

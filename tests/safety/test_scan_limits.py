@@ -180,3 +180,25 @@ def test_a_scan_at_the_limit_is_still_read(db: Database, tmp_path: Path, monkeyp
     report = db.import_paths([scan])
     assert len(report.added) == 1, report.failed
     assert db.letter(report.added_ids[0]).record["case"]["case_number"] == "CM16-0221706"
+
+
+@pytest.mark.skipif(not ocr.available(), reason="Tesseract is not installed (packaging/bootstrap.sh)")
+def test_a_scan_stored_before_the_limits_is_refused_by_ocr_and_never_decoded(db: Database, many_pages: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 1,001-page TIFF an earlier version stored (with a warning): `imr-desk ocr` says why it is not
+    read, and reading it for the window measures it and stops, decoding nothing."""
+    from imr_desk.store.importing import add_letter
+    from imr_desk.store.reocr import ocr_stored
+
+    monkeypatch.setattr(limits, "MAX_PAGES", 2000)  # as the earlier version let it in (stored without OCR)
+    outcome, _message, lid = add_letter(db, many_pages.read_bytes(), many_pages.name, "before")
+    assert outcome == "added" and lid is not None
+    monkeypatch.setattr(limits, "MAX_PAGES", 1000)
+    decoded: list[int] = []
+    real_page = ocr.ScanImage.page
+    monkeypatch.setattr(ocr.ScanImage, "page", lambda self, i, mode="L": (decoded.append(i), real_page(self, i, mode))[1])
+    result = ocr_stored(db)
+    assert result.read == [] and result.failed == [(lid, limits.too_many_pages(1001, "the image"))]
+    letter = read_letter(db.letter_file(lid), many_pages.name)
+    assert letter.error is not None and "1,001 pages" in letter.error
+    assert decoded == []

@@ -106,7 +106,10 @@ def test_a_killed_ocr_run_leaves_a_private_folder_that_the_next_start_removes(th
     assert not left.exists() and list(root.iterdir()) == []
 
 
-def test_a_live_runs_folder_is_not_swept(tmp_path: Path) -> None:
+def test_a_live_runs_folder_is_not_swept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # no earlier version's folders in the way
     root = paths.ocr_temp_dir()
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     dead = subprocess.Popen([sys.executable, "-c", "pass"])

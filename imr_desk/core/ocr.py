@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 import threading
@@ -596,8 +597,6 @@ def sweep_leftovers() -> list[Path]:
     for entry in old:
         try:
             st = entry.lstat()
-            import stat
-
             if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and time.time() - st.st_mtime > OLD_TEMP_AGE_S:
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append(entry)

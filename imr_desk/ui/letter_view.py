@@ -135,7 +135,7 @@ class PdfLetterView(QGraphicsView):
         self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.setDragMode(QGraphicsView.DragMode.NoDrag)
         self._doc: pdfium.PdfDocument | None = None
-        self._scan: ScanImage | None = None  # a scanned image file not read by OCR: no text layer
+        self._scan: ScanImage | None = None  # a scanned image file: its pages decoded as they show
         self._letter: LetterText | None = None
         self._index: SourceIndex | None = None
         self._pages: list[_PageItem] = []

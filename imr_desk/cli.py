@@ -143,6 +143,9 @@ def cli(ctx: click.Context, db_path: Path | str | None) -> None:
 
     With no command, opens the review window.
     """
+    from imr_desk.core.ocr import sweep_leftovers
+
+    sweep_leftovers()  # the page images and text a killed OCR run left (the window's start too)
     if ctx.invoked_subcommand is None:
         from imr_desk.ui.app import run  # imported late: the command line works without Qt
 

@@ -77,6 +77,9 @@ def ocr_stored(db: LetterStore, everything: bool = False, progress: Callable[[st
             break
         except ocr.OcrUnavailable:
             raise
+        except ocr.ScanTooLarge as exc:  # refused before anything was decoded: no trace to log
+            report.failed.append((letter_id, exc.clerk_message))
+            continue
         except Exception as exc:  # noqa: BLE001 - one letter must not stop the others
             log.exception("OCR of letter %s failed", letter_id)
             report.failed.append((letter_id, getattr(exc, "clerk_message", None) or describe_error(exc)))

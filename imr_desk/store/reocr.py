@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imr_desk.core import ocr
+from imr_desk.logs import describe_error
 from imr_desk.store.database import LetterStore
-from imr_desk.store.errors import describe_error
 from imr_desk.store.maintenance import reparse
 from imr_desk.store.ocr_layers import OcrProgress, run_ocr, save_layer
 

@@ -24,13 +24,13 @@ class Group(click.Group):
         except (click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except click.UsageError as exc:  # a wrong option or argument: one line, and where to look
-            from imr_desk.store.urls import redact_text  # click quotes a stray argument: a URL's password too
+            from imr_desk.urls import redact_text  # click quotes a stray argument: a URL's password too
 
             where = exc.ctx.command_path if exc.ctx is not None else "imr-desk"
             click.echo(f"imr-desk: error: {redact_text(exc.format_message())} (see: {where} --help)", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
-            from imr_desk.store.urls import redact_text
+            from imr_desk.urls import redact_text
 
             click.echo(f"imr-desk: error: {redact_text(exc.format_message())}", err=True)
             sys.exit(exc.exit_code)
@@ -69,8 +69,7 @@ def _report_bug(ctx: click.Context, exc: BaseException) -> str:
     password, a search or a batch name the clerk's words)."""
     import logging
 
-    from imr_desk.logs import setup_logging
-    from imr_desk.store.errors import describe_error
+    from imr_desk.logs import describe_error, setup_logging
 
     what = describe_error(exc)
     try:
@@ -143,6 +142,9 @@ def cli(ctx: click.Context, db_path: Path | str | None) -> None:
 
     With no command, opens the review window.
     """
+    from imr_desk.core.ocr import sweep_leftovers
+
+    sweep_leftovers()  # the page images and text a killed OCR run left (the window's start too)
     if ctx.invoked_subcommand is None:
         from imr_desk.ui.app import run  # imported late: the command line works without Qt
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import sqlite3
 from pathlib import Path
 
-from imr_desk import paths
+from imr_desk import paths, urls
 
 LOG_NAME = "imr-desk.log"
 
@@ -44,14 +45,11 @@ class PrivateFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        from imr_desk.store.errors import describe_error
-        from imr_desk.store.urls import redact_text
-
         for exc in _database_errors(record):
             for said in (repr(exc), str(exc), repr(str(exc))[1:-1]):  # as %r, %s, or inside a repr
                 if said:
                     text = text.replace(said, describe_error(exc))
-        return redact_text(text)
+        return urls.redact_text(text)
 
 
 def private_traceback(exc: BaseException) -> str:
@@ -62,8 +60,6 @@ def private_traceback(exc: BaseException) -> str:
 
 def _database_errors(record: logging.LogRecord) -> list[BaseException]:
     """The database errors a log record carries: in its arguments and in its exception's chain."""
-    from imr_desk.store.engine import DB_ERRORS
-
     found: list[BaseException] = []
     args = record.args.values() if isinstance(record.args, dict) else (record.args or ())
     todo = [a for a in args if isinstance(a, BaseException)]
@@ -75,8 +71,35 @@ def _database_errors(record: logging.LogRecord) -> list[BaseException]:
         if id(exc) in seen:
             continue
         seen.add(id(exc))
-        if isinstance(exc, DB_ERRORS):
+        if is_database_error(exc):
             found.append(exc)
         todo.extend(e for e in (exc.__cause__, exc.__context__, getattr(exc, "cause", None), getattr(exc, "error", None))
                     if isinstance(e, BaseException))
     return found
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Whether `exc` is SQLite's or PostgreSQL's (psycopg's) error: one whose text can quote the data.
+
+    psycopg's are told by the module their classes come from, so logging never imports the server's
+    driver (a clerk on a file never loads it)."""
+    if isinstance(exc, sqlite3.Error):
+        return True
+    return any(cls.__module__.partition(".")[0] == "psycopg" for cls in type(exc).__mro__)
+
+
+def describe_error(exc: BaseException) -> str:
+    """What an error may say in a log line or a message: for a database error its class and code only (its
+    text can quote the data: SQLite's "Could not decode ... with text '...'", PostgreSQL's DETAIL with a
+    row's values); for any other error its class and text, with any server URL's password removed."""
+    name = type(exc).__name__
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorname", None)
+        if code:
+            return f"{name} ({code})"
+        return f"{name} (raised by Python's sqlite3 module, e.g. a text in the database that is not UTF-8)"
+    if is_database_error(exc):
+        code = getattr(exc, "sqlstate", None)
+        return f"{name} (SQLSTATE {code})" if code else f"{name} (no SQLSTATE: the connection failed)"
+    text = urls.redact_text(str(exc))
+    return f"{name}: {text}" if text else name

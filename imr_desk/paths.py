@@ -107,6 +107,16 @@ def write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def ocr_temp_dir(create: bool = True) -> Path:
+    """Where OCR runs keep their page images and the engine's output while a page is read (0700):
+    each run in a folder of its own named by its process id (`core.ocr`), swept when that process is gone."""
+    folder = data_dir() / "ocr-temp"
+    if create:
+        private_dir(data_dir())
+        private_dir(folder)
+    return folder
+
+
 def default_db_path() -> Path:
     return data_dir() / "imr-desk.db"
 

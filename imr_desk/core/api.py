@@ -70,14 +70,21 @@ def read_with_ocr(data: bytes, name: str, **ocr_options: Any) -> LetterText:
         if not pages or letter.error is not None:
             return letter
     elif file_type in ocr.IMAGE_TYPES:
-        pages = ocr.pages_to_ocr(data, file_type)
+        try:
+            pages = ocr.pages_to_ocr(data, file_type)
+        except ocr.ScanTooLarge:  # more pages or pixels than a letter has: reading says so
+            return read_letter(data, name)
     else:
         return read_letter(data, name)
     problem = None
     layer = None
     try:
-        if pages and len(pages) <= limits.MAX_PAGES:  # more pages than any letter: not read by OCR
+        if pages:
             layer = ocr.ocr_letter(data, file_type, pages=pages if file_type == PDF else None, **ocr_options)
+    except ocr.ScanTooLarge as exc:  # a PDF's pages too large to render for OCR: refused, as an image is
+        letter = read_letter(data, name)
+        letter.error = limits.sentence(exc.clerk_message)
+        return letter
     except ocr.OcrUnavailable as exc:
         problem = ReadProblem("ocr-unavailable", exc.clerk_message)
     except ocr.OcrCancelled:

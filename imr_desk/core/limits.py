@@ -29,7 +29,17 @@ MAX_TEXT_FILE_BYTES = 16_000_000
 MAX_TEXT_CHARS = 16_000_000
 """The text read from any letter (a real one: under 20,000 characters)."""
 MAX_PAGES = 1000
+"""Pages of any letter: a PDF's, a multi-page TIFF's, any multi-frame image's (counted before a page is read)."""
 UNUSUAL_PAGES = 40
+MAX_PAGE_PIXELS = 40_000_000
+"""Pixels of one page decoded (a scanned image's page, a PDF page rendered for OCR): a letter page is 8.4
+million at 300 dpi, 15 million at 400, 34 million at 600. Pillow's decompression-bomb limit is set to it
+(`core.ocr`), and every page's size is checked from its header before it is decoded, so one page costs
+at most some 200 MB however it is coded (4 bytes a pixel, and its grey copy)."""
+MAX_LETTER_PIXELS = 4_000_000_000
+"""Pixels of one letter's pages decoded together: some 475 pages at 300 dpi, 1,000 at 200 dpi (a fax).
+OCR reads a page at a time, so this bounds the time (some 0.3 s a million pixels on 2 cores) and the
+size of the letter's page images, not the memory."""
 MAX_ITEMS = 10_000
 UNUSUAL_ITEMS = 60
 
@@ -56,11 +66,48 @@ def too_big(size: int, is_pdf: bool) -> str | None:
     return None
 
 
-def too_many_pages(pages: int) -> str | None:
+def too_many_pages(pages: int, what: str = "the PDF", more: bool = False) -> str | None:
+    """Why a letter of `pages` pages is refused, or None; `more`: it has at least that many (not counted on)."""
     if pages > MAX_PAGES:
-        return (f"the PDF has {pages:,} pages; a letter has a few ({MAX_PAGES:,} at most), so this is not "
-                "one letter. Split it into its letters")
+        return (f"{what} has {'more than ' if more else ''}{pages:,} pages; a letter has a few ({MAX_PAGES:,} at "
+                "most), so this is not one letter. Split it into its letters")
     return None
+
+
+def sentence(problem: str) -> str:
+    """A limit's reason as a letter's error: a sentence."""
+    return problem[:1].upper() + problem[1:] + ("" if problem.endswith(".") else ".")
+
+
+def _millions(pixels: int) -> str:
+    return f"{pixels / 1_000_000:,.0f} million" if pixels >= 10_000_000 else f"{pixels / 1_000_000:,.1f} million"
+
+
+def page_too_large(page: int, width: int, height: int, dpi: int | None = None,
+                   inches: tuple[float, float] | None = None) -> str | None:
+    """Why page `page` (1-based) of `width` x `height` pixels is not decoded, or None.
+
+    `dpi` and `inches`: a PDF page, which would be rendered at `dpi` for OCR (its size in inches).
+    """
+    pixels = width * height
+    if pixels <= MAX_PAGE_PIXELS:
+        return None
+    limit = f"a page may have {_millions(MAX_PAGE_PIXELS)} pixels at most (a letter page scanned at 600 dpi has 34 million)"
+    if dpi is not None and inches is not None:
+        return (f"page {page} is too large to read: it is {inches[0]:,.0f} x {inches[1]:,.0f} inches, which at {dpi} dpi "
+                f"is {width:,} x {height:,} pixels ({_millions(pixels)}); {limit}. Check that this is a letter; "
+                "scan it again at letter size and 300 dpi")
+    return (f"the image is too large: page {page} is {width:,} x {height:,} pixels ({_millions(pixels)}); {limit}. "
+            "Scan it again at 300 dpi")
+
+
+def scan_too_large(pixels: int, pages: int) -> str | None:
+    """Why a scan whose `pages` pages hold `pixels` pixels together is not decoded, or None."""
+    if pixels <= MAX_LETTER_PIXELS:
+        return None
+    return (f"the scan is too large: its {pages:,} pages hold {pixels / 1e9:,.1f} billion pixels together; a letter "
+            f"may have {MAX_LETTER_PIXELS / 1e9:,.0f} billion at most (some {MAX_LETTER_PIXELS // 8_415_000:,} pages at "
+            "300 dpi), so this is not one letter. Split it into its letters, or scan it at 200 dpi")
 
 
 def too_much_text(chars: int) -> str | None:

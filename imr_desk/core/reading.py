@@ -62,6 +62,10 @@ class LetterText:
     textless_pages: list[int] = field(default_factory=list)
     """For a PDF read without OCR: the 0-based pages without a text layer that show something (scans),
     which OCR must read; found while the text is extracted, so the PDF is opened once."""
+    text_pdf: bytes | None = field(default=None, repr=False, compare=False)
+    """For a letter read through OCR: the PDF of its text layer (`OcrLayer.pdf`), whose characters
+    `segments` point at; for a scanned image file it holds the pages' text only, which the window lays
+    over the image file's pages. None: the letter's own file."""
     ocr_words: list[tuple[int, int, float]] = field(default_factory=list)
     """For the pages read by OCR: each word's (start, end) in `text` and the engine's confidence (0..1), in order."""
     _starts: list[int] | None = field(default=None, repr=False, compare=False)
@@ -228,6 +232,7 @@ def read_letter(data: bytes, name: str, ocr: OcrLayer | None = None) -> LetterTe
         if ocr is not None and ocr.pdf:
             letter.media_type = PDF
             letter.ocr = ocr.describe()
+            letter.text_pdf = ocr.pdf
             raw_pages = _pdf_pages(ocr.pdf, letter)
         elif file_type in IMAGE_TYPES:
             raw_pages = None
@@ -263,9 +268,14 @@ def read_letter(data: bytes, name: str, ocr: OcrLayer | None = None) -> LetterTe
 
 def _image_without_ocr(letter: LetterText, data: bytes) -> None:
     """An image read without OCR: its pages count, and nothing can be read from them."""
-    from imr_desk.core.ocr import pages_to_ocr
+    from imr_desk.core.limits import sentence
+    from imr_desk.core.ocr import ScanTooLarge, pages_to_ocr
 
-    pages = pages_to_ocr(data, letter.file_type)
+    try:
+        pages = pages_to_ocr(data, letter.file_type)  # measured from its headers: nothing decoded
+    except ScanTooLarge as exc:
+        letter.error = sentence(exc.clerk_message)
+        return
     if not pages:
         letter.error = "The image cannot be read; it may be damaged or incomplete. Scan it again."
         return
@@ -501,11 +511,11 @@ def _pdf_pages(data: bytes, letter: LetterText) -> list[str] | None:
                             "Download or scan it again.")
         return None
     try:
-        from imr_desk.core.limits import too_many_pages
+        from imr_desk.core.limits import sentence, too_many_pages
 
         problem = too_many_pages(len(doc))  # said before any page is read
         if problem:
-            letter.error = problem[0].upper() + problem[1:] + "."
+            letter.error = sentence(problem)
             return None
         pages = []
         for i in range(len(doc)):

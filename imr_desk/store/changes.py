@@ -81,7 +81,7 @@ def feed_for(db: LetterStore, on_notify: Callable[[], Any] | None = None) -> Cha
     if db.engine == POSTGRESQL:
         import psycopg
 
-        from imr_desk.store.urls import libpq_url
+        from imr_desk.urls import libpq_url
 
         target = db.target
         return NotifyFeed(lambda: psycopg.connect(libpq_url(target), autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,

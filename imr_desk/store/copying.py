@@ -27,10 +27,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from imr_desk.logs import describe_error
 from imr_desk.store import records as rec
 from imr_desk.store.database import LetterStore
 from imr_desk.store.engine import POSTGRESQL
-from imr_desk.store.errors import DiskFull, NotWritable, StoreError, describe_error
+from imr_desk.store.errors import DiskFull, NotWritable, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from typing import Any, ClassVar, Protocol
 import psycopg
 import psycopg_pool
 
-from imr_desk.store import urls
+from imr_desk import urls
 from imr_desk.store.storable import clean_params
 
 Params = Sequence[Any] | Mapping[str, Any]

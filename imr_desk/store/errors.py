@@ -23,7 +23,8 @@ from typing import NoReturn
 
 import psycopg
 
-from imr_desk.store import engine, urls
+from imr_desk import urls
+from imr_desk.store import engine
 
 
 class ClerkError(Exception):
@@ -292,23 +293,6 @@ def check_server_url(url: str) -> None:
     if why is not None:
         raise BadServerUrl(f"Cannot use the database {engine.display_name(url)}: {why}. Correct the URL; nothing "
                            "was changed.")
-
-
-def describe_error(exc: BaseException) -> str:
-    """What an error may say in a log line or a message: for a database error its class and code only (its
-    text can quote the data: SQLite's "Could not decode ... with text '...'", PostgreSQL's DETAIL with a
-    row's values); for any other error its class and text, with any server URL's password removed."""
-    name = type(exc).__name__
-    if isinstance(exc, sqlite3.Error):
-        code = getattr(exc, "sqlite_errorname", None)
-        if code:
-            return f"{name} ({code})"
-        return f"{name} (raised by Python's sqlite3 module, e.g. a text in the database that is not UTF-8)"
-    if isinstance(exc, psycopg.Error):
-        code = getattr(exc, "sqlstate", None)
-        return f"{name} (SQLSTATE {code})" if code else f"{name} (no SQLSTATE: the connection failed)"
-    text = urls.redact_text(str(exc))
-    return f"{name}: {text}" if text else name
 
 
 def raise_known(exc: Exception, path: Path | str, doing: str) -> NoReturn:

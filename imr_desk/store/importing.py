@@ -20,7 +20,7 @@ from typing import Any
 
 from imr_desk.core import letter_record, limits, read_letter
 from imr_desk.core.limits import shown_name
-from imr_desk.core.ocr import OcrCancelled, OcrLayer, OcrUnavailable
+from imr_desk.core.ocr import OcrCancelled, OcrLayer, OcrUnavailable, ScanTooLarge
 from imr_desk.core.reading import TEXT, ReadProblem, media_type_of, sha256_of
 from imr_desk.core.record import to_dict
 from imr_desk.store.database import LetterStore
@@ -400,10 +400,8 @@ def _one_with_ocr(db: LetterStore, src: _Source, batch: str, done: int, total: i
     layer = None
     problem = None
     if data and len(data) <= limits.MAX_LETTER_BYTES and db.letter_id_by_sha256(sha256_of(data)) is None:
-        # more pages than any letter has is refused below as it is: not read by OCR first
-        max_pages = limits.MAX_PAGES
         try:
-            steps = run_ocr(data, src.name, cancel, max_pages=max_pages)
+            steps = run_ocr(data, src.name, cancel)
             while True:
                 try:
                     state = next(steps)
@@ -413,6 +411,8 @@ def _one_with_ocr(db: LetterStore, src: _Source, batch: str, done: int, total: i
                 yield ImportEvent(done - 1, total, src.label, "ocr",
                                   f"reading page {min(state.done + 1, state.total)} of {state.total} (OCR)",
                                   pages=(state.done, state.total))
+        except ScanTooLarge as exc:  # more pages or pixels than a letter has: refused, nothing decoded
+            return "failed", exc.clerk_message, None
         except OcrUnavailable as exc:
             problem = exc.clerk_message
         except OcrCancelled:

@@ -11,9 +11,9 @@ from typing import Any
 
 from imr_desk.core import PARSER_VERSION, letter_record, read_letter
 from imr_desk.core.record import to_dict
+from imr_desk.logs import describe_error
 from imr_desk.store import records as rec
 from imr_desk.store.database import LetterStore, ReparseReport
-from imr_desk.store.errors import describe_error
 from imr_desk.store.ocr_layers import load_layer
 
 log = logging.getLogger(__name__)

@@ -74,16 +74,17 @@ class OcrProgress:
     total: int = 0
 
 
-def run_ocr(data: bytes, name: str, cancel: threading.Event | None = None, workers: int | None = None,
-            max_pages: int | None = None) -> Generator[OcrProgress, None, ocr.OcrLayer | None]:
+def run_ocr(data: bytes, name: str, cancel: threading.Event | None = None,
+            workers: int | None = None) -> Generator[OcrProgress, None, ocr.OcrLayer | None]:
     """OCR a letter's scanned pages in a pool on other threads, yielding progress every `HEARTBEAT` s.
 
-    Returns the layer (None when nothing needed OCR, or more than `max_pages` pages would). Raises `ocr.OcrUnavailable`, `ocr.OcrCancelled`
-    or the engine's failure.
+    Returns the layer (None when nothing needed OCR). Raises `ocr.ScanTooLarge` beyond the limits (more
+    pages or pixels than a letter has: before anything is decoded), `ocr.OcrUnavailable`,
+    `ocr.OcrCancelled` or the engine's failure.
     """
     file_type = media_type_of(data, name)
     pages = ocr.pages_to_ocr(data, file_type)
-    if not pages or (max_pages is not None and len(pages) > max_pages):
+    if not pages:
         return None
     if not ocr.available():
         raise ocr.OcrUnavailable()

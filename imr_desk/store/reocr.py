@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imr_desk.core import ocr
+from imr_desk.logs import describe_error
 from imr_desk.store.database import LetterStore
-from imr_desk.store.errors import describe_error
 from imr_desk.store.maintenance import reparse
 from imr_desk.store.ocr_layers import OcrProgress, run_ocr, save_layer
 
@@ -77,6 +77,9 @@ def ocr_stored(db: LetterStore, everything: bool = False, progress: Callable[[st
             break
         except ocr.OcrUnavailable:
             raise
+        except ocr.ScanTooLarge as exc:  # refused before anything was decoded: no trace to log
+            report.failed.append((letter_id, exc.clerk_message))
+            continue
         except Exception as exc:  # noqa: BLE001 - one letter must not stop the others
             log.exception("OCR of letter %s failed", letter_id)
             report.failed.append((letter_id, getattr(exc, "clerk_message", None) or describe_error(exc)))

@@ -40,6 +40,7 @@ import msgspec
 from imr_desk.core import fields, limits
 from imr_desk.core.reading import sha256_of
 from imr_desk.core.record import STATUSES, Item, Record, Status, reviewable_paths
+from imr_desk.logs import describe_error
 from imr_desk.store.database import LetterStore
 from imr_desk.store.errors import (
     ConnectionLost,
@@ -49,7 +50,6 @@ from imr_desk.store.errors import (
     NotWritable,
     ServerUnreachable,
     StoreError,
-    describe_error,
 )
 from imr_desk.store.jsonl import BadLine, read_lines
 

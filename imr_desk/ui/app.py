@@ -18,11 +18,10 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from imr_desk import __version__, paths
-from imr_desk.logs import private_traceback, setup_logging
+from imr_desk.logs import describe_error, private_traceback, setup_logging
 from imr_desk.store import Database, StoreError, is_server_url
 from imr_desk.store.clerks import database_user
 from imr_desk.store.engine import display_name
-from imr_desk.store.errors import describe_error
 from imr_desk.ui.main_window import MainWindow
 from imr_desk.ui.settings import Settings
 from imr_desk.ui.style import STYLE_SHEET

@@ -45,8 +45,8 @@ from imr_desk.export import (
 )
 from imr_desk.export.exporter import SUFFIXES
 from imr_desk.export.selection import STATUSES
+from imr_desk.logs import describe_error
 from imr_desk.store import ClerkError, Database, StoreError
-from imr_desk.store.errors import describe_error
 from imr_desk.ui.writer import DbWriter, WriteOp
 
 log = logging.getLogger(__name__)

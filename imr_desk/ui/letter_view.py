@@ -30,6 +30,8 @@ from imr_desk.core import LetterText
 if TYPE_CHECKING:
     import pypdfium2 as pdfium  # imported when a PDF is first shown, to keep start-up quick
 
+    from imr_desk.core.ocr import ScanImage
+
 log = logging.getLogger(__name__)
 
 SECTION_COLOURS = {
@@ -45,6 +47,12 @@ FIND_CURRENT_COLOUR = QColor(255, 140, 0)
 ANNOTATION_COLOUR = QColor(255, 200, 0)
 SELECTION_COLOUR = QColor(40, 110, 255)
 PAGE_GAP = 12.0
+KEPT_PAGES = 4
+"""Rendered pages kept beyond those in view (so scrolling back is instant); farther ones are dropped."""
+MAX_PAGE_RENDER_PIXELS = 16_000_000
+"""A page is rendered at most this large (48 MB); zoomed in further, Qt enlarges that image."""
+MAX_KEPT_PIXELS = 48_000_000
+"""The rendered pages kept beyond those in view hold at most this many pixels together."""
 MAX_SPANS = 2000  # more parsed fields than this (a letter of hundreds of items): only the first items' highlights
 MAX_ITEM_SPANS = 40
 
@@ -98,11 +106,19 @@ class _PageItem(QGraphicsPixmapItem):
         self.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
 
 
-class PdfLetterView(QGraphicsView):
-    """The PDF's real pages, zoomable, with highlights drawn on the glyphs' boxes.
+def _blank(width: float, height: float) -> QPixmap:
+    """A page's white, shown until (and after) the page is rendered: a small image, scaled up 16 times."""
+    blank = QPixmap(max(1, round(width / 16)), max(1, round(height / 16)))
+    blank.fill(Qt.GlobalColor.white)
+    return blank
 
-    The scene is laid out in PDF points; pages are rendered at the zoom in use and re-rendered when
-    it changes, so text stays sharp.
+
+class PdfLetterView(QGraphicsView):
+    """The PDF's real pages (or a scanned image file's), zoomable, with highlights drawn on the glyphs' boxes.
+
+    The scene is laid out in PDF points; only the pages in view are rendered (decoded, for a scan), at
+    the zoom in use, and re-rendered when it changes, so text stays sharp; a few near ones are kept, the
+    rest dropped, so a letter of any page count costs what its pages in view do.
     """
 
     spanClicked = Signal(str)
@@ -119,6 +135,7 @@ class PdfLetterView(QGraphicsView):
         self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.setDragMode(QGraphicsView.DragMode.NoDrag)
         self._doc: pdfium.PdfDocument | None = None
+        self._scan: ScanImage | None = None  # a scanned image file: its pages decoded as they show
         self._letter: LetterText | None = None
         self._index: SourceIndex | None = None
         self._pages: list[_PageItem] = []
@@ -140,26 +157,36 @@ class PdfLetterView(QGraphicsView):
 
     # -- the document --------------------------------------------------------------------------
     def show_letter(self, letter: LetterText, data: bytes) -> None:
+        """Show a PDF's pages, or a scanned image file's (`data` a PNG, JPEG or TIFF; its text, when OCR
+        has read it, from the letter's text layer, `letter.text_pdf`): nothing is decoded here but the
+        first page; the others as they come into view."""
         import pypdfium2 as pdfium
+
+        from imr_desk.core.ocr import ScanImage, image_type_of
 
         self.clear()
         self._letter = letter
         self._index = SourceIndex(letter)
+        sizes: list[tuple[float, float]]
         try:
-            self._doc = pdfium.PdfDocument(data)
-        except pdfium.PdfiumError as exc:
+            if image_type_of(data):
+                self._scan = ScanImage(data)
+                sizes = [self._scan.page_size(i) for i in range(len(self._scan))]
+                if letter.text_pdf:  # read by OCR: the text under the highlights, the selection, the boxes
+                    self._doc = pdfium.PdfDocument(letter.text_pdf)
+            else:
+                self._doc = pdfium.PdfDocument(data)
+                sizes = [self._doc.get_page_size(i) for i in range(len(self._doc))]  # no page loaded
+        except Exception as exc:  # noqa: BLE001 - a damaged file, a scan beyond the limits: nothing to show
             log.warning("could not open %s for display: %s", letter.name, exc)
-            self._doc = None
+            self.clear()
             return
         top = 0.0
-        for i in range(len(self._doc)):
-            w, h = self._doc[i].get_size()
+        for i, (w, h) in enumerate(sizes):
             item = _PageItem(i, w, h, top)
             # The page's white shows at once; the rendered image replaces it a moment later.
-            blank = QPixmap(1, 1)
-            blank.fill(Qt.GlobalColor.white)
-            item.setPixmap(blank)
-            item.setScale(w)
+            item.setPixmap(_blank(w, h))
+            item.setScale(16)
             self._scene.addItem(item)
             self._pages.append(item)
             top += h + PAGE_GAP
@@ -188,6 +215,9 @@ class PdfLetterView(QGraphicsView):
         if self._doc is not None:
             self._doc.close()
             self._doc = None
+        if self._scan is not None:
+            self._scan.close()
+            self._scan = None
         self._letter = None
 
     def _max_width(self) -> float:
@@ -237,22 +267,62 @@ class PdfLetterView(QGraphicsView):
         self.scale(self.zoom, self.zoom)
 
     def _render_visible(self) -> None:
-        if self._doc is None:
+        """Render the pages in view (and a margin); drop the rendered pages beyond the few kept near them."""
+        if self._doc is None and self._scan is None:
             return
         visible = self.mapToScene(self.viewport().rect()).boundingRect()
+        near = set()
         for page in self._pages:
             if page.top <= visible.bottom() + 200 and page.top + page.height >= visible.top() - 200:
+                near.add(page.index)
                 self._render_page(page)
+        middle = (visible.top() + visible.bottom()) / 2
+        kept = sorted((p for p in self._pages if p.rendered_scale > 0 and p.index not in near),
+                      key=lambda p: abs(p.top + p.height / 2 - middle))
+        pixels = 0
+        for n, page in enumerate(kept):
+            pixels += page.pixmap().width() * page.pixmap().height()
+            if n >= KEPT_PAGES or pixels > MAX_KEPT_PIXELS:
+                self._drop_page(page)
+
+    def _render_scale(self, page: _PageItem) -> float:
+        """The zoom's pixels per point, lowered for a page that would be larger than MAX_PAGE_RENDER_PIXELS."""
+        scale = self.zoom * self.devicePixelRatioF()
+        area = max(1.0, page.width * page.height)
+        return min(scale, (MAX_PAGE_RENDER_PIXELS / area) ** 0.5)
 
     def _render_page(self, page: _PageItem) -> None:
-        scale = self.zoom * self.devicePixelRatioF()
-        if self._doc is None or abs(page.rendered_scale - scale) < 1e-3:
+        scale = self._render_scale(page)
+        if abs(page.rendered_scale - scale) < 1e-3:
             return
-        bitmap = self._doc[page.index].render(scale=scale, rev_byteorder=True)
-        image = QImage(bytes(bitmap.buffer), bitmap.width, bitmap.height, bitmap.stride, QImage.Format.Format_RGB888)
+        if self._scan is not None:
+            image = self._scan_image(page, scale)
+        elif self._doc is not None:
+            bitmap = self._doc[page.index].render(scale=scale, rev_byteorder=True)
+            image = QImage(bytes(bitmap.buffer), bitmap.width, bitmap.height, bitmap.stride,
+                           QImage.Format.Format_RGB888)
+        else:
+            return
         page.setPixmap(QPixmap.fromImage(image))
         page.setScale(1.0 / scale)
         page.rendered_scale = scale
+
+    def _scan_image(self, page: _PageItem, scale: float) -> QImage:
+        """A page of a scanned image file, decoded and scaled to `scale` pixels a point (grey)."""
+        assert self._scan is not None
+        from PIL import Image
+
+        grey = self._scan.page(page.index)
+        size = (max(1, round(page.width * scale)), max(1, round(page.height * scale)))
+        if size != grey.size:
+            grey = grey.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
+        raw = grey.tobytes()
+        return QImage(raw, grey.width, grey.height, grey.width, QImage.Format.Format_Grayscale8).copy()
+
+    def _drop_page(self, page: _PageItem) -> None:
+        page.setPixmap(_blank(page.width, page.height))
+        page.setScale(16)
+        page.rendered_scale = 0.0
 
     # -- highlights ----------------------------------------------------------------------------
     def _textpage(self, page: int) -> pdfium.PdfTextPage | None:

@@ -21,7 +21,6 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from imr_desk.core import LetterText, fields, read_letter
 from imr_desk.core.checks import ItemChecks
 from imr_desk.core.checks import recheck as _recheck  # run again on every edit (README: "Warnings")
-from imr_desk.core.ocr import image_pages_pdf
 from imr_desk.core.text import same_value
 from imr_desk.store import ClerkError, Database, Letter, LetterLeased, StoreError, VersionConflict
 from imr_desk.store.ocr_layers import load_layer
@@ -170,10 +169,9 @@ class ReviewSession(QObject):
         data = self.db.letter_file(letter_id)
         layer = load_layer(self.db, letter_id)  # a scan read by OCR: its pages with their text layer
         text = read_letter(data, letter.name, layer)
-        if layer is not None:
-            data = layer.pdf
-        elif text.file_type != text.media_type and text.file_type.startswith("image/"):
-            data = image_pages_pdf(data)  # a scan not read by OCR: its pages all the same
+        if layer is not None and not text.file_type.startswith("image/"):
+            data = layer.pdf  # a scanned PDF: its pages with their text. An image file stays itself: the view
+            # decodes the pages it shows and lays the layer's text (text.text_pdf) over them
         # No letterClosed: the views go straight to the next letter instead of emptying themselves first.
         self.close_letter(switching=True)
         writes = self._parked.pop(letter_id, None)

@@ -44,9 +44,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
 
-from imr_desk.logs import log_path
+from imr_desk.logs import describe_error, log_path
 from imr_desk.store import ClerkError, ConnectionLost, DatabaseLocked, ServerUnreachable
-from imr_desk.store.errors import describe_error
 
 if TYPE_CHECKING:
     from imr_desk.store import Database

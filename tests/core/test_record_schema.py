@@ -6,7 +6,8 @@ import jsonschema
 import pytest
 
 from imr_desk.core import parse_bytes, parse_file
-from imr_desk.core.api import error_record
+from imr_desk.core.api import failed_record
+from imr_desk.core.record import to_dict
 
 from .conftest import real_pdfs, seed_texts
 
@@ -27,7 +28,7 @@ def test_bad_files_still_follow_the_schema(data, name, schema):
     jsonschema.validate(rec, schema)
 
 
-def test_error_record_follows_the_schema(schema):
-    rec = error_record("missing.pdf", "could not open the file: No such file")
+def test_a_failed_record_follows_the_schema(schema):
+    rec = to_dict(failed_record("missing.pdf", "could not open the file: No such file"))
     jsonschema.validate(rec, schema)
     assert rec["error"].startswith("could not open")

@@ -35,7 +35,7 @@ _WINDOW = textwrap.dedent("""
     from PySide6.QtWidgets import QApplication
     from imr_desk.ui import app as ui_app
     from imr_desk.ui.main_window import MainWindow
-    from imr_desk.store.urls import libpq_url
+    from imr_desk.urls import libpq_url
 
     url = sys.argv[1]
     qt = QApplication(sys.argv[:1])

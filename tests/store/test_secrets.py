@@ -22,10 +22,10 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from imr_desk.logs import PrivateFormatter
+from imr_desk.logs import PrivateFormatter, describe_error
 from imr_desk.store import Database, NotWritable, ServerLoginRefused, StoreError
-from imr_desk.store.errors import BadServerUrl, ServerCancelled, SslUnavailable, describe_error
-from imr_desk.store.urls import libpq_url, parse, redact, redact_text
+from imr_desk.store.errors import BadServerUrl, ServerCancelled, SslUnavailable
+from imr_desk.urls import libpq_url, parse, redact, redact_text
 from tests.pgserver import PASSWORD, PASSWORD_ROLE, PgCluster
 
 from .conftest import SEEDS

@@ -467,7 +467,9 @@ def check(ctx: click.Context, db_path: Path | str | None) -> None:
     except OSError:
         raise click.ClickException(f"there is no database at {path}") from None
     if not Path(path).is_file():
-        raise click.ClickException(f"there is no database at {path}")
+        from imr_desk.store.database import not_a_file
+
+        raise click.ClickException(not_a_file(Path(path)) or f"there is no database at {path}")
     problems, facts = full_check(Path(path))
     if problems:  # each problem on its own line (as import lists the files it could not read), then the error
         for problem in problems:

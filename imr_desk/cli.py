@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -18,21 +18,17 @@ if TYPE_CHECKING:
 class Group(click.Group):
     """A group whose errors are one line on standard error, never a traceback."""
 
+    given: list[str] = []  # the words the command was given (make_context), to find the URLs among them
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except click.UsageError as exc:  # a wrong option or argument: one line, and where to look
-            from imr_desk.store.urls import redact_text  # click quotes a stray argument: a URL's password too
-
-            where = exc.ctx.command_path if exc.ctx is not None else "imr-desk"
-            click.echo(f"imr-desk: error: {redact_text(exc.format_message())} (see: {where} --help)", err=True)
-            sys.exit(exc.exit_code)
+            _usage_error(exc, self.given)
         except click.ClickException as exc:
-            from imr_desk.store.urls import redact_text
-
-            click.echo(f"imr-desk: error: {redact_text(exc.format_message())}", err=True)
+            click.echo(f"imr-desk: error: {_without_secrets(exc.format_message(), self.given)}", err=True)
             sys.exit(exc.exit_code)
         except BrokenPipeError:  # the reader (head, less) stopped early: not an error
             import os
@@ -51,6 +47,32 @@ class Group(click.Group):
                 sys.exit(1)
             click.echo(f"imr-desk: internal error: {one_line(_report_bug(ctx, exc))}", err=True)
             sys.exit(1)
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        self.given = list(args)
+        try:  # the group's own options (--db) are read here, before `invoke`: their errors are one line too
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            _usage_error(exc, self.given)
+
+
+def _usage_error(exc: click.UsageError, given: list[str]) -> NoReturn:
+    where = exc.ctx.command_path if exc.ctx is not None else "imr-desk"
+    click.echo(f"imr-desk: error: {_without_secrets(exc.format_message(), given)} (see: {where} --help)", err=True)
+    sys.exit(exc.exit_code)
+
+
+def _without_secrets(text: str, given: list[str]) -> str:
+    """A message click made, without any password: click quotes a stray argument or an option's value as it
+    was given, and a URL given whole is redacted whole (`redact_text` alone cannot tell where a URL whose
+    password holds a space or a quote ends)."""
+    from imr_desk.store.urls import is_server_url, redact, redact_text
+
+    urls = [a for arg in given for a in (arg, arg.partition("=")[2]) if is_server_url(a)]
+    for url in sorted(urls, key=len, reverse=True):
+        text = text.replace(url, redact(url))
+    return redact_text(text)
 
 
 _OPENED = "imr_desk.database"  # ctx.meta: the database the command opened
@@ -104,6 +126,9 @@ class DatabaseTarget(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path | str:
         from imr_desk.store.engine import is_server_url
 
+        if isinstance(value, str) and not value.strip():  # a script's empty variable: never "the current folder"
+            name = param.opts[-1] if param is not None else "--db"
+            self.fail(f"{name} needs a database file's path or a postgresql:// URL; nothing was done", param, ctx)
         if isinstance(value, Path) or not is_server_url(value):
             path = Path(value)
             try:

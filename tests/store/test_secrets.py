@@ -159,6 +159,20 @@ def test_a_url_given_where_no_url_goes_is_quoted_without_its_password() -> None:
     assert "Sekret-7" not in run.stderr
 
 
+@pytest.mark.parametrize("password", ["Sekr et-7", "Sekr'et-7", 'Sekr"et-7', "Sekr<et>-7", "Sekr@ w/rd?#%é et-7"])
+def test_a_stray_url_whose_password_holds_a_space_or_a_quote_is_hidden_whole(password: str) -> None:
+    from click.testing import CliRunner
+
+    from imr_desk.cli import cli
+
+    url = f"postgresql://owner:{password}@db.example/imr"
+    for args in (["stats", url], [url], ["--db", url, "stats", "--db=" + url, "extra", url]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2 and "postgresql://owner@db.example/imr" in result.stderr, result.stderr
+        assert "Sekr" not in result.stderr and "et-7" not in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
 @pytest.fixture
 def letters_locked(pg_url: str):
     """Another session holds the letters table locked (so any statement on it waits), as long as the test."""

@@ -157,6 +157,13 @@ def needs_value(what: str, unset: str = "to choose letters without it") -> Any:
     return check
 
 
+def _output(ctx: click.Context, param: click.Parameter, value: str) -> Path:
+    """-o: a name to write to; an empty or blank one (a script's empty variable) is refused, never the current folder."""
+    if not value.strip():
+        raise click.BadParameter("-o needs the name of the file or folder to write; nothing was exported.", ctx, param)
+    return Path(value)
+
+
 @click.group(cls=Group, invoke_without_command=True)
 @click.version_option(__version__, prog_name="imr-desk")
 @click.option("--db", "db_path", type=DB_TARGET, default=None,
@@ -523,7 +530,7 @@ def check(ctx: click.Context, db_path: Path | str | None) -> None:
 @click.option("--force", is_flag=True, help="Replace the destination if it exists.")
 @click.option("--format", "fmt", required=True, type=click.Choice(["csv", "jsonl", "xlsx", "sqlite"]),
               help="csv: a folder of letters.csv, items.csv, annotations.csv; jsonl, xlsx, sqlite: one file.")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+@click.option("-o", "--output", required=True, type=click.Path(), callback=lambda ctx, param, value: _output(ctx, param, value),
               help="Where to write: a folder name for csv, a file name for the others.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on standard error.")
 @click.pass_context

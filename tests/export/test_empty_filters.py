@@ -93,3 +93,24 @@ def test_import_and_search_refuse_empty_values(db: Database, db_path: Path, tmp_
     assert db.queue_count() == 0
     r = run("search", "--db", str(db_path), "  ")
     assert r.exit_code == 2 and "search needs words" in r.stderr
+
+
+def test_an_empty_output_or_database_name_is_refused(reviewed: Database, db_path: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`-o ''` was the current folder (a JSON Lines export: an internal error, `PosixPath('.') has an empty
+    name`); `-o '   '` made a file named three spaces; `--db ''` was "  is a folder"."""
+    monkeypatch.chdir(tmp_path)
+    for fmt in ("csv", "jsonl", "xlsx", "sqlite"):
+        for value in ("", "   "):
+            r = run("export", "--db", str(db_path), "--format", fmt, "-o", value)
+            assert r.exit_code == 2, r.output
+            assert "-o needs the name of the file or folder to write" in r.stderr, r.stderr
+            assert len(r.stderr.strip().splitlines()) == 1
+    for args in (["--db", "", "stats"], ["stats", "--db", "   "], ["copy", "--from", "", "--to", "x.db"],
+                 ["copy", "--from", str(db_path), "--to", " "]):
+        r = run(*args)
+        assert r.exit_code == 2, r.output
+        assert "needs a database file's path or a postgresql:// URL" in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "review.db" and not p.name.startswith("review.db-")) == []
+    assert reviewed.conn.execute("SELECT count(*) FROM exports").fetchone()[0] == 0

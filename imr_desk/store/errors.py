@@ -176,6 +176,12 @@ def classify(exc: sqlite3.Error, path: Path | str, doing: str) -> ClerkError | N
             f"Could not {doing}: the system could not read or write {where} (a disk error, a removed drive "
             "or a network folder gone away). Check the disk, then try again; nothing was half-written."
         )
+    if code is None and isinstance(exc, sqlite3.OperationalError) and str(exc).startswith("Could not decode to UTF-8"):
+        return NotADatabase(  # Python's sqlite3 reading a text that is no UTF-8; its own text quotes the letter's
+            f"{where} holds a text that is not UTF-8 (written by another program, or damage), so IMR Desk cannot "
+            "read it; nothing was changed. A copy of the database into a new one (imr-desk copy --from "
+            f"{where} --to NEW.db) keeps every letter that can be read and names the others."
+        )
     return None
 
 

@@ -229,7 +229,8 @@ def test_a_psycopg_error_quoting_a_row_is_logged_by_class_and_code(pg_url: str) 
     assert "Patient-Doe" not in PrivateFormatter("%(message)s").format(as_repr)
 
 
-def test_copy_from_a_damaged_source_says_no_letter_text(tmp_path: Path, imr_home: Path) -> None:
+def _not_utf8_source(tmp_path: Path) -> Path:
+    """Two letters; letter 1's text holds bytes that are not UTF-8, after some private words."""
     source = tmp_path / "source.db"
     with Database.open(source) as db:
         db.import_paths(SEEDS[:2])
@@ -239,15 +240,39 @@ def test_copy_from_a_damaged_source_says_no_letter_text(tmp_path: Path, imr_home
                 (secret.encode() + b"\xff\xfe" + b" more letter text" * 5,))
     raw.commit()
     raw.close()
+    return source
+
+
+NOT_UTF8 = "holds a text that is not UTF-8"
+
+
+def test_copy_from_a_damaged_source_says_no_letter_text(tmp_path: Path, imr_home: Path) -> None:
+    source = _not_utf8_source(tmp_path)
     run = subprocess.run([sys.executable, "-m", "imr_desk", "copy", "--from", str(source), "--to",
                           str(tmp_path / "target.db")], capture_output=True, text=True, timeout=120)
     assert run.returncode == 1, run.stderr
     assert "1 letter(s) copied" in run.stdout and "1 failed" in run.stdout
-    assert "could not be copied (OperationalError (raised by Python's sqlite3 module" in run.stderr, run.stderr
+    assert f"letter 1 (000_ba1ac5b94717b163.txt): {source} {NOT_UTF8}" in run.stderr, run.stderr
     log = (imr_home / "logs" / "imr-desk.log").read_text(encoding="utf-8")
-    assert "could not copy letter 1" in log and "Traceback" in log
     for text in (run.stdout, run.stderr, log):
         assert "Janet" not in text and "lumbar" not in text
+
+
+def test_search_and_export_of_a_text_that_is_not_utf8_is_a_known_error_not_a_bug(tmp_path: Path,
+                                                                                 imr_home: Path) -> None:
+    """They said "internal error: OperationalError... (a bug in IMR Desk)"."""
+    from click.testing import CliRunner
+
+    from imr_desk.cli import cli
+
+    source = _not_utf8_source(tmp_path)
+    for args in (["search", "lumbar"], ["export", "--status", "to review", "--format", "jsonl", "-o",
+                                        str(tmp_path / "out.jsonl")]):
+        result = CliRunner().invoke(cli, ["--db", str(source), *args])
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith(f"imr-desk: error: {source} {NOT_UTF8}"), result.stderr
+        assert "internal error" not in result.stderr and "Janet" not in result.output
+    assert not (tmp_path / "out.jsonl").exists()
 
 
 # -- files: no database through a link, and database files their owner's only ---------------------------------

@@ -298,7 +298,8 @@ def _report_lines(report: ImportReport) -> None:
 
 @cli.command()
 @_db_option
-@click.option("--limit", default=20, show_default=True, help="How many letters to list at most.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1_000_000),  # 0 and -1 are no limits
+              help="How many letters to list at most.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
 @click.argument("query", nargs=-1, required=True)
 @click.pass_context

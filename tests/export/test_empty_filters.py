@@ -114,3 +114,15 @@ def test_an_empty_output_or_database_name_is_refused(reviewed: Database, db_path
         assert len(r.stderr.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "review.db" and not p.name.startswith("review.db-")) == []
     assert reviewed.conn.execute("SELECT count(*) FROM exports").fetchone()[0] == 0
+
+
+def test_a_search_limit_that_is_no_limit_is_refused(reviewed: Database, db_path: Path) -> None:
+    """`--limit -1` listed every letter on SQLite (a negative LIMIT is none) and was an internal error on a
+    server; `--limit 0` said "0 letter(s) found"; a limit past 64 bits was an internal error on both."""
+    for limit in ("0", "-1", "99999999999999999999"):
+        r = run("search", "--db", str(db_path), "--limit", limit, "knee")
+        assert r.exit_code == 2, r.output
+        assert f"Invalid value for '--limit': {limit} is not in the range 1<=x<=1000000" in r.stderr, r.stderr
+        assert "internal error" not in r.stderr and r.stdout == ""
+    r = run("search", "--db", str(db_path), "--limit", "1", "--json", "the")
+    assert r.exit_code == 0 and len(r.stdout.strip().splitlines()) == 1, r.output

@@ -526,7 +526,8 @@ def check(ctx: click.Context, db_path: Path | str | None) -> None:
 @click.option("--reviewer", default=None, callback=needs_value("a name"), help="Only letters marked reviewed by this user.")
 @click.option("--decision", default=None, type=click.Choice(["upheld", "overturned"]),
               help="Only letters with at least one item so decided.")
-@click.option("--id", "ids", multiple=True, type=int, metavar="ID", help="Only these letters (repeat for several).")
+@click.option("--id", "ids", multiple=True, type=click.IntRange(1, 2**63 - 1), metavar="ID",  # a letter's id, no more
+              help="Only these letters (repeat for several).")
 @click.option("--only-new", is_flag=True, help="Only letters not exported since their last review.")
 @click.option("--force", is_flag=True, help="Replace the destination if it exists.")
 @click.option("--format", "fmt", required=True, type=click.Choice(["csv", "jsonl", "xlsx", "sqlite"]),

@@ -126,3 +126,14 @@ def test_a_search_limit_that_is_no_limit_is_refused(reviewed: Database, db_path:
         assert "internal error" not in r.stderr and r.stdout == ""
     r = run("search", "--db", str(db_path), "--limit", "1", "--json", "the")
     assert r.exit_code == 0 and len(r.stdout.strip().splitlines()) == 1, r.output
+
+
+def test_a_letter_id_that_no_letter_can_have_is_refused(reviewed: Database, db_path: Path, tmp_path: Path) -> None:
+    """`--id 99999999999999999999` was an internal error (NumericValueOutOfRange) on a server."""
+    for value in ("0", "-1", "99999999999999999999"):
+        r = run("export", "--db", str(db_path), "--format", "jsonl", "-o", str(tmp_path / "x.jsonl"), "--id", value)
+        assert r.exit_code == 2, r.output
+        assert f"Invalid value for '--id': {value} is not in the range 1<=x<=9223372036854775807" in r.stderr, r.stderr
+    assert not (tmp_path / "x.jsonl").exists()
+    r = run("export", "--db", str(db_path), "--format", "jsonl", "-o", str(tmp_path / "x.jsonl"), "--id", "1")
+    assert r.exit_code == 0 and "Exported 1 letter(s)" in r.stdout, r.output

@@ -142,6 +142,24 @@ def test_sslmode_require_against_a_server_without_ssl_names_ssl(pg_cluster: PgCl
         assert db.queue_count() == 0
 
 
+@pytest.mark.parametrize(("query", "reason"), [
+    ("sslmode=bogus", 'invalid sslmode value: "bogus"'),
+    ("keepalives=x", 'invalid integer value "x" for connection option "keepalives"'),
+    ("options=-c%20bogus%3D1", 'unrecognized configuration parameter "bogus"'),
+    ("target_session_attrs=read-only", "session is not read-only"),
+    ("require_auth=md5", 'authentication method requirement "md5" failed'),
+])
+def test_a_parameters_value_the_server_refuses_is_named_not_called_a_wrong_password(pg_cluster: PgCluster,
+                                                                                   query: str, reason: str) -> None:
+    url = pg_cluster.url(user=PASSWORD_ROLE, password=PASSWORD) + f"?{query}"  # the right password
+    with pytest.raises(BadServerUrl) as info:
+        Database.open(url)
+    assert reason in info.value.clerk_message and "did not accept the connection" in info.value.clerk_message
+    assert "wrong password" not in info.value.clerk_message and PASSWORD not in info.value.clerk_message
+    with pytest.raises(ServerLoginRefused):  # a wrong password is still called one
+        Database.open(pg_cluster.url(user=PASSWORD_ROLE, password="wrong") + "?connect_timeout=10")
+
+
 def test_an_unknown_parameter_and_a_bad_port_on_the_command_line(pg_url: str) -> None:
     for url, said in ((pg_url + "?colour=blue", "parameter “colour”"),
                       (pg_url.replace(str(parse(pg_url).hosts()[0][1]), "99999"), "port “99999”")):

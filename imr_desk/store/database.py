@@ -635,7 +635,7 @@ class LetterStore:
                                             parsed=parsed)
             self.conn.execute("INSERT INTO files(letter_id, data) VALUES (?, ?)", (letter_id, data))
             self._write_items(letter_id, record)
-            changes = [Change(h["path"], h.get("old"), h.get("new"), h.get("origin", "import"), h.get("reason"),
+            changes = [Change(h["path"], h.get("old"), h.get("new"), h.get("origin") or "import", h.get("reason"),
                               h.get("version"), h.get("who"), h.get("at")) for h in history]
             if not changes:
                 changes = [Change("*", None, {"parser_version": values["parser_version"]}, "parser",

@@ -125,10 +125,12 @@ def line_schema() -> dict[str, Any]:
         **{k: _text() for k in review_text},
         "parser_values": _obj({"items.count": _whole("a whole number", minimum=0)}),
     })
-    history_text = ("who", "at", "origin", "reason")
+    history_text = ("who", "at", "reason")
+    origins = ("parser", "clerk", "reparse", "import")  # the history table's CHECK: any other failed as a constraint
     props["history"] = _list(_obj({
         "path": {"type": "string", "minLength": 1, "title": "a field path"},
         **{k: _text() for k in history_text},
+        "origin": {"enum": [*origins, None], "title": ", ".join(repr(o) for o in origins) + " or null"},
         "version": _whole("a whole number"),
     }, required=["path"]))
     notes_text = ("note", "who", "at", "removed_at", "removed_by")

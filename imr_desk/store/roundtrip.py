@@ -113,6 +113,8 @@ def line_schema() -> dict[str, Any]:
     schema = fields.record_schema()
     props = schema["properties"]
     props["layout"] = _text()
+    props["source"] = {"type": "object", "title": "an object", "properties": {  # pages is stored as the letter's
+        "name": _text(), "media_type": _text(), "size": _whole(minimum=0), "pages": _whole(minimum=0)}}
     props["outcome"] = {"enum": [o.value for o in RecordOutcome] + [None],
                         "title": ", ".join(repr(o.value) for o in RecordOutcome) + " or null"}
     props["warnings"] = _list(_obj({k: _text() for k in ("code", "severity", "message", "path")}))

@@ -187,6 +187,9 @@ def _bad_lines(line: dict) -> list[tuple[str, object, str]]:
          "history.0.origin should be 'parser', 'clerk', 'reparse', 'import' or null, not 'robot'"),
         ("history", [{"path": "summary", "origin": "clerk\x00"}], "history.0.origin should be 'parser', 'clerk'"),
         ("review", "reviewed", "review should be an object"),
+        ("source.pages", [], "source.pages should be a whole number or null, not a list"),  # was a ProgrammingError
+        ("source.pages", "x", "source.pages should be a whole number or null, not 'x'"),  # was stored as the pages
+        ("source.size", -1, "source.size should be a whole number or null, not -1"),
         ("review.parser_values", {"items.count": "two"}, "review.parser_values.items.count should be a whole number"),
         ("review.status", "done", "unknown status 'done'"),
     ]

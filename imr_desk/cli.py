@@ -161,6 +161,9 @@ def _output(ctx: click.Context, param: click.Parameter, value: str) -> Path:
     """-o: a name to write to; an empty or blank one (a script's empty variable) is refused, never the current folder."""
     if not value.strip():
         raise click.BadParameter("-o needs the name of the file or folder to write; nothing was exported.", ctx, param)
+    if value == "-":  # made a file named "-.jsonl" in the current folder
+        raise click.BadParameter("an export is written as files, with a manifest beside them, never to standard "
+                                 "output; give a file or folder name. Nothing was exported.", ctx, param)
     return Path(value)
 
 

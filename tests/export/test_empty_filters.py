@@ -106,6 +106,8 @@ def test_an_empty_output_or_database_name_is_refused(reviewed: Database, db_path
             assert r.exit_code == 2, r.output
             assert "-o needs the name of the file or folder to write" in r.stderr, r.stderr
             assert len(r.stderr.strip().splitlines()) == 1
+        r = run("export", "--db", str(db_path), "--format", fmt, "-o", "-")  # was a file named "-.jsonl"
+        assert r.exit_code == 2 and "never to standard output" in r.stderr, r.output
     for args in (["--db", "", "stats"], ["stats", "--db", "   "], ["copy", "--from", "", "--to", "x.db"],
                  ["copy", "--from", str(db_path), "--to", " "]):
         r = run(*args)

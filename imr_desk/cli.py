@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -18,21 +18,17 @@ if TYPE_CHECKING:
 class Group(click.Group):
     """A group whose errors are one line on standard error, never a traceback."""
 
+    given: list[str] = []  # the words the command was given (make_context), to find the URLs among them
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except click.UsageError as exc:  # a wrong option or argument: one line, and where to look
-            from imr_desk.urls import redact_text  # click quotes a stray argument: a URL's password too
-
-            where = exc.ctx.command_path if exc.ctx is not None else "imr-desk"
-            click.echo(f"imr-desk: error: {redact_text(exc.format_message())} (see: {where} --help)", err=True)
-            sys.exit(exc.exit_code)
+            _usage_error(exc, self.given)
         except click.ClickException as exc:
-            from imr_desk.urls import redact_text
-
-            click.echo(f"imr-desk: error: {redact_text(exc.format_message())}", err=True)
+            click.echo(f"imr-desk: error: {_without_secrets(exc.format_message(), self.given)}", err=True)
             sys.exit(exc.exit_code)
         except BrokenPipeError:  # the reader (head, less) stopped early: not an error
             import os
@@ -51,6 +47,32 @@ class Group(click.Group):
                 sys.exit(1)
             click.echo(f"imr-desk: internal error: {one_line(_report_bug(ctx, exc))}", err=True)
             sys.exit(1)
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        self.given = list(args)
+        try:  # the group's own options (--db) are read here, before `invoke`: their errors are one line too
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            _usage_error(exc, self.given)
+
+
+def _usage_error(exc: click.UsageError, given: list[str]) -> NoReturn:
+    where = exc.ctx.command_path if exc.ctx is not None else "imr-desk"
+    click.echo(f"imr-desk: error: {_without_secrets(exc.format_message(), given)} (see: {where} --help)", err=True)
+    sys.exit(exc.exit_code)
+
+
+def _without_secrets(text: str, given: list[str]) -> str:
+    """A message click made, without any password: click quotes a stray argument or an option's value as it
+    was given, and a URL given whole is redacted whole (`redact_text` alone cannot tell where a URL whose
+    password holds a space or a quote ends)."""
+    from imr_desk.urls import is_server_url, redact, redact_text
+
+    urls = [a for arg in given for a in (arg, arg.partition("=")[2]) if is_server_url(a)]
+    for url in sorted(urls, key=len, reverse=True):
+        text = text.replace(url, redact(url))
+    return redact_text(text)
 
 
 _OPENED = "imr_desk.database"  # ctx.meta: the database the command opened
@@ -103,6 +125,9 @@ class DatabaseTarget(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path | str:
         from imr_desk.store.engine import is_server_url
 
+        if isinstance(value, str) and not value.strip():  # a script's empty variable: never "the current folder"
+            name = param.opts[-1] if param is not None else "--db"
+            self.fail(f"{name} needs a database file's path or a postgresql:// URL; nothing was done", param, ctx)
         if isinstance(value, Path) or not is_server_url(value):
             path = Path(value)
             try:
@@ -129,6 +154,16 @@ def needs_value(what: str, unset: str = "to choose letters without it") -> Any:
         return value
 
     return check
+
+
+def _output(ctx: click.Context, param: click.Parameter, value: str) -> Path:
+    """-o: a name to write to; an empty or blank one (a script's empty variable) is refused, never the current folder."""
+    if not value.strip():
+        raise click.BadParameter("-o needs the name of the file or folder to write; nothing was exported.", ctx, param)
+    if value == "-":  # made a file named "-.jsonl" in the current folder
+        raise click.BadParameter("an export is written as files, with a manifest beside them, never to standard "
+                                 "output; give a file or folder name. Nothing was exported.", ctx, param)
+    return Path(value)
 
 
 @click.group(cls=Group, invoke_without_command=True)
@@ -268,7 +303,8 @@ def _report_lines(report: ImportReport) -> None:
 
 @cli.command()
 @_db_option
-@click.option("--limit", default=20, show_default=True, help="How many letters to list at most.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1_000_000),  # 0 and -1 are no limits
+              help="How many letters to list at most.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
 @click.argument("query", nargs=-1, required=True)
 @click.pass_context
@@ -469,7 +505,9 @@ def check(ctx: click.Context, db_path: Path | str | None) -> None:
     except OSError:
         raise click.ClickException(f"there is no database at {path}") from None
     if not Path(path).is_file():
-        raise click.ClickException(f"there is no database at {path}")
+        from imr_desk.store.database import not_a_file
+
+        raise click.ClickException(not_a_file(Path(path)) or f"there is no database at {path}")
     problems, facts = full_check(Path(path))
     if problems:  # each problem on its own line (as import lists the files it could not read), then the error
         for problem in problems:
@@ -493,12 +531,13 @@ def check(ctx: click.Context, db_path: Path | str | None) -> None:
 @click.option("--reviewer", default=None, callback=needs_value("a name"), help="Only letters marked reviewed by this user.")
 @click.option("--decision", default=None, type=click.Choice(["upheld", "overturned"]),
               help="Only letters with at least one item so decided.")
-@click.option("--id", "ids", multiple=True, type=int, metavar="ID", help="Only these letters (repeat for several).")
+@click.option("--id", "ids", multiple=True, type=click.IntRange(1, 2**63 - 1), metavar="ID",  # a letter's id, no more
+              help="Only these letters (repeat for several).")
 @click.option("--only-new", is_flag=True, help="Only letters not exported since their last review.")
 @click.option("--force", is_flag=True, help="Replace the destination if it exists.")
 @click.option("--format", "fmt", required=True, type=click.Choice(["csv", "jsonl", "xlsx", "sqlite"]),
               help="csv: a folder of letters.csv, items.csv, annotations.csv; jsonl, xlsx, sqlite: one file.")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+@click.option("-o", "--output", required=True, type=click.Path(), callback=lambda ctx, param, value: _output(ctx, param, value),
               help="Where to write: a folder name for csv, a file name for the others.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on standard error.")
 @click.pass_context

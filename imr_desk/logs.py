@@ -35,6 +35,11 @@ def setup_logging() -> Path:
         handler.setFormatter(PrivateFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
         root.setLevel(logging.INFO)
+        # psycopg's pool warns of a connection it drops (a server that stopped): into the log, never onto the
+        # terminal under the one-line error (a logger with no handler is printed by Python's last resort)
+        libraries = logging.getLogger("psycopg")
+        libraries.addHandler(handler)
+        libraries.setLevel(logging.WARNING)
     return path
 
 

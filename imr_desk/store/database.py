@@ -21,6 +21,7 @@ import os
 import random
 import re
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -293,6 +294,9 @@ class LetterStore:
             raise StoreError(f"“{scheme}://…” is not a database IMR Desk can open: a server's database is named "
                              "postgresql://USER@HOST/DBNAME (or postgres://), a file by its path.")
         path = Path(target)
+        refused = not_a_file(path)  # /dev/null, a FIFO: SQLite would make a journal beside it and call it a disk error
+        if refused:
+            raise NotADatabase(refused)
         if path.is_symlink():
             raise NotWritable(_refused_link(path))
         try:
@@ -641,7 +645,7 @@ class LetterStore:
                                             parsed=parsed)
             self.conn.execute("INSERT INTO files(letter_id, data) VALUES (?, ?)", (letter_id, data))
             self._write_items(letter_id, record)
-            changes = [Change(h["path"], h.get("old"), h.get("new"), h.get("origin", "import"), h.get("reason"),
+            changes = [Change(h["path"], h.get("old"), h.get("new"), h.get("origin") or "import", h.get("reason"),
                               h.get("version"), h.get("who"), h.get("at")) for h in history]
             if not changes:
                 changes = [Change("*", None, {"parser_version": values["parser_version"]}, "parser",
@@ -1301,6 +1305,18 @@ def _refused_link(path: Path) -> str:
     return (f"{path} is a symbolic link{points}{missing}. IMR Desk does not open a database through a link (its "
             "journal files would be made beside the link's target, and a link to nothing would make a new "
             f"database wherever it points): name the database file itself{better}, or remove the link.")
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why `path` cannot hold a database when it is a device, a pipe or a socket (what the clerk reads), else None."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # nothing there (a new database), or not ours to look at: opening it says so
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return (f"{path} is a device, a pipe or a socket, not a database file: a review database is a file, with its "
+            "journal files made beside it. Give the path of a .db file in a folder of yours; nothing was changed.")
 
 
 def _owner_only(path: Path) -> None:

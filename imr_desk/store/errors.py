@@ -17,6 +17,7 @@ server's `postgres` database?), never by the server's words either.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 from typing import NoReturn
@@ -177,6 +178,12 @@ def classify(exc: sqlite3.Error, path: Path | str, doing: str) -> ClerkError | N
             f"Could not {doing}: the system could not read or write {where} (a disk error, a removed drive "
             "or a network folder gone away). Check the disk, then try again; nothing was half-written."
         )
+    if code is None and isinstance(exc, sqlite3.OperationalError) and str(exc).startswith("Could not decode to UTF-8"):
+        return NotADatabase(  # Python's sqlite3 reading a text that is no UTF-8; its own text quotes the letter's
+            f"{where} holds a text that is not UTF-8 (written by another program, or damage), so IMR Desk cannot "
+            "read it; nothing was changed. A copy of the database into a new one (imr-desk copy --from "
+            f"{where} --to NEW.db) keeps every letter that can be read and names the others."
+        )
     return None
 
 
@@ -275,6 +282,12 @@ def connect_failure(exc: psycopg.Error, target: str) -> StoreError:
             f"it). Check the name in {where}, or ask whoever runs the server to create it (CREATE DATABASE "
             f"{dbname}) and grant you CONNECT on it; nothing was changed."
         )
+    reason = _refusal_reason(exc)
+    if reason is not None:  # not the login: a parameter's value, or what the URL asks the server for
+        return BadServerUrl(
+            f"The database server at {host}:{port} did not accept the connection as {where} sets it up: {reason}. "
+            "Correct the URL's parameters (or ask whoever runs the server what they must be); nothing was changed."
+        )
     role = _role_of(target)
     pgconn = getattr(exc, "pgconn", None)
     if pgconn is not None and getattr(pgconn, "needs_password", False):
@@ -285,6 +298,22 @@ def connect_failure(exc: psycopg.Error, target: str) -> StoreError:
         f"The database server at {host}:{port} refused the login as {role} (a wrong password, or no such role). "
         f"{hint} Nothing was changed."
     )
+
+
+# what libpq or the server says when the login itself is refused (a wrong password, no such role, pg_hba.conf)
+_LOGIN_REFUSED = re.compile(r"password|role .* does not exist|authentication failed|pg_hba\.conf|fe_sendauth", re.I)
+
+
+def _refusal_reason(exc: psycopg.Error) -> str | None:
+    """libpq's reason for a refused connection when it is not the login ("invalid sslmode value", "unrecognized
+    configuration parameter", "session is not read-only"), as one short line; None for a refused login or no text.
+    libpq's connection messages quote a parameter's value at most, never a password (and a URL is redacted)."""
+    text = " ".join(str(exc).split())
+    if not text or _LOGIN_REFUSED.search(text):
+        return None
+    reason = re.sub(r"^connection (?:failed|is bad): (?:connection to server (?:at|on) .*? failed: )?", "", text)
+    reason = reason.removeprefix("FATAL: ").strip()
+    return urls.redact_text(reason)[:200] or None
 
 
 def check_server_url(url: str) -> None:

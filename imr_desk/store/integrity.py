@@ -40,6 +40,35 @@ def shape_of(conn: sqlite3.Connection) -> dict[str, frozenset[str]]:
     return {t: frozenset(r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')) for t in tables}
 
 
+NOT_UTF8 = "is not UTF-8 text"
+
+
+def not_utf8_problems(conn: sqlite3.Connection, most: int = 20) -> list[str]:
+    """The texts (up to `most`) that are not UTF-8: SQLite stores what it is given, and Python's sqlite3 cannot
+    read such a row back (search, export and copy fail on it). Names the table, column and row, never the text."""
+    found: list[str] = []
+    tables = conn.execute("SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'table' "
+                          "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").fetchall()
+    virtual = [name for name, sql in tables if sql.upper().startswith("CREATE VIRTUAL")]
+    for table, _sql in tables:  # a full-text index's tables hold its own encoding: not texts of ours
+        if table in virtual or any(table.startswith(f"{v}_") for v in virtual):
+            continue
+        for column in [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]:
+            text = f'CAST("{column}" AS BLOB) FROM "{table}" WHERE typeof("{column}") = \'text\''
+            try:
+                rows = conn.execute(f"SELECT 'row ' || rowid, {text}").fetchall()
+            except sqlite3.OperationalError:  # a table WITHOUT ROWID
+                rows = conn.execute(f"SELECT 'a row', {text}").fetchall()
+            for row, value in rows:
+                try:
+                    bytes(value).decode("utf-8")
+                except UnicodeDecodeError:
+                    found.append(f"{table}.{column} of {row} {NOT_UTF8} (written by another program, or damage)")
+                    if len(found) >= most:
+                        return found
+    return found
+
+
 def shape_problems(conn: sqlite3.Connection) -> list[str]:
     """What a database lacks of the tables and columns its schema version promises ([] when none)."""
     version = schema.version_of(conn)
@@ -97,6 +126,11 @@ def damaged_message(conn: sqlite3.Connection | None, path: Path, found: list[str
         first = found[0] if found else "damaged"
         what = f"SQLite's integrity check: {first.removeprefix('integrity check: ')[:160]}"
         then = f" `imr-desk check --db {path}` lists the damage."
+    if found and all(NOT_UTF8 in problem for problem in found):  # sound pages: no damage to spread by writing
+        return (f"{path} holds text that is not UTF-8 ({what}): the letters it belongs to cannot be read, searched, "
+                f"exported or copied. A copy into a new database (imr-desk copy --from {path} --to NEW.db) keeps "
+                "every letter that can be read and names the others; or import your last JSON Lines export into a "
+                f"new database (imr-desk import LAST.jsonl --db NEW.db).{where}{then}")
     return (f"{path} is damaged ({what}), so IMR Desk will not write into it: "
             "every write could spread the damage. To recover, keep this file as it is and import your last "
             f"JSON Lines export into a new database (imr-desk import LAST.jsonl --db NEW.db), or open your last "
@@ -204,6 +238,8 @@ def _full_check(conn: sqlite3.Connection, path: Path, problems: list[str], facts
         problems += [f"foreign key check: a row of {r[0]} (rowid {r[1]}) names a missing row of {r[2]}"
                      for r in conn.execute("PRAGMA foreign_key_check").fetchmany(20)]
         problems += shape_problems(conn)
+        if not problems:  # sound pages can still hold a text that is no UTF-8, which no read of it survives
+            problems += not_utf8_problems(conn)
         if not problems:
             facts["letters"] = int(conn.execute("SELECT count(*) FROM letters").fetchone()[0])
     except sqlite3.DatabaseError as exc:

@@ -31,7 +31,7 @@ import logging
 import re
 import types
 from collections.abc import Iterator
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -115,13 +115,22 @@ class Review(msgspec.Struct):
     parser_values: ParserValues | None = None
 
 
+class HistoryOrigin(StrEnum):
+    """Who wrote a history row (the history table's CHECK allows these only; a line without one is an import's)."""
+
+    PARSER = "parser"
+    CLERK = "clerk"
+    REPARSE = "reparse"
+    IMPORT = "import"
+
+
 class HistoryEntry(msgspec.Struct):
     """One row of the export's `history` (its values `old` and `new` are any JSON)."""
 
     path: _PATH
     who: str | None = None
     at: str | None = None
-    origin: str | None = None
+    origin: HistoryOrigin | None = None
     reason: str | None = None
     version: int | None = None
 

@@ -93,3 +93,49 @@ def test_import_and_search_refuse_empty_values(db: Database, db_path: Path, tmp_
     assert db.queue_count() == 0
     r = run("search", "--db", str(db_path), "  ")
     assert r.exit_code == 2 and "search needs words" in r.stderr
+
+
+def test_an_empty_output_or_database_name_is_refused(reviewed: Database, db_path: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`-o ''` was the current folder (a JSON Lines export: an internal error, `PosixPath('.') has an empty
+    name`); `-o '   '` made a file named three spaces; `--db ''` was "  is a folder"."""
+    monkeypatch.chdir(tmp_path)
+    for fmt in ("csv", "jsonl", "xlsx", "sqlite"):
+        for value in ("", "   "):
+            r = run("export", "--db", str(db_path), "--format", fmt, "-o", value)
+            assert r.exit_code == 2, r.output
+            assert "-o needs the name of the file or folder to write" in r.stderr, r.stderr
+            assert len(r.stderr.strip().splitlines()) == 1
+        r = run("export", "--db", str(db_path), "--format", fmt, "-o", "-")  # was a file named "-.jsonl"
+        assert r.exit_code == 2 and "never to standard output" in r.stderr, r.output
+    for args in (["--db", "", "stats"], ["stats", "--db", "   "], ["copy", "--from", "", "--to", "x.db"],
+                 ["copy", "--from", str(db_path), "--to", " "]):
+        r = run(*args)
+        assert r.exit_code == 2, r.output
+        assert "needs a database file's path or a postgresql:// URL" in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "review.db" and not p.name.startswith("review.db-")) == []
+    assert reviewed.conn.execute("SELECT count(*) FROM exports").fetchone()[0] == 0
+
+
+def test_a_search_limit_that_is_no_limit_is_refused(reviewed: Database, db_path: Path) -> None:
+    """`--limit -1` listed every letter on SQLite (a negative LIMIT is none) and was an internal error on a
+    server; `--limit 0` said "0 letter(s) found"; a limit past 64 bits was an internal error on both."""
+    for limit in ("0", "-1", "99999999999999999999"):
+        r = run("search", "--db", str(db_path), "--limit", limit, "knee")
+        assert r.exit_code == 2, r.output
+        assert f"Invalid value for '--limit': {limit} is not in the range 1<=x<=1000000" in r.stderr, r.stderr
+        assert "internal error" not in r.stderr and r.stdout == ""
+    r = run("search", "--db", str(db_path), "--limit", "1", "--json", "the")
+    assert r.exit_code == 0 and len(r.stdout.strip().splitlines()) == 1, r.output
+
+
+def test_a_letter_id_that_no_letter_can_have_is_refused(reviewed: Database, db_path: Path, tmp_path: Path) -> None:
+    """`--id 99999999999999999999` was an internal error (NumericValueOutOfRange) on a server."""
+    for value in ("0", "-1", "99999999999999999999"):
+        r = run("export", "--db", str(db_path), "--format", "jsonl", "-o", str(tmp_path / "x.jsonl"), "--id", value)
+        assert r.exit_code == 2, r.output
+        assert f"Invalid value for '--id': {value} is not in the range 1<=x<=9223372036854775807" in r.stderr, r.stderr
+    assert not (tmp_path / "x.jsonl").exists()
+    r = run("export", "--db", str(db_path), "--format", "jsonl", "-o", str(tmp_path / "x.jsonl"), "--id", "1")
+    assert r.exit_code == 0 and "Exported 1 letter(s)" in r.stdout, r.output

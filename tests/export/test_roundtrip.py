@@ -186,7 +186,12 @@ def _bad_lines(line: dict) -> list[tuple[str, object, str]]:
         ("annotations", [{"start": 0, "end": 5}], "annotations.0.label should be a label"),
         ("history", [{"path": "summary", "at": ["x"]}], "history.0.at should be text or null"),
         ("history", "all of it", "history should be a list"),
+        ("history", [{"path": "summary", "origin": "robot"}],  # it was "could not be imported (IntegrityError ...)"
+         "history.0.origin should be 'parser', 'clerk', 'reparse', 'import' or null, not 'robot'"),
+        ("history", [{"path": "summary", "origin": "clerk\x00"}], "history.0.origin should be 'parser', 'clerk'"),
         ("review", "reviewed", "review should be an object"),
+        ("source.pages", [], "source.pages should be a whole number or null, not a list"),  # was a ProgrammingError
+        ("source.pages", "x", "source.pages should be a whole number or null, not 'x'"),  # was stored as the pages
         ("review.parser_values", {"items.count": "two"}, "review.parser_values.items.count should be a whole number"),
         ("review.status", "done", "unknown status 'done'"),
     ]
@@ -258,3 +263,16 @@ def test_progress_counts_the_lines_of_an_export(reviewed: Database, tmp_path: Pa
         copy.import_paths([tmp_path / "set.jsonl", REAL[-1]], progress=events.append)
     assert [(e.done, e.total) for e in events] == [(n, 6) for n in range(1, 7)]
     assert events[0].name.startswith(f"{tmp_path / 'set.jsonl'}:line 1")
+
+
+def test_a_history_entry_without_an_origin_imports_as_an_imports(reviewed: Database, tmp_path: Path) -> None:
+    """`"origin": null` was a NOT NULL violation ("could not be imported"); left out, it was already "import"."""
+    export_set(reviewed, "jsonl", tmp_path / "set.jsonl")
+    line = json.loads((tmp_path / "set.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    line["history"] = [{"path": "summary", "old": "a", "new": "b", "origin": None}, {"path": "summary", "new": "c"}]
+    (tmp_path / "one.jsonl").write_text(json.dumps(line) + "\n", encoding="utf-8")
+    with Database.open(tmp_path / "other.db") as other:
+        events = list(other.import_iter([tmp_path / "one.jsonl"]))
+        assert [e.outcome for e in events] == ["added"], [e.message for e in events]
+        origins = [h.origin for h in other.history(events[0].letter_id or 0) if h.path == "summary"]
+        assert origins == ["import", "import"]

@@ -109,3 +109,20 @@ def test_a_truly_damaged_database(place: Path) -> None:
     last = result.stderr.strip().splitlines()[-1]
     assert DAMAGED in last and "import your last JSON Lines export" in last
     assert NOT_OURS not in result.stderr and PERMISSIONS not in result.stderr
+
+
+def test_a_text_that_is_not_utf8_is_named_by_its_row_not_called_sound(place: Path) -> None:
+    """Search, export and copy fail on such a row; `check` said "no damage found"."""
+    path = place / "sound.db"
+    raw = sqlite3.connect(path)
+    raw.execute("UPDATE contents SET text = CAST(? AS TEXT) WHERE letter_id = 2",
+                (b"Claimant Janet Private \xff\xfe has knee pain",))
+    raw.commit()
+    raw.close()
+    result = check(path, as_nobody=False)
+    assert result.returncode == 1, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"imr-desk: {path}: contents.text of row 2 is not UTF-8 text (written by another program, " \
+                       "or damage)", result.stderr
+    assert "holds text that is not UTF-8" in lines[-1] and "imr-desk copy --from" in lines[-1]
+    assert DAMAGED not in result.stderr and "Janet" not in result.stderr and "no damage" not in result.stdout

@@ -142,6 +142,24 @@ def test_sslmode_require_against_a_server_without_ssl_names_ssl(pg_cluster: PgCl
         assert db.queue_count() == 0
 
 
+@pytest.mark.parametrize(("query", "reason"), [
+    ("sslmode=bogus", 'invalid sslmode value: "bogus"'),
+    ("keepalives=x", 'invalid integer value "x" for connection option "keepalives"'),
+    ("options=-c%20bogus%3D1", 'unrecognized configuration parameter "bogus"'),
+    ("target_session_attrs=read-only", "session is not read-only"),
+    ("require_auth=md5", 'authentication method requirement "md5" failed'),
+])
+def test_a_parameters_value_the_server_refuses_is_named_not_called_a_wrong_password(pg_cluster: PgCluster,
+                                                                                   query: str, reason: str) -> None:
+    url = pg_cluster.url(user=PASSWORD_ROLE, password=PASSWORD) + f"?{query}"  # the right password
+    with pytest.raises(BadServerUrl) as info:
+        Database.open(url)
+    assert reason in info.value.clerk_message and "did not accept the connection" in info.value.clerk_message
+    assert "wrong password" not in info.value.clerk_message and PASSWORD not in info.value.clerk_message
+    with pytest.raises(ServerLoginRefused):  # a wrong password is still called one
+        Database.open(pg_cluster.url(user=PASSWORD_ROLE, password="wrong") + "?connect_timeout=10")
+
+
 def test_an_unknown_parameter_and_a_bad_port_on_the_command_line(pg_url: str) -> None:
     for url, said in ((pg_url + "?colour=blue", "parameter “colour”"),
                       (pg_url.replace(str(parse(pg_url).hosts()[0][1]), "99999"), "port “99999”")):
@@ -157,6 +175,20 @@ def test_a_url_given_where_no_url_goes_is_quoted_without_its_password() -> None:
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "unexpected extra argument (postgresql://owner@db/imr)" in run.stderr, run.stderr
     assert "Sekret-7" not in run.stderr
+
+
+@pytest.mark.parametrize("password", ["Sekr et-7", "Sekr'et-7", 'Sekr"et-7', "Sekr<et>-7", "Sekr@ w/rd?#%é et-7"])
+def test_a_stray_url_whose_password_holds_a_space_or_a_quote_is_hidden_whole(password: str) -> None:
+    from click.testing import CliRunner
+
+    from imr_desk.cli import cli
+
+    url = f"postgresql://owner:{password}@db.example/imr"
+    for args in (["stats", url], [url], ["--db", url, "stats", "--db=" + url, "extra", url]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2 and "postgresql://owner@db.example/imr" in result.stderr, result.stderr
+        assert "Sekr" not in result.stderr and "et-7" not in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.fixture
@@ -215,7 +247,8 @@ def test_a_psycopg_error_quoting_a_row_is_logged_by_class_and_code(pg_url: str) 
     assert "Patient-Doe" not in PrivateFormatter("%(message)s").format(as_repr)
 
 
-def test_copy_from_a_damaged_source_says_no_letter_text(tmp_path: Path, imr_home: Path) -> None:
+def _not_utf8_source(tmp_path: Path) -> Path:
+    """Two letters; letter 1's text holds bytes that are not UTF-8, after some private words."""
     source = tmp_path / "source.db"
     with Database.open(source) as db:
         db.import_paths(SEEDS[:2])
@@ -225,15 +258,39 @@ def test_copy_from_a_damaged_source_says_no_letter_text(tmp_path: Path, imr_home
                 (secret.encode() + b"\xff\xfe" + b" more letter text" * 5,))
     raw.commit()
     raw.close()
+    return source
+
+
+NOT_UTF8 = "holds a text that is not UTF-8"
+
+
+def test_copy_from_a_damaged_source_says_no_letter_text(tmp_path: Path, imr_home: Path) -> None:
+    source = _not_utf8_source(tmp_path)
     run = subprocess.run([sys.executable, "-m", "imr_desk", "copy", "--from", str(source), "--to",
                           str(tmp_path / "target.db")], capture_output=True, text=True, timeout=120)
     assert run.returncode == 1, run.stderr
     assert "1 letter(s) copied" in run.stdout and "1 failed" in run.stdout
-    assert "could not be copied (OperationalError (raised by Python's sqlite3 module" in run.stderr, run.stderr
+    assert f"letter 1 (000_ba1ac5b94717b163.txt): {source} {NOT_UTF8}" in run.stderr, run.stderr
     log = (imr_home / "logs" / "imr-desk.log").read_text(encoding="utf-8")
-    assert "could not copy letter 1" in log and "Traceback" in log
     for text in (run.stdout, run.stderr, log):
         assert "Janet" not in text and "lumbar" not in text
+
+
+def test_search_and_export_of_a_text_that_is_not_utf8_is_a_known_error_not_a_bug(tmp_path: Path,
+                                                                                 imr_home: Path) -> None:
+    """They said "internal error: OperationalError... (a bug in IMR Desk)"."""
+    from click.testing import CliRunner
+
+    from imr_desk.cli import cli
+
+    source = _not_utf8_source(tmp_path)
+    for args in (["search", "lumbar"], ["export", "--status", "to review", "--format", "jsonl", "-o",
+                                        str(tmp_path / "out.jsonl")]):
+        result = CliRunner().invoke(cli, ["--db", str(source), *args])
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith(f"imr-desk: error: {source} {NOT_UTF8}"), result.stderr
+        assert "internal error" not in result.stderr and "Janet" not in result.output
+    assert not (tmp_path / "out.jsonl").exists()
 
 
 # -- files: no database through a link, and database files their owner's only ---------------------------------

@@ -51,7 +51,7 @@ from imr_desk.export.selection import ExportSet, iter_letters, select_ids
 from imr_desk.export.sqlite_format import SqliteWriter
 from imr_desk.export.xlsx_format import XlsxWriter
 from imr_desk.store.database import LetterStore
-from imr_desk.store.engine import DB_ERRORS
+from imr_desk.store.engine import db_errors
 from imr_desk.store.errors import DiskFull, DiskIOError, NotWritable, StoreError, raise_known
 
 try:  # openpyxl writes its sheets through lxml when it is installed: a full disk is lxml's error then
@@ -175,7 +175,7 @@ def export_set(db: LetterStore, fmt: str, destination: str | Path, selection: Ex
         finally:
             if own_read and conn.in_transaction:
                 conn.commit()
-    except DB_ERRORS as exc:
+    except db_errors() as exc:
         raise_known(exc, db.target, "read the letters to export")
     except (OSError, DiskFull, NotWritable, DiskIOError, SerialisationError) as exc:
         raise _write_failure(exc, dest) from exc

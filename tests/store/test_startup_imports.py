@@ -89,3 +89,14 @@ def test_parsing_loads_the_parser(tmp_path: Path, data_dir: Path) -> None:
     assert code == 0, printed
     assert {"imr_desk.core.parser", "pypdfium2"} <= set(loaded)
     assert "psycopg" not in loaded
+
+
+def test_only_the_excel_export_loads_openpyxl(tmp_path: Path, small_db: Path) -> None:
+    export = ("export", "--db", str(small_db), "--status", "to review", "-q")
+    code, loaded, printed = loaded_by(tmp_path, *export, "--format", "csv", "-o", str(tmp_path / "set"))
+    assert code == 0, printed
+    assert (tmp_path / "set" / "letters.csv").is_file()
+    assert loaded == []
+    code, loaded, printed = loaded_by(tmp_path, *export, "--format", "xlsx", "-o", str(tmp_path / "set.xlsx"))
+    assert code == 0, printed
+    assert "openpyxl" in loaded and "psycopg" not in loaded  # (openpyxl itself loads PIL)

@@ -25,6 +25,7 @@ import errno
 import json
 import logging
 import stat
+import sys
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,16 +50,21 @@ from imr_desk.export.safety import (
 )
 from imr_desk.export.selection import ExportSet, iter_letters, select_ids
 from imr_desk.export.sqlite_format import SqliteWriter
-from imr_desk.export.xlsx_format import XlsxWriter
 from imr_desk.store.database import LetterStore
-from imr_desk.store.engine import DB_ERRORS
+from imr_desk.store.engine import db_errors
 from imr_desk.store.errors import DiskFull, DiskIOError, NotWritable, StoreError, raise_known
 
-try:  # openpyxl writes its sheets through lxml when it is installed: a full disk is lxml's error then
-    from lxml.etree import SerialisationError
-except ImportError:  # pragma: no cover - without lxml, openpyxl's own writer raises OSError
-    class SerialisationError(Exception):  # type: ignore[no-redef]
-        """Stands in for lxml's error where lxml is not installed (never raised)."""
+
+class _NotLoaded(Exception):
+    """Stands in for lxml's error while lxml is not loaded (never raised)."""
+
+
+def _lxml_error() -> type[Exception]:
+    """lxml's SerialisationError: openpyxl writes its sheets through lxml when it is installed, so a full disk is
+    lxml's error then. Looked up, not imported: until an Excel export loads lxml, none can be raised."""
+    etree = sys.modules.get("lxml.etree")
+    return getattr(etree, "SerialisationError", _NotLoaded)
+
 
 log = logging.getLogger(__name__)
 
@@ -175,9 +181,9 @@ def export_set(db: LetterStore, fmt: str, destination: str | Path, selection: Ex
         finally:
             if own_read and conn.in_transaction:
                 conn.commit()
-    except DB_ERRORS as exc:
+    except db_errors() as exc:
         raise_known(exc, db.target, "read the letters to export")
-    except (OSError, DiskFull, NotWritable, DiskIOError, SerialisationError) as exc:
+    except (OSError, DiskFull, NotWritable, DiskIOError, _lxml_error()) as exc:
         raise _write_failure(exc, dest) from exc
 
     bookkeeping = ExportRecord(fmt, selection, started, counts["letters"], manifest, dest, carried)
@@ -196,10 +202,11 @@ _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 def _write_failure(exc: BaseException, dest: Path) -> Exception:
     """What went wrong writing the export's files, as one known error naming the destination (never the
     staging folder): a full disk in every format alike, whatever raised it (the system, SQLite, lxml)."""
-    if isinstance(exc, SerialisationError) and not str(exc).startswith("IO_"):
+    serialisation_error = _lxml_error()
+    if isinstance(exc, serialisation_error) and not str(exc).startswith("IO_"):
         return exc  # lxml refusing what it was given is a bug, not a condition of the disk
     full = (isinstance(exc, DiskFull) or (isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS)
-            or (isinstance(exc, SerialisationError) and "ENOSPC" in str(exc)))
+            or (isinstance(exc, serialisation_error) and "ENOSPC" in str(exc)))
     if full:
         return ExportError(f"Could not write the export to {dest}: the disk is full. Nothing was written; free some "
                            "space there (or choose a folder on another disk) and try again.")
@@ -250,6 +257,8 @@ def _writer(fmt: str, dest: Path, staging: Staging, user: str) -> Any:
     if fmt == "jsonl":
         return JsonlWriter(staging.path(dest.name))
     if fmt == "xlsx":
+        from imr_desk.export.xlsx_format import XlsxWriter  # late: openpyxl for Excel only
+
         return XlsxWriter(staging.path(dest.name))
     return SqliteWriter(staging.path(dest.name), user)
 

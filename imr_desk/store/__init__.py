@@ -1,6 +1,8 @@
 """The review database (an SQLite file through sqlite-utils, or PostgreSQL through psycopg; no Qt): letters,
 records, history, search."""
 
+from typing import TYPE_CHECKING, Any
+
 from imr_desk.store.api import Database
 from imr_desk.store.database import (
     IN_REVIEW,
@@ -38,8 +40,10 @@ from imr_desk.store.errors import (
     StoreError,
     VersionConflict,
 )
-from imr_desk.store.importing import ImportEvent, ImportReport
 from imr_desk.store.schema import SCHEMA_VERSION
+
+if TYPE_CHECKING:  # imported on first use (`__getattr__`): importing loads the parser and OCR
+    from imr_desk.store.importing import ImportEvent, ImportReport
 
 __all__ = [
     "IN_REVIEW", "LEASE_SECONDS", "OPEN_STATUSES", "POSTPONED", "REVIEWED", "SCHEMA_VERSION", "STATUSES",
@@ -48,3 +52,12 @@ __all__ = [
     "QueueRow", "ReparseReport", "SearchHit", "StoreError", "VersionConflict",
     "ConnectionLost", "NoSuchServerDatabase", "ServerBusy", "ServerLoginRefused", "ServerUnreachable", "display_name", "is_server_url",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`ImportEvent` and `ImportReport`, imported when first asked for: only an import needs the parser."""
+    if name in ("ImportEvent", "ImportReport"):
+        from imr_desk.store import importing
+
+        return getattr(importing, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from imr_desk.store import importing, maintenance
+from imr_desk.store import maintenance
 from imr_desk.store.database import LetterStore, ReparseReport
-from imr_desk.store.importing import ImportEvent, ImportReport
+
+if TYPE_CHECKING:
+    from imr_desk.store.importing import ImportEvent, ImportReport
 
 
 class Database(LetterStore):
@@ -24,11 +26,15 @@ class Database(LetterStore):
     def import_iter(self, paths: Iterable[str | Path], batch: str | None = None,
                     cancel: Any = None) -> Generator[ImportEvent, None, ImportReport]:
         """A generator importing files, folders and .zip archives, one event per letter (`importing.import_iter`)."""
+        from imr_desk.store import importing  # late: with the parser and OCR, which only imports need
+
         return importing.import_iter(self, paths, batch=batch, cancel=cancel)
 
     def import_paths(self, paths: Iterable[str | Path], batch: str | None = None,
                      progress: Callable[[ImportEvent], Any] | None = None, cancel: Any = None) -> ImportReport:
         """Import files, folders and .zip archives to the end; the report says what was added and why any failed."""
+        from imr_desk.store import importing
+
         return importing.import_paths(self, paths, batch=batch, progress=progress, cancel=cancel)
 
     def reparse(self, progress: Callable[[int, int], Any] | None = None, force: bool = False) -> ReparseReport:

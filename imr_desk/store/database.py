@@ -27,20 +27,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Self, TypeVar
 from urllib.parse import quote
 
-import psycopg
-import sqlite_utils
-
 from imr_desk.core import confirmations
-from imr_desk.core.api import PARSER_VERSION
 from imr_desk.core.checks import ItemChecks, recheck
-from imr_desk.core.reading import sha256_of
 from imr_desk.core.record import OPEN_STATUSES, STATUSES, Status
 from imr_desk.store import engine, fts, integrity, schema, storable
 from imr_desk.store import records as rec
-from imr_desk.store.engine import DB_ERRORS, POSTGRESQL, SQLITE, Connection, PgConnection, wrap
+from imr_desk.store.engine import POSTGRESQL, SQLITE, Connection, db_errors, wrap
 from imr_desk.store.errors import (
     DatabaseLocked,
     LetterLeased,
@@ -56,6 +51,9 @@ from imr_desk.store.errors import (
     sqlite_code,
 )
 from imr_desk.store.filters import Choice, LetterFilter, match_query, pg_match_query
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +271,8 @@ class LetterStore:
         """sqlite-utils over an SQLite store's connection (an SQLite export file uses it for its own FTS)."""
         if not isinstance(self.conn, engine.SqliteConnection):
             raise TypeError("sqlite-utils works on SQLite databases only")
+        import sqlite_utils  # imported late: only an SQLite export uses it
+
         return sqlite_utils.Database(self.conn.raw)
 
     # -- opening -----------------------------------------------------------------------------------
@@ -309,9 +309,11 @@ class LetterStore:
 
     @classmethod
     def _open_server(cls, url: str, user: str | None, create: bool, readonly: bool) -> Self:
+        from imr_desk.store.pg import PgConnection  # imported late: psycopg only for a server's database
+
         try:
             conn = PgConnection(url, readonly=readonly)
-        except psycopg.Error as exc:
+        except db_errors() as exc:
             raise_known(exc, url, "open the database")
         where = engine.display_name(url)
         try:
@@ -330,7 +332,7 @@ class LetterStore:
         except StoreError:
             conn.close()
             raise
-        except DB_ERRORS as exc:
+        except db_errors() as exc:
             conn.close()
             raise_known(exc, url, "open the database")
         # on a server the clerk is, unless named otherwise, the database role the server knows them by
@@ -436,7 +438,7 @@ class LetterStore:
             read_only = str(self.conn.execute("SELECT current_setting('transaction_read_only')").fetchone()[0])
             checks = ", ".join(f"has_table_privilege('{t}', '{p}')" for t, p in self.WRITE_RIGHTS)
             granted = self.conn.execute(f"SELECT {checks}").fetchone()
-        except DB_ERRORS as exc:
+        except db_errors() as exc:
             raise_known(exc, self.target, doing)
         if read_only == "on":
             raise NotWritable(f"Could not {doing}: {self.where} is open for reading only (a read-only session or a "
@@ -482,7 +484,7 @@ class LetterStore:
         try:
             yield self.conn
             self.conn.commit()
-        except DB_ERRORS as exc:
+        except db_errors() as exc:
             self._rollback()
             raise_known(exc, self.target, doing)
         except BaseException:
@@ -504,20 +506,20 @@ class LetterStore:
                         and waiter(doing, time.monotonic() - started)):
                     continue
                 raise_known(exc, self.target, doing)
-            except psycopg.Error as exc:
+            except db_errors() as exc:  # a server's error (SQLite's were caught above)
                 raise_known(exc, self.target, doing)
 
     def _rollback(self) -> None:
         try:
             if self.conn.in_transaction:
                 self.conn.rollback()
-        except DB_ERRORS:  # the connection is already broken: the error being raised says why
+        except db_errors():  # the connection is already broken: the error being raised says why
             log.warning("rollback failed", exc_info=True)
 
     def _read(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         try:
             return self.conn.execute(sql, params).fetchall()
-        except DB_ERRORS as exc:
+        except db_errors() as exc:
             raise_known(exc, self.target, "read the database")
 
     # -- letters -----------------------------------------------------------------------------------
@@ -530,7 +532,7 @@ class LetterStore:
                 (letter_id,),
             )
             row = cur.fetchone()
-        except DB_ERRORS as exc:  # a busy or damaged file is the clerk's to hear about; anything else a bug
+        except db_errors() as exc:  # a busy or damaged file is the clerk's to hear about; anything else a bug
             raise_known(exc, self.target, "read the letter")
         if row is None:
             raise LetterNotFound(f"Letter {letter_id} is not in this database (removed, or another database?).")
@@ -560,7 +562,7 @@ class LetterStore:
             cur = self.conn.execute("SELECT * FROM items WHERE letter_id = ? ORDER BY position", (letter_id,))
             names = [c[0] for c in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-        except DB_ERRORS as exc:
+        except db_errors() as exc:
             raise_known(exc, self.target, "read the letter's items")
 
     def batch_id(self, name: str, create: bool = True) -> int | None:
@@ -609,6 +611,9 @@ class LetterStore:
         Returns the new letter's id, or None when a letter with the same sha256 is already stored.
         `letter_id`: store it under this id (a copy keeping its ids; store/copying.py), which must be free.
         """
+        from imr_desk.core.parser import PARSER_VERSION  # late: reading never loads the parser
+        from imr_desk.core.reading import sha256_of
+
         sha = sha256 or sha256_of(data)
         if status not in STATUSES:
             raise StoreError(f"“{status}” is not a status; use one of: {', '.join(STATUSES)}.")
@@ -1061,6 +1066,8 @@ class LetterStore:
         None when a clerk saved the letter meanwhile, "leased" when a window has it open: the next
         re-parse picks it up.
         """
+        from imr_desk.core.parser import PARSER_VERSION
+
         with self.transaction("re-parse the letter"):
             at = now_iso()
             current = self._read(f"SELECT version, status FROM letters WHERE id = ?{self.conn.for_update()}",

@@ -20,12 +20,13 @@ from __future__ import annotations
 import re
 import sqlite3
 from pathlib import Path
-from typing import NoReturn
-
-import psycopg
+from typing import TYPE_CHECKING, NoReturn
 
 from imr_desk import urls
 from imr_desk.store import engine
+
+if TYPE_CHECKING:  # psycopg is imported only once a server's database is opened (store/pg.py)
+    import psycopg
 
 
 class ClerkError(Exception):
@@ -198,7 +199,11 @@ _PG_CANCELLED = {"57014"}  # query_canceled: statement_timeout, or pg_cancel_bac
 
 def classify_pg(exc: psycopg.Error, target: str, doing: str) -> ClerkError | None:
     """The `ClerkError` a psycopg error is; None for a bug (a syntax error, a violated constraint...)."""
-    if isinstance(exc, engine.CannotConnect):
+    import psycopg  # loaded already: a psycopg error was raised
+
+    from imr_desk.store.pg import CannotConnect
+
+    if isinstance(exc, CannotConnect):
         return connect_failure(exc.cause, target)
     where = engine.display_name(target)
     host, port = engine.server_address(target)
@@ -258,6 +263,8 @@ def _role_of(target: str) -> str:
 
 def connect_failure(exc: psycopg.Error, target: str) -> StoreError:
     """Why a connection to the server `target` could not be made, in the clerk's words."""
+    from imr_desk.store.pg import probe
+
     host, port = engine.server_address(target)
     where = engine.display_name(target)
     parts = urls.parse(target)
@@ -276,7 +283,7 @@ def connect_failure(exc: psycopg.Error, target: str) -> StoreError:
             f"for one ({asked}). Ask whoever runs the server to turn SSL on, or, on a network you trust, remove "
             f"{asked} from {source}; nothing was changed."
         )
-    if engine.probe(engine.maintenance_url(target)) is None:
+    if probe(engine.maintenance_url(target)) is None:
         return NoSuchServerDatabase(
             f"The database server at {host}:{port} has no database “{dbname}” (or your role may not connect to "
             f"it). Check the name in {where}, or ask whoever runs the server to create it (CREATE DATABASE "
@@ -338,6 +345,6 @@ def known_error(exc: BaseException, path: Path | str = "the database", doing: st
         return exc
     if isinstance(exc, sqlite3.Error):
         return classify(exc, path, doing)
-    if isinstance(exc, psycopg.Error):
+    if engine.is_pg_error(exc):
         return classify_pg(exc, str(path), doing)
     return None

@@ -9,12 +9,10 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from imr_desk.core import PARSER_VERSION, letter_record, read_letter
 from imr_desk.core.record import to_dict
 from imr_desk.logs import describe_error
 from imr_desk.store import records as rec
 from imr_desk.store.database import LetterStore, ReparseReport
-from imr_desk.store.ocr_layers import load_layer
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +27,9 @@ def reparse(db: LetterStore, progress: Callable[[int, int], object] | None = Non
     against the newest parser. A letter open in a window (a lease whose process still runs) is left as
     it is and reported in `leased`; the next re-parse takes it.
     """
+    from imr_desk.core import PARSER_VERSION, letter_record, read_letter  # the parser: re-parse only
+    from imr_desk.store.ocr_layers import load_layer
+
     report = ReparseReport()
     where = "" if force else " WHERE parser_version != ?"
     params = () if force else (PARSER_VERSION,)

@@ -214,7 +214,7 @@ def _tables(cluster: PgCluster, dbname: str) -> list[str]:
 
 
 def test_an_older_server_database_is_upgraded_in_place(pg_url: str) -> None:
-    from imr_desk.store.engine import PgConnection
+    from imr_desk.store.pg import PgConnection
 
     conn = PgConnection(pg_url)
     assert schema_mod.migrate(conn, upto=2) == [1, 2]  # an IMR Desk of schema 2 set it up

@@ -9,6 +9,10 @@ switched off (an engine path that does not exist): the file's storing is what is
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,31 @@ from imr_desk.store import Database
 from imr_desk.store.database import FILE_CHUNK
 from tests.make_scans import render_pages
 from tests.store.conftest import REAL, assert_sound
+
+# An import killed (SIGKILL) in the middle of writing the file: after its first chunks went into the
+# database (SQLite's blob handle, the server's COPY), as the third chunk is taken from the file's bytes.
+_KILLED_MID_FILE = """
+import os, signal, sys
+import imr_desk.store.database as database
+from imr_desk.store import Database
+
+class KilledAtThirdChunk:
+    def __init__(self, data):
+        self.view, self.taken = memoryview(data), 0
+    def __len__(self):
+        return len(self.view)
+    def __getitem__(self, key):
+        self.taken += 1
+        if self.taken == 3:
+            print("killed", flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+        return self.view[key]
+
+database.memoryview = KilledAtThirdChunk  # what `_write_file` slices its chunks from
+db = Database.open(sys.argv[1], user="worker")
+db.import_paths([sys.argv[2]])
+print("finished", flush=True)
+"""
 
 
 @pytest.fixture
@@ -60,3 +89,21 @@ def test_letters_of_every_size_round_a_chunk_are_whole(db_path: Path | str) -> N
                                          text=data.decode(), page_starts=[0], parsed={"source": {"pages": 1}})
             assert letter_id is not None
             assert db.letter_file(letter_id) == data
+
+
+def test_an_import_killed_while_writing_the_file_leaves_no_half_letter(db_path: Path | str, big_tiff: Path,
+                                                                      tmp_path: Path) -> None:
+    Database.open(db_path).close()
+    env = dict(os.environ, IMR_DESK_TESSERACT=str(tmp_path / "no-tesseract"))
+    proc = subprocess.run([sys.executable, "-c", _KILLED_MID_FILE, str(db_path), str(big_tiff)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == -signal.SIGKILL and proc.stdout.split() == ["killed"], proc.stdout + proc.stderr
+    original = big_tiff.read_bytes()
+    with Database.open(db_path, user="alice") as db:
+        assert_sound(db)
+        assert db.queue_count() == 0  # neither the letter nor any part of it
+        for table in ("letters", "contents", "files", "items", "history"):
+            assert db.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+        report = db.import_paths([big_tiff])  # the import can simply be run again
+        assert len(report.added) == 1, report
+        assert db.letter_file(report.added_ids[0]) == original

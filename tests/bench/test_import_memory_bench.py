@@ -6,7 +6,7 @@ import used to hold the file three times when storing it: bound whole as a param
 a bound blob, then builds the row's record from it; psycopg sends the whole value): 457 MB for this
 139 MB TIFF without OCR, 578 MB with it. The store now writes the file a chunk at a time
 (store/database.py `_write_file`). Measured (2 busy cores), without OCR: SQLite 181 MB, PostgreSQL
-184 MB.
+180 MB (20 pages, 14 MB: 63 and 62 MB); with OCR: SQLite 323 MB (7.6 min), PostgreSQL 324 MB.
 
 The TIFF is made as tests/bench/test_scan_memory_bench.py makes it (200 pages of a real letter's
 pages as 300 dpi grey scans, LZW-compressed). OCR is switched off by default (the engine's path set

@@ -4,7 +4,7 @@ Target: the import's peak memory stays under 400 MB on SQLite and on PostgreSQL 
 count: the file once (it is read whole: the OCR and the parser read it) plus a flat amount. The
 import used to hold the file three times when storing it: bound whole as a parameter (SQLite copies
 a bound blob, then builds the row's record from it; psycopg sends the whole value): 457 MB for this
-139 MB TIFF without OCR, 578 MB with it. The store now writes the file a chunk at a time
+139 MB TIFF without OCR, 578 MB with it (PostgreSQL: 445 and 579 MB). The store now writes the file a chunk at a time
 (store/database.py `_write_file`). Measured (2 busy cores), without OCR: SQLite 181 MB, PostgreSQL
 180 MB (20 pages, 14 MB: 63 and 62 MB); with OCR: SQLite 323 MB (7.6 min), PostgreSQL 324 MB.
 

@@ -269,10 +269,12 @@ def default_batch_name() -> str:
 
 
 def add_letter(db: LetterStore, data: bytes, name: str, batch: str | None,
-               ocr_layer: OcrLayer | None = None, ocr_problem: str | None = None) -> tuple[str, str | None, int | None]:
+               ocr_layer: OcrLayer | None = None, ocr_problem: str | None = None, *,
+               sha256: str | None = None) -> tuple[str, str | None, int | None]:
     """Read, parse and store one letter (with its OCR layer, for a scan). Returns (outcome, message, letter id).
 
     `ocr_problem`: why a scan could not be read by OCR (no engine, a failure); it is stored for review by hand.
+    `sha256`: the file's, when the caller has it already (a large scan is not hashed twice).
     """
     if not data:
         return "failed", "the file is empty (0 bytes)", None
@@ -280,7 +282,7 @@ def add_letter(db: LetterStore, data: bytes, name: str, batch: str | None,
     too_big = limits.too_big(len(data), is_pdf=media_type != TEXT)  # a PDF or a scanned image
     if too_big:
         return "failed", too_big, None
-    sha = sha256_of(data)
+    sha = sha256 or sha256_of(data)
     existing = db.letter_id_by_sha256(sha)
     if existing is not None:
         return "duplicate", f"already in the database as letter {existing}", existing
@@ -399,7 +401,8 @@ def _one_with_ocr(db: LetterStore, src: _Source, batch: str, done: int, total: i
         return "failed", f"could not read the file ({getattr(exc, 'strerror', None) or exc})", None
     layer = None
     problem = None
-    if data and len(data) <= limits.MAX_LETTER_BYTES and db.letter_id_by_sha256(sha256_of(data)) is None:
+    sha = sha256_of(data) if data and len(data) <= limits.MAX_LETTER_BYTES else None
+    if sha is not None and db.letter_id_by_sha256(sha) is None:
         try:
             steps = run_ocr(data, src.name, cancel)
             while True:
@@ -420,11 +423,11 @@ def _one_with_ocr(db: LetterStore, src: _Source, batch: str, done: int, total: i
         except Exception as exc:  # noqa: BLE001 - the engine failed: the scan is kept for review by hand
             log.warning("OCR of %s failed: %s", src.label, exc, exc_info=True)
             problem = f"OCR could not read the scanned pages: {exc}"
-    return _one(db, src, batch, data, layer, problem)
+    return _one(db, src, batch, data, layer, problem, sha)
 
 
 def _one(db: LetterStore, src: _Source, batch: str, data: bytes | None = None, layer: OcrLayer | None = None,
-         problem: str | None = None) -> tuple[str, str | None, int | None]:
+         problem: str | None = None, sha: str | None = None) -> tuple[str, str | None, int | None]:
     if src.kind == "failed":
         return "failed", src.problem, None
     if data is None:
@@ -433,7 +436,7 @@ def _one(db: LetterStore, src: _Source, batch: str, data: bytes | None = None, l
         except (OSError, zipfile.BadZipFile, ValueError, RuntimeError) as exc:
             return "failed", f"could not read the file ({getattr(exc, 'strerror', None) or exc})", None
     try:
-        return add_letter(db, data, src.name, batch, layer, problem)
+        return add_letter(db, data, src.name, batch, layer, problem, sha256=sha)
     except STOPS_THE_IMPORT:
         raise  # nothing else can be stored either: stop and tell the clerk (with the count stored so far)
     except StoreError as exc:

@@ -99,3 +99,20 @@ def test_a_dropped_scan_is_imported_and_the_status_bar_does_not_keep_saying_impo
     assert w.db.queue_count({}) == 1
     assert w.status.currentMessage() == ""
     w.importer.report_box.close()
+
+
+def test_the_import_progress_fits_its_bar_whatever_the_file_is_called(qtbot, open_window, tmp_path: Path) -> None:
+    from imr_desk.store.importing import ImportEvent
+
+    w = open_window(tmp_path / "window.db")
+    bar = w.importer.progress
+    long_name = "/claims/scans/" + "CM16-0230651-second-request-from-the-claims-administrator" * 2 + ".tiff"
+    for event in (ImportEvent(done=0, total=1, name="/claims/scans/CM16-0230651.tiff", outcome="ocr", pages=(1, 3)),
+                  ImportEvent(done=0, total=1, name=long_name, outcome="ocr", pages=(2, 12)),
+                  ImportEvent(done=3, total=140, name=long_name, outcome="added")):
+        w.importer._stepped(event)
+        text = bar.text()  # the format with its numbers filled in
+        # "Reading CM16-0230651.tiff by OCR: page 1 of 3 done" was wider than the bar and ran onto a second line
+        assert bar.fontMetrics().horizontalAdvance(text) <= bar.maximumWidth() - 8, text
+        assert f"{bar.value()} of {bar.maximum()}" in text
+        assert Path(event.name).name in bar.toolTip()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -132,7 +133,18 @@ class HistoryDialog(QDialog):
         table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Interactive)
         table.setColumnWidth(4, min(table.columnWidth(4), 220))
         table.verticalScrollBar().valueChanged.connect(self._scrolled)
+        # Row heights follow the "What happened" column's width: measured while the columns still had
+        # their first widths, the first page's one-line rows came out two or three lines tall. They are
+        # measured again once the dialog is shown and whenever that column's width changes.
+        self._rows_timer = QTimer(self, singleShot=True, interval=0)
+        self._rows_timer.timeout.connect(table.resizeRowsToContents)
+        table.horizontalHeader().sectionResized.connect(
+            lambda index, _old, _new: self._rows_timer.start() if index == 2 else None)
         self.resize(900, 480)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._rows_timer.start()
 
     def show_more(self) -> int:
         """Add the next page of rows; returns how many were added."""

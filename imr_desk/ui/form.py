@@ -536,7 +536,7 @@ class FormView(QScrollArea):
             self.confirm_count.setText("")
         else:
             done = confirmed.count()
-            self.confirm_count.setText(f"{done} of {total} fields confirmed"
+            self.confirm_count.setText(f"{done:,} of {total:,} fields confirmed"
                                        + ("" if done == total else "  ·  Enter confirms a field and goes on"))
         items = s.record.get("items") or []
         for box in self._item_boxes:

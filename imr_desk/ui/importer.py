@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressBar, QPushButton, QWidget
 
 from imr_desk.store import ClerkError, Database
@@ -95,12 +95,23 @@ class ImportController(QObject):
         if pages and pages[1]:  # a scan being read by OCR: pages done of pages to do
             self.progress.setRange(0, pages[1])
             self.progress.setValue(pages[0])
-            self.progress.setFormat(f"Reading {name} by OCR: page %v of %m done")
+            self._set_format("OCR of {name}: page %v of %m", name)
         elif total:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
-            self.progress.setFormat(f"Importing %v of %m: {name}" if name else "Importing %v of %m")
+            self._set_format("Importing %v of %m: {name}" if name else "Importing %v of %m", name)
         self.progressed.emit(done, total, name)
+
+    def _set_format(self, template: str, name: str) -> None:
+        """The bar's text with the file's name shortened (…) to fit the bar: "Reading CM16-0230651.tiff by
+        OCR: page 1 of 3 done" ran over the bar's 260 px onto a second line. The whole name is in the tip."""
+        widest = str(self.progress.maximum())
+        room = self.progress.maximumWidth() - 16 - self.progress.fontMetrics().horizontalAdvance(
+            template.replace("{name}", "").replace("%v", widest).replace("%m", widest))
+        short = self.progress.fontMetrics().elidedText(name, Qt.TextElideMode.ElideMiddle, max(room, 40))
+        self.progress.setFormat(template.replace("{name}", short))
+        self.progress.setToolTip(template.replace("{name}", name).replace("%v", str(self.progress.value()))
+                                 .replace("%m", widest) if name else "")
 
     def _ended_now(self) -> None:
         self._op = None

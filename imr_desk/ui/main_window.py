@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
 from imr_desk.core.confirmations import REQUIRE_ONE_BY_ONE
 from imr_desk.core.fields import label_of
 from imr_desk.store import OPEN_STATUSES, ClerkError, Database, StoreError, is_server_url
+from imr_desk.store.importing import ARCHIVE_SUFFIXES, EXPORT_SUFFIXES
+from imr_desk.store.importing import LETTER_SUFFIXES as LETTER_FILE_SUFFIXES
 from imr_desk.ui import history
 from imr_desk.ui.actions import ACTIONS, HelpPanel, ShortcutGuard, build_actions
 from imr_desk.ui.dialogs import AnnotationDialog, HistoryDialog, ReasonDialog
@@ -55,7 +57,14 @@ LABEL_COLOURS = {
     "question": QColor(60, 140, 230),
     "note": QColor(255, 190, 0),
 }
-LETTER_SUFFIXES = (".pdf", ".txt", ".zip", ".jsonl")
+# What an import reads (the store's list: PDF, text, scans), for the file dialog and for a drop; the scans
+# were left out once, so a .tif neither showed in "Import letters…" nor imported when dropped.
+LETTER_SUFFIXES = LETTER_FILE_SUFFIXES + ARCHIVE_SUFFIXES + EXPORT_SUFFIXES
+SCAN_SUFFIXES = tuple(s for s in LETTER_FILE_SUFFIXES if s not in (".pdf", ".txt"))
+IMPORT_FILTER = ";;".join((
+    f"Letters and exports ({' '.join('*' + s for s in LETTER_SUFFIXES)})", "PDF letters (*.pdf)",
+    f"Scans ({' '.join('*' + s for s in SCAN_SUFFIXES)})", "Text letters (*.txt)", "Zip archives (*.zip)",
+    "JSON Lines exports (*.jsonl)", "All files (*)"))
 MENU_ORDER = ("File", "Edit", "Review", "View", "Help")
 CLOSE_WAIT_S = 3.0  # closing waits this long (the window answering) for the last edits to land, then asks
 
@@ -705,10 +714,7 @@ class MainWindow(QMainWindow):
 
     def do_import_files(self) -> None:
         start = self.settings.folder("import") or Path.home()
-        files, _ = QFileDialog.getOpenFileNames(
-            self, "Import letters", str(start),
-            "Letters and exports (*.pdf *.txt *.zip *.jsonl);;PDF letters (*.pdf);;Text letters (*.txt);;"
-            "Zip archives (*.zip);;JSON Lines exports (*.jsonl);;All files (*)")
+        files, _ = QFileDialog.getOpenFileNames(self, "Import letters", str(start), IMPORT_FILTER)
         if files:
             self.settings.set_folder("import", Path(files[0]).parent)
             self.import_paths([Path(f) for f in files])
@@ -729,6 +735,7 @@ class MainWindow(QMainWindow):
     def _import_finished(self, report: Any) -> None:
         if self._closing:  # the window is closing: its database is (about to be) closed
             return
+        self.status.clearMessage()  # "Importing 3 item(s)…" stayed up after the import's report
         self.queue.refresh_batches()
         self.queue.apply_filter()
         if self.session.letter_id is None:
@@ -850,7 +857,7 @@ class MainWindow(QMainWindow):
         paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
         paths = [p for p in paths if p.is_dir() or p.suffix.lower() in LETTER_SUFFIXES]
         if not paths:
-            self.show_message("Drop PDF or text letters, zip archives or folders to import them.")
+            self.show_message("Drop PDF, text or scanned letters, zip archives or folders to import them.")
             return
         event.acceptProposedAction()
         self.import_paths(paths)

@@ -276,6 +276,12 @@ class QueuePanel(QWidget):
             self.status.addItem(s.capitalize(), s)
         self.batch = QComboBox(self)
         self.batch.setObjectName("batchFilter")
+        # Sized to their longest entry ("Open (to review, in review)", a batch's name) the two boxes held
+        # the queue at some 400 px, and a narrow window squeezed the letter into a sliver with a sideways
+        # scroll bar: they shrink with the pane instead (the list that drops down still shows whole names).
+        for box in (self.status, self.batch):
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(6)
         filters.addWidget(self.status)
         filters.addWidget(self.batch, 1)
         layout.addLayout(filters)
@@ -315,6 +321,7 @@ class QueuePanel(QWidget):
         layout.addWidget(self.empty_label, 1)
         self.count_label = QLabel(self)
         self.count_label.setObjectName("toReviewCount")
+        self.count_label.setWordWrap(True)  # "0 of 330 reviewed · … shown" wraps in a narrow pane rather than widen it
         layout.addWidget(self.count_label)
         self._search_timer = QTimer(self, singleShot=True, interval=250)
         self._search_timer.timeout.connect(self.apply_filter)
@@ -432,7 +439,7 @@ class QueuePanel(QWidget):
         """The progress of the letters in view (the batch and search in force, any status) and what is shown."""
         total, reviewed, left = self.db.progress(self.model.filter)
         shown = self.model.total()
-        self.count_label.setText(f"{reviewed} of {total} reviewed · {left} left to review · {shown} shown")
+        self.count_label.setText(f"{reviewed:,} of {total:,} reviewed · {left:,} left to review · {shown:,} shown")
         self._show_empty(shown == 0)
 
     def _show_empty(self, empty: bool) -> None:

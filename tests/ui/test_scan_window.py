@@ -150,4 +150,4 @@ def test_importing_a_scan_in_the_window_shows_its_pages_read(qtbot, open_window,
     with qtbot.waitSignal(w.importer.finished, timeout=120_000) as blocker:
         w.import_paths([scan])
     assert blocker.args[0] is not None and len(blocker.args[0].added) == 1
-    assert "Reading scan.png by OCR: page %v of %m done" in formats
+    assert "OCR of scan.png: page %v of %m" in formats  # the name shortened (…) only when it is long

@@ -151,30 +151,46 @@ def align_items(parsed: list[dict[str, Any]], reviewed: list[dict[str, Any]]
     position would count every item after it as a parser error. An item the clerk added has no
     match (an empty item stands in for it).
     """
+    matched = match_items(parsed, reviewed)
+    used = {i for i in matched if i is not None}
+    return [parsed[i] if i is not None else {} for i in matched], [p for i, p in enumerate(parsed) if i not in used]
+
+
+def match_items(parsed: list[dict[str, Any]], reviewed: list[dict[str, Any]]) -> list[int | None]:
+    """For each of the clerk's items, the index of the parser's item it is (None: one the clerk added).
+
+    The same request first, in order (so an untouched letter is matched position for position, and
+    repeated requests keep their order); then, for what is left, the most alike request (a corrected
+    one), at least half alike, or the last one left on each side."""
     import difflib
 
     def key(item: dict[str, Any]) -> str:
         return " ".join(str(item.get("request") or "").lower().split())
 
-    unused = list(range(len(parsed)))
+    by_key: dict[str, list[int]] = {}
+    for i in range(len(parsed) - 1, -1, -1):  # reversed, so that pop() gives the first
+        k = key(parsed[i])
+        if k:
+            by_key.setdefault(k, []).append(i)
     matched: list[int | None] = [None] * len(reviewed)
-    for j, item in enumerate(reviewed):  # same request first
-        for i in unused:
-            if key(parsed[i]) and key(parsed[i]) == key(item):
-                matched[j] = i
-                unused.remove(i)
-                break
-    for j, item in enumerate(reviewed):  # then the most alike of what is left (a corrected request)
+    keys = [key(item) for item in reviewed]
+    for j, k in enumerate(keys):
+        same = by_key.get(k)
+        if same:
+            matched[j] = same.pop()
+    used = {i for i in matched if i is not None}
+    unused = [i for i in range(len(parsed)) if i not in used]
+    parsed_keys = {i: key(parsed[i]) for i in unused}
+    for j, k in enumerate(keys):
         if matched[j] is not None or not unused:
             continue
-        best = max(unused, key=lambda i: difflib.SequenceMatcher(None, key(parsed[i]), key(item)).ratio())
-        alike = difflib.SequenceMatcher(None, key(parsed[best]), key(item)).ratio() >= 0.5
+        ratio = {i: difflib.SequenceMatcher(None, parsed_keys[i], k).ratio() for i in unused}
+        best = max(unused, key=ratio.__getitem__)
         last_pair = len(unused) == 1 and matched.count(None) == 1  # one left on each side: the same item
-        if alike or last_pair:
+        if ratio[best] >= 0.5 or last_pair:
             matched[j] = best
             unused.remove(best)
-    aligned = [parsed[i] if i is not None else {} for i in matched]
-    return aligned, [parsed[i] for i in unused]
+    return matched
 
 
 def item_values(item: object, keys: list[str] | None = None) -> dict[str, Any]:

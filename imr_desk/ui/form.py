@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from imr_desk.core import dates
 from imr_desk.core.confirmations import Confirmation
-from imr_desk.core.fields import SECTIONS, Field, Kind, field_at, item_fields, letter_fields, value_at
+from imr_desk.core.fields import SECTIONS, Field, Kind, field_at, item_fields, letter_fields
 from imr_desk.core.text import same_value
 from imr_desk.ui.confirm import Confirmations
 from imr_desk.ui.growing import GrowingText
@@ -529,7 +529,7 @@ class FormView(QScrollArea):
             if only is not None and not (path.startswith(only) if only else not path.startswith("items.")):
                 continue
             ed.set_value(s.value(path))
-            ed.show_state(s.field_state(path), confirmed.get(path), value_at(s.parsed, path))
+            ed.show_state(s.field_state(path), confirmed.get(path), s.parser_value(path))
         n_items = len(s.record.get("items") or [])
         total = len(letter_fields()) + len(item_fields()) * n_items if s.letter_id is not None else 0
         if not total:
@@ -669,9 +669,9 @@ class FormView(QScrollArea):
         s = self.session
         if path not in self.editors or not s.field_state(path).changed:
             return False
-        provenance = (s.parsed.get("fields") or {}).get(path)
         s.save_now()  # the edits before it are saved as they were made; the revert is its own history row
-        s.set_value(path, value_at(s.parsed, path), provenance=dict(provenance) if provenance else None)
+        # the parser's value of this item's field, in the parser's item it is (items may have moved)
+        s.set_value(path, s.parser_value(path), provenance=s.parser_provenance(path))
         s.save_now(reason=REVERT_REASON)
         # checked with the clerk's value, or with the parser's before the clerk changed it: either way the
         # clerk has not checked the value as it is now

@@ -24,6 +24,7 @@ from imr_desk.core.checks import recheck as _recheck  # run again on every edit 
 from imr_desk.core.text import same_value
 from imr_desk.store import ClerkError, Database, Letter, LetterLeased, StoreError, VersionConflict
 from imr_desk.store.ocr_layers import load_layer
+from imr_desk.store.records import match_items
 from imr_desk.ui import record_ops as ops
 from imr_desk.ui.writer import DbWriter, WriteOp, operation_id
 
@@ -67,6 +68,7 @@ class _RecordCommand(QUndoCommand):
         self.op = op
         self.path = path
         self.mergeable = mergeable
+        self.removed_origin: int | None = None  # a removed item's link to the parser's item, for its undo
 
     def id(self) -> int:
         return self.MERGE_ID if self.mergeable else -1
@@ -79,10 +81,33 @@ class _RecordCommand(QUndoCommand):
         return False
 
     def redo(self) -> None:
-        self.session._apply(self.op.forward(self.session.record), self.path)
+        record = self.op.forward(self.session.record)
+        if isinstance(self.op, ops.ItemsOp):
+            self._follow(self.op, forward=True)
+        self.session._apply(record, self.path)
 
     def undo(self) -> None:
-        self.session._apply(self.op.backward(self.session.record), self.path)
+        record = self.op.backward(self.session.record)
+        if isinstance(self.op, ops.ItemsOp):
+            self._follow(self.op, forward=False)
+        self.session._apply(record, self.path)
+
+    def _follow(self, op: ops.ItemsOp, forward: bool) -> None:
+        """Keep each item's link to the parser's item it is (`ReviewSession.item_origin`) through the op."""
+        origin = self.session.item_origin
+        if op.kind == "add":
+            if forward:
+                origin.append(None)
+            else:
+                origin.pop(op.index)
+        elif op.kind == "remove":
+            if forward:
+                self.removed_origin = origin.pop(op.index)
+            else:
+                origin.insert(op.index, self.removed_origin)
+        else:
+            start, end = (op.index, op.to) if forward else (op.to, op.index)
+            origin.insert(end, origin.pop(start))
 
 
 class _LetterWrites:
@@ -134,6 +159,9 @@ class ReviewSession(QObject):
         self._items_checked = ItemChecks()
         self._by_field: tuple[object, dict[str, list[dict[str, Any]]]] = (None, {})  # the record's warnings by field
         self.parsed: dict[str, Any] = {}
+        # for each of the record's items, the index of the parser's item it is (None: one the clerk added):
+        # after a move or a removal the item at a position is not the parser's item at that position
+        self.item_origin: list[int | None] = []
         self.version: int = 0
         self.status: str = ""
         self.read_only = False
@@ -191,6 +219,7 @@ class ReviewSession(QObject):
         self.parsed = letter.parsed or {}
         self._items_checked = ItemChecks()  # each item's checks, kept while the item is not edited
         self.record = dict(record)  # never changed in place (record_ops): shared with the writes queued
+        self.item_origin = match_items(self.parsed.get("items") or [], self.record.get("items") or [])
         self.record["warnings"] = _recheck(self.record, self._items_checked)
         self._duplicate_of = (None, [])
         self.version = version
@@ -235,6 +264,7 @@ class ReviewSession(QObject):
         self.data = None
         self.record = {}
         self.parsed = {}
+        self.item_origin = []
         self.read_only = False
         self.last_save_error = None
         self._unqueued = False
@@ -438,7 +468,7 @@ class ReviewSession(QObject):
         prov = (self.record.get("fields") or {}).get(path)
         conf = ops.confidence_of(self.record, path)
         warnings = self._warnings_of(path)
-        changed = self.parsed != {} and not same_value(ops.get_path(self.parsed, path), self.value(path))
+        changed = self.parsed != {} and not same_value(self.parser_value(path), self.value(path))
         if prov and prov.get("rule") == CLERK_RULE:
             changed = True
         return FieldState(
@@ -448,6 +478,29 @@ class ReviewSession(QObject):
             changed=changed,
             rule=(prov or {}).get("rule"),
         )
+
+    def _parser_path(self, path: str) -> str | None:
+        """Where the parser's record holds this field: an item's field in the parser's item it is
+        (`item_origin`), None for an item the clerk added."""
+        if not path.startswith("items."):
+            return path
+        idx, dot, rest = path[6:].partition(".")
+        if not idx.isdigit():
+            return path
+        n = int(idx)
+        origin = self.item_origin[n] if n < len(self.item_origin) else None
+        return None if origin is None else f"items.{origin}{dot}{rest}"
+
+    def parser_value(self, path: str) -> Any:
+        """What the parser read for this field (for an item: in the parser's item it is, wherever it moved)."""
+        where = self._parser_path(path)
+        return None if where is None else ops.get_path(self.parsed, where)
+
+    def parser_provenance(self, path: str) -> dict[str, Any] | None:
+        """Where the parser read this field's value (None: nowhere, or an item the clerk added)."""
+        where = self._parser_path(path)
+        found = (self.parsed.get("fields") or {}).get(where) if where is not None else None
+        return dict(found) if found else None
 
     def span_of(self, path: str) -> tuple[int, int, int | None] | None:
         return ops.span_of(self.record, path)

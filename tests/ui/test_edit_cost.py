@@ -125,3 +125,43 @@ def test_the_history_dialog_shows_a_page_and_the_rest_on_asking(qtbot, open_wind
                         f"“Request {ITEMS - 1} corrected”" or "Status" in shown[-1]
     assert len(set(shown)) >= ITEMS  # every row once, none twice
     dialog.close()
+
+
+def test_after_a_move_or_a_removal_each_item_is_compared_with_and_put_back_to_its_own_parser_item(
+        qtbot, open_window, db_path, tmp_path):
+    """Found by hand on a 3,000-item letter: after a move, both swapped items were marked "changed" with each
+    other's parser value under them; after a removal every later item was; and Ctrl+R on one of them put in
+    the value the parser read for another item. The items are the parser's items they were, wherever they move."""
+    w = _open_many(qtbot, open_window, db_path, tmp_path)
+    s, form = w.session, w.form
+    s.move_item(1, 3)  # session 2 now third
+    s.remove_item(0)  # session 1 gone: session 3, 4, 2, 5, ...
+    requests = [it["request"] for it in s.record["items"][:4]]
+    assert requests == ["Physical therapy session 3", "Physical therapy session 4", "Physical therapy session 2",
+                        "Physical therapy session 5"]
+    for n in (0, 1, 2, 3, ITEMS - 2):
+        assert not s.field_state(f"items.{n}.request").changed, n
+        assert not s.field_state(f"items.{n}.rationale").changed, n
+    assert s.parser_value("items.2.request") == "Physical therapy session 2"
+    # the clerk corrects the moved item, then puts the parser's value back: its own, not position 3's
+    s.focus("items.2.request")
+    s.set_value("items.2.request", "Physical therapy, second session")
+    assert s.field_state("items.2.request").changed
+    assert form.revert_field("items.2.request")
+    qtbot.waitUntil(lambda: not s.dirty and not s.writes_pending(), timeout=10_000)
+    assert s.value("items.2.request") == "Physical therapy session 2"
+    assert s.record["fields"]["items.2.request"] == s.parser_provenance("items.2.request")
+    assert s.text.text[slice(*ops_span(s, "items.2.request"))] == "Physical therapy session 2"
+    # undo the removal and the move: positions and links as the parser read them again
+    while s.undo_stack.canUndo():
+        s.undo_stack.undo()
+    assert s.item_origin[:4] == [0, 1, 2, 3]
+    added = s.add_item()
+    assert s.parser_value(f"items.{added}.request") is None and s.parser_provenance(f"items.{added}.request") is None
+    w.session.close_letter(discard=True)
+
+
+def ops_span(s, path: str) -> tuple[int, int]:
+    span = s.span_of(path)
+    assert span is not None, path
+    return span[0], span[1]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from imr_desk.core import ocr
-from tests.make_scans import degrade, render_pages
+from tests.make_scans import long_tiff as make_long_tiff
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 PAGES = int(os.environ.get("IMR_BENCH_SCAN_PAGES", "200"))
@@ -53,14 +52,8 @@ sys.exit(code)
 
 @pytest.fixture(scope="module")
 def long_tiff(tmp_path_factory) -> Path:
-    rng = random.Random(26)
-    letter = render_pages((DATA / "real" / "CM16-0221706.pdf").read_bytes(), DPI)  # 2 pages
-    distinct = [degrade(img, angle=rng.choice((-1, 1)) * rng.uniform(0.5, 1.0), speckle=0.0005, rng=rng)
-                for _ in range(6) for img in letter]
-    pages = [distinct[i % len(distinct)] for i in range(PAGES)]  # references: a dozen images in memory
-    path = tmp_path_factory.mktemp("long-scan") / "long.tiff"
-    pages[0].save(path, "TIFF", dpi=(DPI, DPI), compression="tiff_lzw", save_all=True, append_images=pages[1:])
-    return path
+    out = tmp_path_factory.mktemp("long-scan") / "long.tiff"
+    return make_long_tiff((DATA / "real" / "CM16-0221706.pdf").read_bytes(), out, PAGES, DPI)
 
 
 def _parse(path: Path) -> tuple[dict, int, int]:
